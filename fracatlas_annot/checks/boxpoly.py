@@ -1,0 +1,3 @@
+"""boxpoly rules (FA family)."""
+
+from __future__ import annotations

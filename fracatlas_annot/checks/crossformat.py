@@ -1,0 +1,3 @@
+"""crossformat rules (FA family)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""duplicates rules (FA family)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""geometry rules (FA family)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""images rules (FA family)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""metadata rules (FA family)."""
+
+from __future__ import annotations

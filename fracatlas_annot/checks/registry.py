@@ -1,0 +1,422 @@
+"""The rule registry: stable codes, kebab-case names, severities and documentation.
+
+A rule is a function ``check(ctx: CheckContext) -> pd.DataFrame | list[dict]`` declared with
+:func:`rule`. Its docstring is its documentation, in ruff's fixed sections::
+
+    @rule("FA101", "polygon-too-few-vertices", Severity.ERROR, "geometry")
+    def polygon_too_few_vertices(ctx):
+        '''Polygon with fewer than 3 distinct vertices.
+
+        ## What it does
+        ...
+        ## Why is this bad?
+        ...
+        ## Example
+        ...
+        '''
+
+The first docstring line is the summary; the rest is the explanation shown by
+``fracatlas-annot rules CODE``. Codes are never reused: a renamed code goes in
+:data:`REDIRECTS`.
+
+Findings are rows of a DataFrame with :data:`FINDING_COLUMNS`; a rule returns only the
+columns it knows (``image``, ``source``, ``object``, ``message``, ``file``, ``line``, ``loc``)
+and :func:`run_rules` fills in ``code``, ``name`` and ``severity``.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..model import Dataset
+
+
+class Severity(str, enum.Enum):
+    """How bad a finding is. ``error`` fails ``validate`` (exit 1); ``warning`` fails with ``--strict``."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+class RuleStatus(str, enum.Enum):
+    """Stable rules run by default; preview rules only when selected by their full code."""
+
+    STABLE = "stable"
+    PREVIEW = "preview"
+    REMOVED = "removed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Columns of a findings table, in order.
+FINDING_COLUMNS: list[str] = [
+    "code",
+    "name",
+    "severity",
+    "image",
+    "source",
+    "object",
+    "message",
+    "file",
+    "line",
+    "loc",
+]
+
+#: Columns a rule may return (the rest are filled from the rule).
+RULE_RESULT_COLUMNS: list[str] = ["image", "source", "object", "message", "file", "line", "loc"]
+
+_SECTIONS = ("## What it does", "## Why is this bad?", "## Example")
+_CODE_RE = re.compile(r"^FA\d{3}$")
+_NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+CheckFunc = Callable[["CheckContext"], "pd.DataFrame | list[dict[str, Any]]"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One entry of the catalogue."""
+
+    code: str
+    name: str
+    severity: Severity
+    family: str
+    summary: str
+    explanation: str
+    func: CheckFunc
+    status: RuleStatus = RuleStatus.STABLE
+    needs_pixels: bool = False  # skipped by --fast
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``rules --json`` object of this rule."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": str(self.severity),
+            "family": self.family,
+            "summary": self.summary,
+            "explanation": self.explanation,
+            "status": str(self.status),
+            "needs_pixels": self.needs_pixels,
+        }
+
+
+#: code -> Rule, filled at import time by :func:`rule`.
+RULES: dict[str, Rule] = {}
+
+#: Old code -> new code (codes are never reused).
+REDIRECTS: dict[str, str] = {}
+
+
+def rule(
+    code: str,
+    name: str,
+    severity: Severity | str,
+    family: str,
+    *,
+    status: RuleStatus | str = RuleStatus.STABLE,
+    needs_pixels: bool = False,
+) -> Callable[[CheckFunc], CheckFunc]:
+    """Register ``func`` as rule ``code``; the docstring is its documentation."""
+
+    def decorate(func: CheckFunc) -> CheckFunc:
+        if not _CODE_RE.match(code):
+            raise ValueError(f"rule code must match FA + 3 digits, got {code!r}")
+        if not _NAME_RE.match(name):
+            raise ValueError(f"rule name must be kebab-case, got {name!r}")
+        if code in RULES and RULES[code].func is not func:
+            raise ValueError(f"rule code {code} registered twice ({RULES[code].name} and {name})")
+        doc = inspect.cleandoc(func.__doc__ or "")
+        summary, _, rest = doc.partition("\n")
+        RULES[code] = Rule(
+            code=code,
+            name=name,
+            severity=Severity(severity),
+            family=family,
+            summary=summary.strip(),
+            explanation=rest.strip(),
+            func=func,
+            status=RuleStatus(status),
+            needs_pixels=needs_pixels,
+        )
+        func.rule_code = code  # type: ignore[attr-defined]
+        return func
+
+    return decorate
+
+
+def missing_sections(r: Rule) -> list[str]:
+    """Docstring headings the rule's explanation lacks (the registry test wants none)."""
+    return [s for s in _SECTIONS if s not in r.explanation]
+
+
+def rule_by_name_or_code(key: str) -> Rule:
+    """Look a rule up by code (``FA101``), redirected code, or kebab-case name."""
+    key_u = key.strip().upper()
+    key_u = REDIRECTS.get(key_u, key_u)
+    if key_u in RULES:
+        return RULES[key_u]
+    for r in RULES.values():
+        if r.name == key.strip().lower():
+            return r
+    raise UsageError(f"unknown rule `{key}`{_hint(key_u, list(RULES) + [r.name for r in RULES.values()])}")
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def _hint(word: str, choices: list[str]) -> str:
+    import difflib
+
+    hit = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return f"; did you mean `{hit[0]}`?" if hit else ""
+
+
+def _check_selector(sel: str, option: str) -> str:
+    s = sel.strip().upper()
+    s = REDIRECTS.get(s, s)
+    if s in ("ALL",):
+        return "FA"
+    if not s.startswith("FA") or not any(code.startswith(s) for code in RULES):
+        # also accept kebab-case names
+        for r in RULES.values():
+            if r.name == sel.strip().lower():
+                return r.code
+        families = sorted({c[:3] for c in RULES})
+        raise UsageError(
+            f"unknown rule selector `{sel}` in {option}{_hint(s, sorted(RULES) + families)}"
+            f" (see `fracatlas-annot rules`)"
+        )
+    return s
+
+
+def _split(selectors: Iterable[str] | str | None) -> list[str]:
+    if selectors is None:
+        return []
+    if isinstance(selectors, str):
+        selectors = [selectors]
+    out: list[str] = []
+    for s in selectors:
+        out.extend(p for p in re.split(r"[,\s]+", s) if p)
+    return out
+
+
+def select_rules(
+    select: Iterable[str] | str | None = None,
+    ignore: Iterable[str] | str | None = None,
+    *,
+    include_removed: bool = False,
+) -> list[Rule]:
+    """Resolve ``--select`` / ``--ignore`` prefixes into the rules to run, in code order.
+
+    Selectors are code prefixes (``FA``, ``FA2``, ``FA20``, ``FA201``), ``ALL``, or rule names.
+    As in ruff, they are applied from least to most specific, and at each specificity
+    ``ignore`` comes after ``select``: ``select FA1, ignore FA101`` drops FA101, while
+    ``select FA101, ignore FA1`` keeps it. ``select`` defaults to every stable rule.
+    Preview rules run only when selected by their full code. An unknown selector raises
+    :class:`~fracatlas_annot.errors.UsageError`.
+    """
+    sel = [_check_selector(s, "--select") for s in _split(select)] or ["FA"]
+    ign = [_check_selector(s, "--ignore") for s in _split(ignore)]
+    steps = [(len(s), 0, s) for s in sel] + [(len(s), 1, s) for s in ign]
+    steps.sort(key=lambda t: (t[0], t[1]))
+    enabled: dict[str, bool] = {}
+    for _, is_ignore, prefix in steps:
+        for code, r in RULES.items():
+            if not code.startswith(prefix):
+                continue
+            if not is_ignore and r.status is RuleStatus.PREVIEW and prefix != code:
+                continue
+            enabled[code] = not is_ignore
+    out = []
+    for code in sorted(RULES):
+        r = RULES[code]
+        if not enabled.get(code):
+            continue
+        if r.status is RuleStatus.REMOVED and not include_removed:
+            continue
+        out.append(r)
+    return out
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass
+class CheckContext:
+    """What a rule sees: the dataset, options, and shared data computed once, lazily.
+
+    Attributes
+    ----------
+    dataset: the :class:`~fracatlas_annot.model.Dataset` being checked.
+    fast: skip pixel-level work (decoding, hashing image contents).
+    progress: show progress bars for pixel work.
+    border_tolerance_px: how far (pixels) a coordinate may lie outside the image before
+        it is reported (covers float noise such as FracAtlas's 1.0000000000000002).
+    border_tolerance_norm: the same for normalised coordinates (makesense's old 5e-7).
+    iou_threshold: a box/polygon match below this IoU is reported (FA202).
+    area_rel_tolerance: relative tolerance of COCO ``area`` against the polygon area.
+    bbox_tolerance_px: tolerance of COCO ``bbox`` against the polygon's extent.
+    phash_threshold: Hamming distance (of 64 bits) at or under which two images are near-duplicates.
+    """
+
+    dataset: "Dataset"
+    fast: bool = False
+    progress: bool = True
+    border_tolerance_px: float = 0.01
+    border_tolerance_norm: float = 1e-6
+    iou_threshold: float = 0.5
+    area_rel_tolerance: float = 0.02
+    bbox_tolerance_px: float = 1.0
+    phash_threshold: int = 6
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def shared(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Compute ``compute()`` once per context and keep it under ``key``."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+    @cached_property
+    def duplicate_groups(self) -> pd.DataFrame:
+        """``image, group, kind`` rows of duplicate groups (see :mod:`fracatlas_annot.duplicates`)."""
+        from ..duplicates import duplicate_groups
+
+        return duplicate_groups(self.dataset, pixels=not self.fast, progress=self.progress)
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def empty_findings() -> pd.DataFrame:
+    """A typed, zero-length findings table."""
+    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in FINDING_COLUMNS})
+    frame["object"] = pd.Series([], dtype="Int64")
+    frame["line"] = pd.Series([], dtype="Int64")
+    return frame
+
+
+def findings(
+    *,
+    image: Any = None,
+    source: Any = None,
+    object: Any = None,  # noqa: A002 - the column's name
+    message: Any,
+    file: Any = None,
+    line: Any = None,
+    loc: Any = None,
+) -> pd.DataFrame:
+    """Build a rule's result from column arrays (scalars broadcast).
+
+    Rules call this with vectors taken from the objects / images tables, e.g.::
+
+        return findings(image=obj["image"], source=name, object=obj.index,
+                        message=msgs, file=obj["file"], line=obj["line"], loc=obj["loc"])
+    """
+    cols = {"image": image, "source": source, "object": object, "message": message, "file": file, "line": line, "loc": loc}
+    n = None
+    for v in cols.values():
+        if v is not None and not isinstance(v, str) and not np.isscalar(v):
+            n = len(v)
+            break
+    if n is None:
+        n = 1
+    data: dict[str, Any] = {}
+    for k, v in cols.items():
+        if isinstance(v, (pd.Series, pd.Index)):
+            v = v.to_numpy(dtype=object, na_value=None) if k not in ("object", "line") else v.to_numpy(dtype=object, na_value=None)
+        if v is None or isinstance(v, str) or np.isscalar(v):
+            arr = np.empty(n, dtype=object)
+            arr[:] = [v] * n
+        else:
+            arr = np.empty(n, dtype=object)
+            arr[:] = list(v)
+        data[k] = arr
+    frame = pd.DataFrame(data)
+    return frame
+
+
+def normalize_result(r: Rule, result: pd.DataFrame | list[dict[str, Any]] | None) -> pd.DataFrame:
+    """Turn a rule's return value into a findings table with every column."""
+    if result is None:
+        return empty_findings()
+    frame = pd.DataFrame(result) if not isinstance(result, pd.DataFrame) else result
+    if not len(frame):
+        return empty_findings()
+    frame = frame.reset_index(drop=True)
+    out = pd.DataFrame(index=frame.index)
+    out["code"] = r.code
+    out["name"] = r.name
+    out["severity"] = frame["severity"] if "severity" in frame else str(r.severity)
+    for c in RULE_RESULT_COLUMNS:
+        if c in frame:
+            col = frame[c]
+        else:
+            col = pd.Series([None] * len(frame), index=frame.index)
+        if c in ("object", "line"):
+            out[c] = pd.array([None if _isna(v) else int(v) for v in col], dtype="Int64")
+        else:
+            out[c] = pd.Series([None if _isna(v) else (v if c == "message" else str(v)) for v in col], index=frame.index, dtype=object)
+    out = out[FINDING_COLUMNS]
+    for c in ("code", "name", "severity"):
+        out[c] = out[c].astype(object)
+    return out
+
+
+def _isna(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def run_rules(ctx: CheckContext, rules: Sequence[Rule]) -> pd.DataFrame:
+    """Run ``rules`` on ``ctx`` and return one findings table sorted by severity, code, image."""
+    parts = []
+    for r in rules:
+        if r.needs_pixels and ctx.fast:
+            continue
+        parts.append(normalize_result(r, r.func(ctx)))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_findings()
+    out = pd.concat(parts, ignore_index=True)
+    rank = out["severity"].map({"error": 0, "warning": 1, "info": 2}).fillna(3)
+    out = out.assign(_rank=rank).sort_values(["_rank", "code", "image", "source", "object"], kind="stable", na_position="first")
+    return out.drop(columns="_rank").reset_index(drop=True)
+
+
+def location(file: Any, line: Any, loc: Any) -> str | None:
+    """The JSON / terminal location: ``file:line``, ``file (loc)``, ``file``, or None."""
+    f = None if _isna(file) else str(file)
+    ln = None if _isna(line) else int(line)
+    lc = None if _isna(loc) else str(loc)
+    if f is None:
+        return lc
+    if ln is not None:
+        return f"{f}:{ln}"
+    if lc:
+        return f"{f} ({lc})"
+    return f

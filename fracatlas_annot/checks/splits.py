@@ -1,0 +1,3 @@
+"""splits rules (FA family)."""
+
+from __future__ import annotations

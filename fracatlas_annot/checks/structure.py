@@ -1,0 +1,3 @@
+"""structure rules (FA family)."""
+
+from __future__ import annotations
