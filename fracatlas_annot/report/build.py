@@ -1,0 +1,583 @@
+"""Assemble the QA report: validate, duplicates, agreement, statistics, plots, thumbnails.
+
+:func:`build_report` returns the JSON content (a dict) and, when asked, writes it and the
+self-contained HTML page. The findings in the JSON are exactly what
+``validate --format json`` prints for the same dataset and options.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..model import Dataset
+from . import html as H
+from . import plots as P
+from .thumbs import HIGHLIGHT, PALETTE, Shape, ThumbJob, render_all, rings_of
+
+#: Default caps: thumbnails per rule, and in the whole report.
+MAX_THUMBS_PER_RULE = 48
+MAX_THUMBS = 1500
+MAX_DUPLICATE_GROUPS = 200
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _load(dataset_or_path: Dataset | str | os.PathLike) -> Dataset:
+    if isinstance(dataset_or_path, Dataset):
+        return dataset_or_path
+    from ..formats import read
+
+    return read(dataset_or_path)
+
+
+def _validate(ds: Dataset, findings: pd.DataFrame | None, *, select: Any, ignore: Any, fast: bool, progress: bool) -> tuple[pd.DataFrame, dict]:
+    from ..validate import to_json, validate
+
+    if findings is None:
+        findings = validate(ds, select=select, ignore=ignore, fast=fast, progress=progress)
+    return findings, to_json(findings, ds)
+
+
+def _duplicates(ds: Dataset, *, fast: bool, progress: bool) -> pd.DataFrame:
+    from ..duplicates import duplicate_groups
+
+    return duplicate_groups(ds, pixels=not fast, progress=progress)
+
+
+def _agreement(readers: Sequence[Any]) -> Any:
+    from ..agreement import agree
+
+    a, b = readers
+    return agree(a, b)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def _int_counts(series: pd.Series) -> dict[str, int]:
+    vc = series.astype(object).where(series.notna(), "none").value_counts(sort=False)
+    return {str(k): int(v) for k, v in sorted(vc.items(), key=lambda kv: str(kv[0]))}
+
+
+def dataset_stats(ds: Dataset) -> dict[str, Any]:
+    """Counts for the summary cards: images, fractured, objects per source, splits, body parts, views."""
+    img = ds.images
+    out: dict[str, Any] = {"images": int(len(img)), "images_on_disk": int(img["path"].notna().sum()) if len(img) else 0}
+    if "fractured" in img:
+        fr = pd.to_numeric(img["fractured"], errors="coerce")
+        out["fractured"] = int((fr == 1).sum())
+        out["non_fractured"] = int((fr == 0).sum())
+    out["objects"] = {
+        name: {
+            "format": s.format,
+            "geometry": s.geometry,
+            "objects": int(len(s.objects)),
+            "images_with_objects": int(s.objects["image"].nunique()) if len(s.objects) else 0,
+        }
+        for name, s in ds.sources.items()
+    }
+    out["splits"] = _int_counts(img["split"]) if "split" in img and len(img) else {}
+    for key, cols in (("body_parts", P.BODY_PARTS), ("views", P.VIEWS)):
+        present = [c for c in cols if c in img]
+        out[key] = {c: int((pd.to_numeric(img[c], errors="coerce").fillna(0) > 0).sum()) for c in present}
+    out["reading_problems"] = int(len(ds.problems))
+    return out
+
+
+# --------------------------------------------------------------------------- thumbnails
+
+
+def _shapes_by_image(ds: Dataset, keys: set[str]) -> dict[str, tuple[list[Shape], dict[tuple[str, int], int]]]:
+    """For each image key: the shapes of every source on it, and (source, object row) -> shape index."""
+    out: dict[str, tuple[list[Shape], dict[tuple[str, int], int]]] = {k: ([], {}) for k in keys}
+    for si, (name, src) in enumerate(ds.sources.items()):
+        obj = src.objects
+        if not len(obj):
+            continue
+        sub = obj[obj["image"].isin(keys) & (obj["units"] == "px")]
+        if not len(sub):
+            continue
+        box = sub[["x0", "y0", "x1", "y1"]].to_numpy(dtype=float)
+        geoms = sub["geometry"].to_numpy(dtype=object)
+        for row, key, b, g in zip(sub.index.to_numpy(), sub["image"].to_numpy(dtype=object), box, geoms):
+            rings = rings_of(g)
+            is_box = not rings
+            if is_box:
+                if not np.isfinite(b).all():
+                    continue
+                x0, y0, x1, y1 = (float(v) for v in b)
+                rings = [[x0, y0, x1, y0, x1, y1, x0, y1]]
+            shapes, index = out[key]
+            index[(name, int(row))] = len(shapes)
+            shapes.append(Shape(source=si, rings=rings, box=is_box))
+    return out
+
+
+def _image_info(ds: Dataset, key: str) -> tuple[str | None, int | None, int | None]:
+    if key not in ds.images.index:
+        return None, None, None
+    row = ds.images.loc[key]
+    if isinstance(row, pd.DataFrame):  # pragma: no cover - duplicated index
+        row = row.iloc[0]
+    path = row.get("path")
+    path = None if _isna(path) else str(path)
+    w, h = row.get("width"), row.get("height")
+    return path, (None if _isna(w) else int(w)), (None if _isna(h) else int(h))
+
+
+def plan_thumbnails(
+    ds: Dataset,
+    findings: pd.DataFrame,
+    *,
+    max_per_rule: int,
+    max_total: int,
+    extra_images: Iterable[str] = (),
+) -> tuple[list[ThumbJob], dict[int, tuple[int, int]], dict[str, tuple[int, int]]]:
+    """Choose what to draw.
+
+    Returns the jobs (one per image), finding row position -> (job, variant), and for
+    ``extra_images`` (duplicate groups) image key -> (job, variant) with nothing highlighted.
+    Findings past ``max_per_rule`` for their rule, or past ``max_total`` overall, get none
+    (they are still listed as text).
+    """
+    pos = np.arange(len(findings))
+    has_image = findings["image"].notna().to_numpy() if len(findings) else np.zeros(0, bool)
+    chosen: list[int] = []
+    if len(findings):
+        codes = findings["code"].to_numpy(dtype=object)
+        rank = pd.Series(codes[has_image]).groupby(codes[has_image]).cumcount().to_numpy()
+        cand = pos[has_image][rank < max_per_rule]
+        chosen = [int(p) for p in cand[:max_total]]
+    extra = [str(k) for k in dict.fromkeys(extra_images)]
+    keys = {str(findings["image"].iat[p]) for p in chosen} | set(extra)
+    shapes = _shapes_by_image(ds, keys)
+    jobs: dict[str, ThumbJob] = {}
+    variants: dict[str, dict[tuple[int, ...], int]] = {}
+
+    def slot(key: str, hl: tuple[int, ...]) -> tuple[str, int]:
+        if key not in jobs:
+            path, w, h = _image_info(ds, key)
+            jobs[key] = ThumbJob(path=path, shapes=shapes[key][0], variants=[], width=w, height=h, label=key)
+            variants[key] = {}
+        v = variants[key]
+        if hl not in v:
+            v[hl] = len(jobs[key].variants)
+            jobs[key].variants.append(hl)
+        return key, v[hl]
+
+    where: dict[int, tuple[str, int]] = {}
+    src_col = findings["source"].to_numpy(dtype=object) if len(findings) else []
+    obj_col = findings["object"].to_numpy(dtype=object, na_value=None) if len(findings) else []
+    for p in chosen:
+        key = str(findings["image"].iat[p])
+        hl: tuple[int, ...] = ()
+        o = obj_col[p]
+        if o is not None and src_col[p] is not None:
+            idx = shapes[key][1].get((str(src_col[p]), int(o)))
+            if idx is not None:
+                hl = (idx,)
+        where[p] = slot(key, hl)
+    extra_where = {k: slot(k, ()) for k in extra}
+    order = {k: i for i, k in enumerate(jobs)}
+    job_list = list(jobs.values())
+    return (
+        job_list,
+        {p: (order[k], v) for p, (k, v) in where.items()},
+        {k: (order[j], v) for k, (j, v) in extra_where.items()},
+    )
+
+
+# --------------------------------------------------------------------------- HTML sections
+
+
+def _legend(names: Sequence[str]) -> str:
+    colors = P.source_colors(list(names))
+    chips = "".join(f'<span class="chip" style="background:{colors[n]}">{H.esc(n)}</span>' for n in names)
+    return chips + f'<span class="chip" style="background:#fff;border:2px solid {HIGHLIGHT}">flagged object</span>'
+
+
+def _header(ds: Dataset, stats: dict, options: dict, created: str) -> str:
+    srcs = ", ".join(f"{n} ({s['format']}, {s['objects']} objects)" for n, s in stats["objects"].items()) or "none"
+    opts = ", ".join(f"{k}={v}" for k, v in options.items() if v not in (None, False, (), [])) or "defaults"
+    meta = {
+        "Dataset": str(ds.root) if ds.root else "(in memory)",
+        "Format": ds.format,
+        "Sources": srcs,
+        "Options": opts,
+        "Tool": f"fracatlas-annot {__version__}",
+        "Date": created,
+    }
+    dl = "".join(f"<dt>{H.esc(k)}</dt><dd>{H.esc(v)}</dd>" for k, v in meta.items())
+    return (
+        f'<header id="report-header"><h1>Annotation QA report</h1><dl class="meta">{dl}</dl>'
+        f"<p>Overlay colours: {_legend(list(ds.sources))}</p>"
+        '<nav class="toc"><a href="#summary">Summary</a><a href="#findings">Findings</a><a href="#plots">Plots</a>'
+        '<a href="#agreement">Agreement</a><a href="#duplicates">Duplicates</a></nav></header>'
+    )
+
+
+def _summary(stats: dict, n_rules: int, sev_counts: dict[str, int]) -> str:
+    errors, warnings, infos = sev_counts.get("error", 0), sev_counts.get("warning", 0), sev_counts.get("info", 0)
+    verdict = "FAIL" if errors else "PASS"
+    cards = [
+        H.card(
+            "verdict",
+            verdict,
+            H.kv_table({"errors": errors, "warnings": warnings, "info": infos, "rules hit": n_rules}),
+            cls=f"verdict {'fail' if errors else 'pass'}",
+        )
+    ]
+    img_body = {}
+    if "fractured" in stats:
+        img_body = {"fractured": stats["fractured"], "not fractured": stats["non_fractured"]}
+    img_body["on disk"] = stats["images_on_disk"]
+    cards.append(H.card("images", stats["images"], H.kv_table(img_body)))
+    objs = {n: s["objects"] for n, s in stats["objects"].items()}
+    cards.append(H.card("objects per source", sum(objs.values()), H.kv_table(objs)))
+    if stats["splits"]:
+        cards.append(H.card("splits", len(stats["splits"]), H.kv_table(stats["splits"])))
+    if stats.get("body_parts"):
+        cards.append(H.card("body parts", len(stats["body_parts"]), H.kv_table(stats["body_parts"])))
+    if stats.get("views"):
+        cards.append(H.card("views", len(stats["views"]), H.kv_table(stats["views"])))
+    cards.append(H.card("reading problems", stats["reading_problems"]))
+    return f'<section id="summary"><h2>Summary</h2><div class="cards">{"".join(cards)}</div></section>'
+
+
+def _rule_info(code: str) -> tuple[str, str]:
+    try:
+        from ..checks import load_all
+
+        r = load_all().get(code)
+    except Exception:  # noqa: BLE001 - a report still renders without the catalogue
+        r = None
+    return (r.summary, r.explanation) if r is not None else ("", "")
+
+
+def _isna(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _location(row: dict) -> str:
+    f, line, loc = row.get("file"), row.get("line"), row.get("loc")
+    text = str(f) if f else ""
+    if line is not None:
+        text += f":{int(line)}"
+    if loc:
+        text += f" ({loc})" if text else str(loc)
+    return text
+
+
+def _findings_section(findings: pd.DataFrame, thumbs: dict[int, str], rules: list[dict]) -> str:
+    if not len(findings):
+        return '<section id="findings"><h2>Findings by rule</h2><p>No findings: every selected rule passed.</p></section>'
+    index_rows = [(r["code"], r["name"], r["severity"], r["count"], r["images"]) for r in rules]
+    parts = [
+        '<section id="findings"><h2>Findings by rule</h2>',
+        H.table(index_rows, ["code", "rule", "severity", "findings", "images"], numeric=(3, 4)),
+    ]
+    records = [{k: (None if _isna(v) else v) for k, v in rec.items()} for rec in findings.to_dict("records")]
+    by_code: dict[str, list[int]] = {}
+    for i, rec in enumerate(records):
+        by_code.setdefault(str(rec["code"]), []).append(i)
+    for r in rules:
+        rows = by_code[r["code"]]
+        sev = r["severity"]
+        figs = []
+        for i in rows:
+            uri = thumbs.get(i)
+            if uri is None:
+                continue
+            rec = records[i]
+            cap = f"<b>{H.esc(rec['image'])}</b> {H.esc(rec['source'] or '')}<br>{H.esc(rec['message'])}"
+            figs.append(H.thumb(uri, cap, alt=f"{rec['code']} {rec['image']}"))
+        with_image = sum(1 for i in rows if records[i]["image"] is not None)
+        note = ""
+        if with_image > len(figs):
+            note = f'<p class="note">Thumbnails for {len(figs)} of {with_image} findings tied to an image (cap reached); every finding is listed below and in the JSON.</p>'
+        table_rows = [
+            (rec["image"] or "", rec["source"] or "", rec["message"], _location(rec)) for rec in (records[i] for i in rows)
+        ]
+        explain = f'<details class="explain"><summary>Why this matters</summary>{H.markdown_lite(r["explanation"])}</details>' if r["explanation"] else ""
+        opened = " open" if len(rows) <= H.OPEN_UP_TO else ""
+        parts.append(
+            f'<section class="rule {H.esc(sev)}" id="rule-{H.esc(r["code"])}" data-count="{len(rows)}"><details{opened}>'
+            f'<summary>{H.sev_badge(sev)} <h3>{H.esc(r["code"])} {H.esc(r["name"])}</h3>'
+            f'<span class="count">{len(rows)}</span><span class="rsum">{H.esc(r["summary"])}</span></summary>'
+            f'{explain}<div class="thumbs">{"".join(figs)}</div>{note}'
+            f'{H.paged_rows(table_rows, ["image", "source", "message", "location"])}</details></section>'
+        )
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _plots_section(plots: list[tuple[str, str]]) -> str:
+    if not plots:
+        return '<section id="plots"><h2>Plots</h2><p>No data to plot.</p></section>'
+    figs = "".join(f'<figure class="plot"><figcaption>{H.esc(t)}</figcaption><img src="{u}" alt="{H.esc(t)}"></figure>' for t, u in plots)
+    return f'<section id="plots"><h2>Plots</h2><div class="plots">{figs}</div></section>'
+
+
+def _frame_table(df: pd.DataFrame, max_rows: int = 500) -> str:
+    df = df.head(max_rows)
+    numeric = [j for j, c in enumerate(df.columns) if pd.api.types.is_numeric_dtype(df[c])]
+    rows = [[_fmt(v) for v in r] for r in df.itertuples(index=False)]
+    return H.table(rows, [str(c) for c in df.columns], numeric=numeric)
+
+
+def _fmt(v: Any) -> Any:
+    if isinstance(v, (float, np.floating)):
+        return "" if np.isnan(v) else f"{v:.3f}"
+    if not isinstance(v, (list, dict, tuple)) and _isna(v):
+        return ""
+    return v
+
+
+def _agreement_section(agreement: dict | None, plot: tuple[str, str] | None, tables: list[tuple[str, str]]) -> str:
+    if agreement is None:
+        return '<section id="agreement"><h2>Two-reader agreement</h2><p class="note">Not computed: pass two readers\' exports with <code>--readers A B</code>.</p></section>'
+    parts = ['<section id="agreement"><h2>Two-reader agreement</h2>']
+    for title, body in tables:
+        parts.append(f"<h4>{H.esc(title)}</h4>{body}")
+    if plot:
+        parts.append(f'<div class="plots"><figure class="plot"><figcaption>{H.esc(plot[0])}</figcaption><img src="{plot[1]}" alt="F1 vs IoU"></figure></div>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _duplicates_section(ds: Dataset, groups: list[dict], thumbs: dict[str, str], total: int, error: str | None) -> str:
+    if error:
+        return f'<section id="duplicates"><h2>Duplicate groups</h2><p class="note">Not computed: {H.esc(error)}</p></section>'
+    if not groups:
+        return '<section id="duplicates"><h2>Duplicate groups</h2><p>No duplicate images found.</p></section>'
+    parts = [f'<section id="duplicates"><h2>Duplicate groups</h2><p>{total} group(s).</p>']
+    img = ds.images
+    for g in groups:
+        figs = []
+        for key in g["images"]:
+            info = []
+            if key in img.index:
+                row = img.loc[key]
+                for col in ("split", "fractured", "folder"):
+                    if col in img.columns and not _isna(row[col]):
+                        info.append(f"{col}: {row[col]}")
+            cap = f"<b>{H.esc(key)}</b><br>{H.esc(', '.join(info))}"
+            uri = thumbs.get(key)
+            figs.append(H.thumb(uri, cap, alt=f"duplicate {key}") if uri else f'<figure class="thumb"><figcaption>{cap}</figcaption></figure>')
+        parts.append(f'<div class="dup" data-group="{H.esc(g["group"])}"><div class="head"><b>group {H.esc(g["group"])}</b><br>{H.esc(g["kind"])}</div>{"".join(figs)}</div>')
+    if total > len(groups):
+        parts.append(f'<p class="note">{total - len(groups)} more group(s) in the JSON.</p>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- agreement helpers
+
+
+def _jsonable(obj: Any) -> Any:
+    return json.loads(json.dumps(obj, default=_default))
+
+
+def _default(obj: Any) -> Any:
+    from ..commands._common import _json_default
+
+    if isinstance(obj, pd.DataFrame):
+        return obj.to_dict("records")
+    return _json_default(obj)
+
+
+def _agreement_parts(result: Any) -> tuple[dict, list[tuple[str, str]], tuple[str, str] | None]:
+    """JSON, HTML tables and the F1 curve of an AgreementResult."""
+    data = _jsonable(result.to_dict())
+    tables: list[tuple[str, str]] = []
+    image_level = getattr(result, "image_level", None)
+    if isinstance(image_level, pd.DataFrame):
+        tables.append(("Image level (fracture present or not)", _frame_table(image_level)))
+    elif isinstance(image_level, dict):
+        flat = {k: _fmt(v) for k, v in image_level.items() if not isinstance(v, (dict, list))}
+        tables.append(("Image level (fracture present or not)", H.table(list(flat.items()), ["statistic", "value"], numeric=(1,))))
+    inst = getattr(result, "instance", None)
+    curve: dict[str, dict[float, float]] = {}
+    if isinstance(inst, pd.DataFrame) and len(inst):
+        tables.append(("Instance level, per IoU threshold", _frame_table(inst)))
+        tcol = next((c for c in ("iou", "threshold", "iou_threshold") if c in inst.columns), None)
+        if tcol and "f1" in inst.columns:
+            gcol = "geometry" if "geometry" in inst.columns else None
+            for g, sub in inst.groupby(gcol) if gcol else [("f1", inst)]:
+                curve[str(g)] = {float(t): float(f) for t, f in zip(sub[tcol], sub["f1"])}
+    plot = P.f1_vs_iou(curve) if curve else None
+    return data, tables, plot
+
+
+# --------------------------------------------------------------------------- main entry
+
+
+def build_report(
+    dataset_or_path: Dataset | str | os.PathLike,
+    *,
+    out_html: str | os.PathLike | None = None,
+    out_json: str | os.PathLike | None = None,
+    findings: pd.DataFrame | None = None,
+    readers: Sequence[Any] | None = None,
+    select: Any = None,
+    ignore: Any = None,
+    fast: bool = False,
+    max_thumbs_per_rule: int = MAX_THUMBS_PER_RULE,
+    max_thumbs: int = MAX_THUMBS,
+    thumb_size: int = 160,
+    workers: int = 2,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Build the QA report of a dataset; write it as HTML and/or JSON; return the JSON content.
+
+    Args:
+        dataset_or_path: a :class:`~fracatlas_annot.model.Dataset` or anything
+            :func:`fracatlas_annot.formats.read` accepts.
+        out_html: where to write the self-contained HTML page (optional).
+        out_json: where to write the JSON (optional).
+        findings: findings already computed by ``validate`` (skips running it again).
+        readers: two reader exports (paths or sources) for the agreement section.
+        select, ignore, fast: passed to ``validate`` (``fast`` also skips pixel hashing
+            for the duplicate groups).
+        max_thumbs_per_rule, max_thumbs: thumbnail caps; findings past them are listed as
+            text only.
+
+    Example:
+        ```python
+        from fracatlas_annot.report import build_report
+        data = build_report("fixtures/fracatlas-mini", out_html="report.html")
+        data["summary"]["errors"]
+        ```
+    """
+    from ..commands._common import progress as progress_bar
+
+    ds = _load(dataset_or_path)
+    created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    options = {
+        "select": list(select) if isinstance(select, (list, tuple)) else select,
+        "ignore": list(ignore) if isinstance(ignore, (list, tuple)) else ignore,
+        "fast": bool(fast),
+        "readers": [str(r) for r in readers] if readers else None,
+        "max_thumbs_per_rule": max_thumbs_per_rule,
+        "max_thumbs": max_thumbs,
+    }
+    findings, vjson = _validate(ds, findings, select=select, ignore=ignore, fast=fast, progress=progress)
+    findings = findings.reset_index(drop=True)
+    stats = dataset_stats(ds)
+
+    # duplicate groups
+    dup_error = None
+    try:
+        dups = _duplicates(ds, fast=fast, progress=progress)
+    except ImportError as exc:
+        dups, dup_error = None, f"duplicate detection unavailable ({exc})"
+    dup_groups: list[dict] = []
+    if dups is not None and len(dups):
+        for g, sub in dups.groupby("group", sort=True):
+            dup_groups.append({"group": _jsonable(g), "kind": str(sub["kind"].iloc[0]), "images": [str(k) for k in sub["image"]]})
+    shown_groups = dup_groups[:MAX_DUPLICATE_GROUPS]
+
+    # agreement
+    agreement_json = None
+    agreement_tables: list[tuple[str, str]] = []
+    agreement_plot = None
+    if readers:
+        if len(readers) != 2:
+            from ..errors import UsageError
+
+            raise UsageError(f"--readers takes exactly two exports, got {len(readers)}")
+        agreement_json, agreement_tables, agreement_plot = _agreement_parts(_agreement(readers))
+
+    # rules, in findings order (severity, code)
+    rules: list[dict] = []
+    if len(findings):
+        for code, sub in findings.groupby("code", sort=False):
+            summary, explanation = _rule_info(str(code))
+            rules.append(
+                {
+                    "code": str(code),
+                    "name": str(sub["name"].iloc[0]),
+                    "severity": str(sub["severity"].iloc[0]),
+                    "count": int(len(sub)),
+                    "images": int(sub["image"].nunique()),
+                    "summary": summary,
+                    "explanation": explanation,
+                }
+            )
+        sev_rank = {"error": 0, "warning": 1, "info": 2}
+        rules.sort(key=lambda r: (sev_rank.get(r["severity"], 3), r["code"]))
+    sev_counts = {str(k): int(v) for k, v in findings["severity"].value_counts().items()} if len(findings) else {}
+
+    # thumbnails
+    dup_keys = [k for g in shown_groups for k in g["images"]]
+    jobs, where, extra_where = plan_thumbnails(
+        ds, findings, max_per_rule=max_thumbs_per_rule, max_total=max_thumbs, extra_images=dup_keys
+    )
+    colors = list(P.source_colors(list(ds.sources)).values()) or list(PALETTE)
+    for j in jobs:
+        j.colors = colors
+    with progress_bar("rendering thumbnails", total=len(jobs), enabled=progress) as advance:
+        rendered = render_all(jobs, size=thumb_size, workers=workers, advance=advance)
+    finding_thumbs = {p: rendered[j][v] for p, (j, v) in where.items()}
+    dup_thumbs = {k: rendered[j][v] for k, (j, v) in extra_where.items()}
+
+    plots = P.dataset_plots(ds)
+
+    data: dict[str, Any] = {
+        "report": {"tool": "fracatlas-annot", "version": __version__, "created": created, "options": options},
+        "dataset": {"root": str(ds.root) if ds.root else None, "format": ds.format, **stats},
+        "summary": vjson["summary"],
+        "findings": vjson["findings"],
+        "rules": [{k: v for k, v in r.items() if k != "explanation"} for r in rules],
+        "duplicates": dup_groups,
+        "agreement": agreement_json,
+        "thumbnails": {
+            "rendered": int(sum(len(j.variants) for j in jobs)),
+            "images": len(jobs),
+            "findings_with_image": int(findings["image"].notna().sum()) if len(findings) else 0,
+            "findings_with_thumbnail": len(finding_thumbs),
+        },
+        "plots": [t for t, _ in plots],
+    }
+
+    if out_html is not None:
+        page = H.page(
+            version=H.esc(__version__),
+            title=H.esc(f"QA report: {ds.root.name if ds.root else 'dataset'}"),
+            date=H.esc(created),
+            header=_header(ds, stats, options, created),
+            summary=_summary(stats, len(rules), sev_counts),
+            findings=_findings_section(findings, finding_thumbs, rules),
+            plots=_plots_section(plots),
+            agreement=_agreement_section(agreement_json, agreement_plot, agreement_tables),
+            duplicates=_duplicates_section(ds, shown_groups, dup_thumbs, len(dup_groups), dup_error),
+        )
+        raw = page.encode("utf-8")
+        size = len(raw) - len(H.SIZE_MARKER) + len(H.human_size(len(raw)))
+        raw = page.replace(H.SIZE_MARKER, H.human_size(size)).encode("utf-8")
+        _write_atomic(Path(out_html), raw)
+        data["html"] = {"path": str(out_html), "bytes": len(raw)}
+    if out_json is not None:
+        _write_atomic(Path(out_json), json.dumps(data, indent=2, ensure_ascii=False, default=_default).encode("utf-8"))
+    return data
+
+
+def _write_atomic(path: Path, payload: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(payload)
+    os.replace(tmp, path)
