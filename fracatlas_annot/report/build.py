@@ -53,11 +53,11 @@ def _duplicates(ds: Dataset, *, fast: bool, progress: bool) -> pd.DataFrame:
     return duplicate_groups(ds, pixels=not fast, progress=progress)
 
 
-def _agreement(readers: Sequence[Any]) -> Any:
+def _agreement(readers: Sequence[Any], ds: Dataset) -> Any:
     from ..agreement import agree
 
     a, b = readers
-    return agree(a, b)
+    return agree(a, b, meta=ds if ds.has_csv else None)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -400,25 +400,61 @@ def _default(obj: Any) -> Any:
     return _json_default(obj)
 
 
+def _image_level_tables(il: dict[str, Any], names: Sequence[str]) -> list[tuple[str, str]]:
+    a, b = (list(names) + ["A", "B"])[:2]
+    out = []
+    t = il.get("table")
+    if isinstance(t, dict):
+        rows = [
+            (f"{a}: fracture", t.get("both_positive"), t.get("a_only_positive")),
+            (f"{a}: no fracture", t.get("b_only_positive"), t.get("both_negative")),
+        ]
+        out.append(("Image level: fracture present or not", H.table(rows, ["", f"{b}: fracture", f"{b}: no fracture"], numeric=(1, 2))))
+    stats = []
+    for k, v in il.items():
+        if k == "table":
+            continue
+        if isinstance(v, (list, tuple)) and k.endswith("_ci") and len(v) == 2:
+            v = f"{_fmt(v[0])} to {_fmt(v[1])}"
+        elif isinstance(v, (list, tuple)):
+            v = f"{len(v)}: " + ", ".join(str(x) for x in v[:20]) + (" ..." if len(v) > 20 else "")
+        elif isinstance(v, dict):
+            v = ", ".join(f"{kk}={_fmt(vv)}" for kk, vv in v.items())
+        stats.append((k.replace("_", " "), _fmt(v)))
+    out.append(("Image level statistics", H.table(stats, ["statistic", "value"])))
+    return out
+
+
 def _agreement_parts(result: Any) -> tuple[dict, list[tuple[str, str]], tuple[str, str] | None]:
     """JSON, HTML tables and the F1 curve of an AgreementResult."""
     data = _jsonable(result.to_dict())
+    names = list(getattr(result, "names", ("A", "B")))
     tables: list[tuple[str, str]] = []
     image_level = getattr(result, "image_level", None)
-    if isinstance(image_level, pd.DataFrame):
-        tables.append(("Image level (fracture present or not)", _frame_table(image_level)))
-    elif isinstance(image_level, dict):
-        flat = {k: _fmt(v) for k, v in image_level.items() if not isinstance(v, (dict, list))}
-        tables.append(("Image level (fracture present or not)", H.table(list(flat.items()), ["statistic", "value"], numeric=(1,))))
+    if isinstance(image_level, dict):
+        tables.extend(_image_level_tables(image_level, names))
+    elif isinstance(image_level, pd.DataFrame):
+        tables.append(("Image level", _frame_table(image_level)))
     inst = getattr(result, "instance", None)
     curve: dict[str, dict[float, float]] = {}
     if isinstance(inst, pd.DataFrame) and len(inst):
-        tables.append(("Instance level, per IoU threshold", _frame_table(inst)))
-        tcol = next((c for c in ("iou", "threshold", "iou_threshold") if c in inst.columns), None)
-        if tcol and "f1" in inst.columns:
-            gcol = "geometry" if "geometry" in inst.columns else None
-            for g, sub in inst.groupby(gcol) if gcol else [("f1", inst)]:
-                curve[str(g)] = {float(t): float(f) for t, f in zip(sub[tcol], sub["f1"])}
+        tables.append(("Instance level, per geometry and IoU threshold", _frame_table(inst)))
+        if {"iou", "f1"} <= set(inst.columns):
+            groups = inst.groupby("geometry", sort=False) if "geometry" in inst.columns else [("f1", inst)]
+            for g, sub in groups:
+                curve[str(g)] = {float(t): float(f) for t, f in zip(sub["iou"], sub["f1"]) if not _isna(f)}
+    for key, df in (getattr(result, "breakdowns", None) or {}).items():
+        if isinstance(df, pd.DataFrame) and len(df):
+            tables.append((f"Breakdown: {key.replace('_', ' ')}", _frame_table(df)))
+    dis = getattr(result, "disagreements", None)
+    if isinstance(dis, pd.DataFrame):
+        cols = [c for c in dis.columns if c not in ("geometry_a", "geometry_b")]
+        rows = [[_fmt(v) for v in r] for r in dis[cols].itertuples(index=False)]
+        body = H.paged_rows(rows, cols) if rows else "<p>No disagreement.</p>"
+        tables.append((f"Disagreements, worst first ({len(dis)}): the adjudication queue", body))
+    notes = getattr(result, "notes", None)
+    if notes:
+        tables.append(("Notes", "<ul>" + "".join(f"<li>{H.esc(n)}</li>" for n in notes) + "</ul>"))
     plot = P.f1_vs_iou(curve) if curve else None
     return data, tables, plot
 
@@ -500,7 +536,7 @@ def build_report(
             from ..errors import UsageError
 
             raise UsageError(f"--readers takes exactly two exports, got {len(readers)}")
-        agreement_json, agreement_tables, agreement_plot = _agreement_parts(_agreement(readers))
+        agreement_json, agreement_tables, agreement_plot = _agreement_parts(_agreement(readers, ds))
 
     # rules, in findings order (severity, code)
     rules: list[dict] = []
