@@ -18,6 +18,7 @@ from . import __version__
 COMMAND_MODULES: list[str] = [
     # "info",  (added by each command's module when it exists)
     "report",
+    "agree",
 ]
 
 
