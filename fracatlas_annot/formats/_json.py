@@ -1,0 +1,268 @@
+"""Shared helpers for single-document readers: bytes -> text -> JSON, with located problems.
+
+Nothing here raises on bad input: every failure becomes a :class:`Problem` naming the
+file and the line / column / byte offset where it happened.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..model import Problem
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def decode_text(data: bytes, *, file: str, source: str | None = None) -> tuple[str | None, list[Problem]]:
+    """Decode UTF-8 bytes (a leading BOM is tolerated); report empty or non-UTF-8 input.
+
+    Returns ``(text, [])`` or ``(None, [problem])``.
+    """
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    if not data.strip():
+        what = "empty file" if not data else "file holds only whitespace"
+        return None, [Problem("parse-error", what, file=file, loc="byte 0", source=source)]
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        msg = f"not UTF-8: invalid byte 0x{bad} at byte offset {exc.start} (line {line}): {exc.reason}"
+        return None, [Problem("parse-error", msg, file=file, loc=f"byte {exc.start}", line=line, source=source)]
+
+
+def load_json(data: bytes, *, file: str, source: str | None = None) -> tuple[Any, list[Problem]]:
+    """Parse a JSON document from bytes.
+
+    Returns ``(value, [])`` or ``(None, [problem])`` where the problem is a
+    ``parse-error`` carrying the line and column of a syntax error.
+    """
+    text, problems = decode_text(data, file=file, source=source)
+    if text is None:
+        return None, problems
+    try:
+        return json.loads(text), []
+    except json.JSONDecodeError as exc:
+        msg = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})"
+        return None, [Problem("parse-error", msg, file=file, loc=f"column {exc.colno}", line=exc.lineno, source=source)]
+    except RecursionError:
+        return None, [Problem("parse-error", "invalid JSON: nested too deeply", file=file, source=source)]
+
+
+def read_bytes(path: str | Path, *, file: str, source: str | None = None) -> tuple[bytes | None, list[Problem]]:
+    """Read a whole file; an OS error becomes a ``parse-error`` problem."""
+    try:
+        return Path(path).read_bytes(), []
+    except OSError as exc:
+        return None, [Problem("parse-error", f"cannot read file: {exc.strerror or exc}", file=file, source=source)]
+
+
+def origin_name(path: str | Path, base: str | Path | None) -> str:
+    """The ``file`` value for rows read from ``path``: relative to ``base`` when possible."""
+    p = Path(path)
+    if base is not None:
+        try:
+            return p.resolve().relative_to(Path(base).resolve()).as_posix()
+        except ValueError:
+            pass
+    return p.as_posix() if base is not None else p.name
+
+
+def is_number(value: Any) -> bool:
+    """True for JSON numbers (int or float, not bool)."""
+    return type(value) in (int, float)
+
+
+def as_int(value: Any) -> Any:
+    """An integral JSON number as int, anything else as None (for nullable Int64 columns)."""
+    t = type(value)
+    if t is int:
+        return value if -(2**63) < value < 2**63 else None
+    if t is float and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return None
+
+
+def as_float(value: Any) -> float:
+    """A JSON number as float, anything else as NaN."""
+    if type(value) in (int, float):
+        try:
+            return float(value)
+        except OverflowError:
+            return float("nan")
+    return float("nan")
+
+
+def flat_floats(values: list[Any]) -> np.ndarray | None:
+    """A list of JSON numbers as float64, or None if any item is not a number."""
+    types = set(map(type, values))
+    if not types <= {int, float}:
+        return None
+    try:
+        return np.array(values, dtype=np.float64)
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
+# --------------------------------------------------------------------------- rings -> objects
+
+
+def rings_to_objects(
+    xy: np.ndarray, ring_len: np.ndarray, ring_owner: np.ndarray, n_objects: int
+) -> dict[str, np.ndarray]:
+    """Build per-object geometry columns from stacked polygon rings, vectorised.
+
+    ``xy`` (m, 2) holds every ring's vertices one ring after another, as written (a
+    repeated closing vertex is dropped); ``ring_len`` the vertices per ring and
+    ``ring_owner`` the object row of each ring (non-decreasing). An object with one
+    ring gets a Polygon, with several a MultiPolygon, with none ``None``. A ring with
+    fewer than 3 vertices becomes ``POLYGON EMPTY`` (its raw count stays visible in
+    ``n_vertices``); self-intersecting, zero-area and NaN rings are built as written.
+
+    Returns columns ``geometry``, ``x0``, ``y0``, ``x1``, ``y1`` (vertex extent, NaN for
+    objects without vertices), ``n_parts`` and ``n_vertices`` (distinct vertices of the
+    object's largest ring by area).
+    """
+    import shapely
+
+    ring_len = np.asarray(ring_len, dtype=np.int64)
+    ring_owner = np.asarray(ring_owner, dtype=np.int64)
+    n_rings = len(ring_len)
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    starts = np.zeros(n_rings, dtype=np.int64)
+    if n_rings:
+        starts[1:] = np.cumsum(ring_len)[:-1]
+    # drop an explicit closing vertex (first == last)
+    closed = np.zeros(n_rings, dtype=bool)
+    multi = ring_len >= 2
+    if multi.any():
+        first = xy[starts[multi]]
+        last = xy[starts[multi] + ring_len[multi] - 1]
+        closed[multi] = (first == last).all(axis=1)
+    keep = np.ones(len(xy), dtype=bool)
+    keep[(starts + ring_len - 1)[closed]] = False
+    xy = xy[keep]
+    eff = ring_len - closed
+    ring_of_vertex = np.repeat(np.arange(n_rings), eff)
+
+    starts_eff = np.zeros(n_rings, dtype=np.int64)
+    if n_rings:
+        starts_eff[1:] = np.cumsum(eff)[:-1]
+    # a ring still closed after dropping one repeat ([a, b, a, a]) is read by GEOS as closed
+    still_closed = np.zeros(n_rings, dtype=bool)
+    two = eff >= 2
+    if two.any():
+        still_closed[two] = (xy[starts_eff[two]] == xy[starts_eff[two] + eff[two] - 1]).all(axis=1)
+    good = (eff - still_closed) >= 3
+    distinct = np.zeros(n_rings, dtype=np.int64)
+    polys = np.empty(n_rings, dtype=object)
+    polys[~good] = shapely.Polygon()
+    # rings of one length at a time: (k, L, 2) blocks, no Python loop over rings
+    for length in np.unique(eff):
+        sel = np.flatnonzero(eff == length)
+        if length == 0:
+            continue
+        block = xy[starts_eff[sel][:, None] + np.arange(length)]
+        distinct[sel] = _distinct_counts(block)
+        ok = good[sel]
+        if ok.any():
+            with np.errstate(invalid="ignore"):  # NaN vertices are kept for validate to flag
+                polys[sel[ok]] = shapely.polygons(block[ok])
+
+    # shoelace area per ring, to pick each object's largest ring
+    if len(xy):
+        nxt = np.arange(1, len(xy) + 1)
+        ends = starts_eff + eff - 1
+        has = eff > 0
+        nxt[ends[has]] = starts_eff[has]
+        cross = xy[:, 0] * xy[nxt, 1] - xy[nxt, 0] * xy[:, 1]
+        area = np.abs(np.bincount(ring_of_vertex, weights=cross, minlength=n_rings)) / 2
+    else:
+        area = np.zeros(n_rings)
+    area = np.where(np.isnan(area), -1.0, area)
+    order = np.lexsort((-area, ring_owner))
+    first_of_owner = np.ones(n_rings, dtype=bool)
+    first_of_owner[1:] = ring_owner[order][1:] != ring_owner[order][:-1]
+    best = order[first_of_owner]
+    n_vertices = np.full(n_objects, -1, dtype=np.int64)
+    n_vertices[ring_owner[best]] = distinct[best]
+    n_parts = np.bincount(ring_owner, minlength=n_objects)
+
+    # vertex extent per object (NaN vertices ignored)
+    ext = np.full((4, n_objects), np.nan)
+    vert_owner = ring_owner[ring_of_vertex]
+    if len(xy):
+        seg = np.flatnonzero(np.r_[True, vert_owner[1:] != vert_owner[:-1]])
+        owners = vert_owner[seg]
+        ext[0, owners] = np.fmin.reduceat(xy[:, 0], seg)
+        ext[1, owners] = np.fmin.reduceat(xy[:, 1], seg)
+        ext[2, owners] = np.fmax.reduceat(xy[:, 0], seg)
+        ext[3, owners] = np.fmax.reduceat(xy[:, 1], seg)
+
+    geometry = np.full(n_objects, None, dtype=object)
+    single = n_parts[ring_owner] == 1
+    geometry[ring_owner[single]] = polys[single]
+    several = ~single & good
+    if several.any():
+        owners, inverse = np.unique(ring_owner[several], return_inverse=True)
+        geometry[owners] = shapely.multipolygons(polys[several], indices=inverse)
+    all_empty = (n_parts > 1) & shapely.is_missing(geometry)
+    geometry[all_empty] = shapely.Polygon()
+    return {
+        "geometry": geometry,
+        "x0": ext[0],
+        "y0": ext[1],
+        "x1": ext[2],
+        "y1": ext[3],
+        "n_parts": n_parts,
+        "n_vertices": np.where(n_parts > 0, n_vertices, -1),
+    }
+
+
+def _distinct_counts(block: np.ndarray) -> np.ndarray:
+    """Distinct vertices per ring for a (k, L, 2) block (NaN never equals anything)."""
+    k, length, _ = block.shape
+    if length <= 32:
+        eq = (block[:, :, None, :] == block[:, None, :, :]).all(axis=3)
+        earlier = np.tril(eq, -1).any(axis=2)
+        return length - earlier.sum(axis=1)
+    flat = block.reshape(-1, 2)
+    ring = np.repeat(np.arange(k), length)
+    order = np.lexsort((flat[:, 1], flat[:, 0], ring))
+    s_xy, s_ring = flat[order], ring[order]
+    new = np.ones(len(flat), dtype=bool)
+    new[1:] = (s_ring[1:] != s_ring[:-1]) | (s_xy[1:] != s_xy[:-1]).any(axis=1)
+    return np.bincount(s_ring[new], minlength=k)
+
+
+def int_array(values: list[Any]) -> np.ndarray:
+    """JSON values for a nullable Int64 column, as float64 with NaN for non-integers.
+
+    (A float array converts to Int64 without a Python loop; integers above 2**53 lose precision.)
+    """
+    if values and set(map(type, values)) == {int}:
+        try:
+            return np.array(values, dtype=np.float64)
+        except OverflowError:
+            pass
+    ints = map(as_int, values)
+    return np.array([np.nan if i is None else i for i in ints], dtype=np.float64)
+
+
+def lookup_all(mapping: dict[Any, Any], values: list[Any]) -> list[Any]:
+    """``[mapping.get(v) for v in values]``, with unhashable values giving None."""
+    try:
+        return [mapping.get(v) for v in values]
+    except TypeError:
+        out = []
+        for v in values:
+            try:
+                out.append(mapping.get(v))
+            except TypeError:
+                out.append(None)
+        return out

@@ -1,0 +1,380 @@
+"""COCO JSON reader: makesense.ai polygon exports and generic COCO (multi-polygon, RLE, boxes).
+
+makesense writes ``{"info":…,"images":[…],"annotations":[…],"categories":[…]}`` compactly,
+with annotation ids from 0, 1-based image ids that are renumbered on every export, no
+``licenses`` / ``supercategory``, and no ``category_id`` on an unlabelled polygon
+(reference/makesense-exports.md §6). Images are therefore keyed by ``file_name``; the COCO
+id only maps ``image_id`` to a file name and is kept as the ``coco_id`` column.
+
+Every annotation that names a listed image becomes a row, degenerate or not (2 vertices,
+zero area, self-intersection, NaN, a missing or unknown category): judging those is
+``validate``'s job. Only what prevents placing a row is reported as a :class:`Problem`.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..model import Problem, Source, make_objects, make_source_images
+from ._json import as_float, flat_floats, int_array, load_json, lookup_all, origin_name, read_bytes, rings_to_objects
+
+__all__ = ["parse", "read"]
+
+_MISSING = object()
+_NONE, _POLY, _RLE, _BAD = 0, 1, 2, 3
+
+
+def read(path: str | Path, *, name: str = "coco", base: str | Path | None = None) -> tuple[Source, list[Problem]]:
+    """Read a COCO JSON file. ``file`` in rows and problems is relative to ``base`` when given."""
+    file = origin_name(path, base)
+    data, problems = read_bytes(path, file=file, source=name)
+    if data is None:
+        source = Source.empty(name, "coco", geometry="polygon")
+    else:
+        source, problems = parse(data, file=file, name=name)
+    source.path = str(path)
+    return source, problems
+
+
+def parse(data: bytes, *, file: str, name: str = "coco") -> tuple[Source, list[Problem]]:
+    """Parse COCO JSON bytes into a polygon :class:`Source` plus reading problems. Never raises."""
+    doc, problems = load_json(data, file=file, source=name)
+    empty = Source.empty(name, "coco", geometry="polygon")
+    if doc is None:
+        return empty, problems
+    if not isinstance(doc, dict):
+        msg = f"top level is a JSON {type(doc).__name__}, expected an object with images, annotations and categories"
+        return empty, [Problem("parse-error", msg, file=file, loc="$", source=name)]
+
+    def problem(kind: str, msg: str, loc: str, image: str | None = None, severity: str = "error") -> None:
+        problems.append(Problem(kind, msg, file=file, loc=loc, image=image, source=name, severity=severity))
+
+    lists: dict[str, list] = {}
+    for key in ("images", "annotations", "categories"):
+        value = doc.get(key, _MISSING)
+        if value is _MISSING:
+            problem("missing-key", f"top-level key '{key}' is missing", "$")
+            value = []
+        elif not isinstance(value, list):
+            problem("bad-value", f"'{key}' is a JSON {type(value).__name__}, expected a list", key)
+            value = []
+        lists[key] = value
+
+    labels, label_ids = _categories(lists["categories"], problem)
+    id_to_key, images = _images(lists["images"], file, problem)
+    objects = _annotations(lists["annotations"], id_to_key, label_ids, file, problem)
+    if "images" not in doc:
+        # without images nothing can be placed; one missing-key problem says it all
+        problems[:] = [p for p in problems if p.kind != "orphan-annotation"]
+    info = doc.get("info")
+    meta = {"info": info} if isinstance(info, dict) else {}
+    source = Source(
+        name=name, format="coco", objects=objects, images=images, labels=labels,
+        label_ids=label_ids, geometry="polygon", meta=meta,
+    )  # fmt: skip
+    return source, problems
+
+
+def _categories(cats: list, problem: Any) -> tuple[list[str], dict[Any, str]]:
+    labels: list[str] = []
+    label_ids: dict[Any, str] = {}
+    for i, cat in enumerate(cats):
+        if not isinstance(cat, dict) or "name" not in cat or "id" not in cat:
+            problem("bad-value", "category needs an object with 'id' and 'name'", f"categories[{i}]")
+            continue
+        cid, label = cat["id"], cat["name"]
+        label = label if isinstance(label, str) else str(label)
+        labels.append(label)
+        try:
+            label_ids.setdefault(cid, label)
+        except TypeError:
+            problem("bad-value", f"category id {cid!r} is not a number", f"categories[{i}]")
+    return labels, label_ids
+
+
+def _images(entries: list, file: str, problem: Any) -> tuple[dict[Any, str], pd.DataFrame]:
+    n = len(entries)
+    is_dict = [type(e) is dict for e in entries]
+    if not all(is_dict):
+        for i in np.flatnonzero(~np.array(is_dict)):
+            msg = f"image entry is a JSON {type(entries[i]).__name__}, expected an object"
+            problem("bad-value", msg, f"images[{i}]")
+        entries = [e if ok else {"file_name": None} for e, ok in zip(entries, is_dict)]
+    fnames = [e.get("file_name") for e in entries]
+    cids = [e.get("id", _MISSING) for e in entries]
+    if not (set(map(type, fnames)) <= {str} and all(fnames)):
+        for i, (f, ok) in enumerate(zip(fnames, is_dict)):
+            if ok and not (type(f) is str and f):
+                what = "missing" if f is None else f"not a file name ({f!r})"
+                problem("missing-key", f"image entry has no usable 'file_name' ({what})", f"images[{i}]")
+    named = [i for i, f in enumerate(fnames) if type(f) is str and f]
+    keys = {i: fnames[i].replace("\\", "/").rsplit("/", 1)[-1] for i in named}
+
+    id_to_key: dict[Any, str] = {}
+    first: dict[Any, int] = {}
+    simple = set(map(type, cids)) <= {int} and len(set(cids)) == n and len(named) == n
+    if simple:
+        id_to_key = dict(zip(cids, keys.values()))
+    else:
+        for i in named:
+            cid, key, loc = cids[i], keys[i], f"images[{i}]"
+            if cid is _MISSING:
+                problem("missing-key", f"image entry '{key}' has no 'id'", loc, image=key)
+            elif type(cid) in (list, dict):
+                problem("bad-value", f"image id {cid!r} is not a number", loc, image=key)
+            elif cid in id_to_key:
+                msg = f"image id {cid!r} is used by images[{first[cid]}] ('{id_to_key[cid]}') and again here ('{key}'); keeping the first"
+                problem("duplicate-image-id", msg, loc, image=key)
+            else:
+                id_to_key[cid], first[cid] = key, i
+
+    order = pd.Series([keys[i] for i in named], dtype=object)
+    dup = order.duplicated().to_numpy()
+    if dup.any():
+        first_row = dict(zip(order[~dup], (named[j] for j in np.flatnonzero(~dup))))
+        for j in np.flatnonzero(dup):
+            i, key = named[j], order[j]
+            msg = f"file name '{key}' is listed twice (images[{first_row[key]}] and images[{i}]); keeping the first"
+            problem("duplicate-image-id", msg, f"images[{i}]", image=key, severity="warning")
+        named = [i for i, d in zip(named, dup) if not d]
+    pick = [entries[i] for i in named]
+    images = make_source_images(
+        [keys[i] for i in named],
+        width=int_array([e.get("width") for e in pick]),
+        height=int_array([e.get("height") for e in pick]),
+        file=[file] * len(named),
+        loc=[f"images[{i}]" for i in named],
+        coco_id=[None if cids[i] is _MISSING else cids[i] for i in named],
+        file_name=[fnames[i] for i in named],
+    )
+    return id_to_key, images
+
+
+def _seg_kind(seg: Any) -> int:
+    if seg is None or seg is _MISSING or (type(seg) is list and not seg):
+        return _NONE
+    if type(seg) is dict:
+        return _RLE
+    if type(seg) is list and all(type(p) is list and len(p) % 2 == 0 and flat_floats(p) is not None for p in seg):
+        return _POLY
+    return _BAD
+
+
+def _annotations(
+    anns: list, id_to_key: dict[Any, str], label_ids: dict[Any, str], file: str, problem: Any
+) -> pd.DataFrame:
+    n = len(anns)
+    is_dict = np.fromiter((type(a) is dict for a in anns), dtype=bool, count=n)
+    if not is_dict.all():
+        anns = [a if type(a) is dict else {} for a in anns]
+        for i in np.flatnonzero(~is_dict):
+            problem("bad-value", "annotation is not a JSON object", f"annotations[{i}]")
+    image_ids = [a.get("image_id", _MISSING) for a in anns]
+    keys = lookup_all(id_to_key, image_ids)
+    segs = [a.get("segmentation") for a in anns]
+    bboxes = [a.get("bbox", _MISSING) for a in anns]
+
+    # segmentation kinds: the makesense shape [[x, y, ...]] goes through one fast check
+    kind = np.full(n, _POLY, dtype=np.int8)
+    parts_fast = n > 0 and all(type(s) is list and len(s) == 1 and type(s[0]) is list and not len(s[0]) % 2 for s in segs)
+    if not parts_fast or flat_floats(list(chain.from_iterable(s[0] for s in segs))) is None:
+        kind = np.fromiter((_seg_kind(s) for s in segs), dtype=np.int8, count=n)
+    box, box_ok = _boxes(bboxes)
+
+    missing = np.fromiter((v is _MISSING for v in image_ids), dtype=bool, count=n) & is_dict
+    orphan = np.fromiter((k is None for k in keys), dtype=bool, count=n) & is_dict & ~missing
+    placed = is_dict & ~missing & ~orphan
+    bad_seg = placed & (kind == _BAD)
+    no_box = placed & (kind == _NONE) & ~box_ok
+    declared = np.fromiter((b is not _MISSING for b in bboxes), dtype=bool, count=n)
+    for i in np.flatnonzero(missing):
+        problem("missing-key", "annotation has no 'image_id'; annotation dropped", f"annotations[{i}]")
+    for i in np.flatnonzero(orphan):
+        msg = f"image_id {image_ids[i]!r} matches no images[] entry; annotation dropped"
+        problem("orphan-annotation", msg, f"annotations[{i}]")
+    for i in np.flatnonzero(bad_seg):
+        msg = "segmentation is neither a list of [x, y, ...] number lists nor an RLE object; annotation dropped"
+        problem("bad-value", msg, f"annotations[{i}]", image=keys[i])
+    for i in np.flatnonzero(no_box):
+        msg = "annotation has neither a segmentation nor a usable bbox [x, y, w, h]; annotation dropped"
+        problem("bad-value", msg, f"annotations[{i}]", image=keys[i])
+    decoded: dict[int, tuple] = {}
+    for i in np.flatnonzero(placed & (kind == _RLE)):
+        got = rle_polygons(segs[i])
+        if isinstance(got, str):
+            problem("bad-value", f"RLE segmentation: {got}; annotation dropped", f"annotations[{i}]", image=keys[i])
+            bad_seg[i] = True
+        else:
+            decoded[int(i)] = got
+    ok = placed & ~bad_seg & ~no_box
+    for i in np.flatnonzero(ok & declared & ~box_ok):
+        msg = f"bbox {bboxes[i]!r} is not [x, y, w, h] numbers; ignored"
+        problem("bad-value", msg, f"annotations[{i}]", image=keys[i], severity="warning")
+    rows = np.flatnonzero(ok)
+    m = len(rows)
+
+    geometry = np.full(m, None, dtype=object)
+    ext = np.full((4, m), np.nan)
+    n_parts = np.full(m, -1, dtype=np.int64)
+    n_vertices = np.full(m, -1, dtype=np.int64)
+    kinds = kind[rows]
+    poly = np.flatnonzero(kinds == _POLY)
+    if len(poly):
+        seg_rows = [segs[j] for j in rows[poly]]
+        ring_len = np.fromiter((len(p) // 2 for s in seg_rows for p in s), dtype=np.int64)
+        owner = np.repeat(np.arange(len(poly)), [len(s) for s in seg_rows])
+        xy = np.array(list(chain.from_iterable(chain.from_iterable(seg_rows))), dtype=np.float64)
+        built = rings_to_objects(xy, ring_len, owner, len(poly))
+        geometry[poly] = built["geometry"]
+        ext[:, poly] = np.stack([built[c] for c in ("x0", "y0", "x1", "y1")])
+        n_parts[poly], n_vertices[poly] = built["n_parts"], built["n_vertices"]
+    rle_cells = np.full(m, None, dtype=object)
+    for r in np.flatnonzero(kinds == _RLE):
+        rle_cells[r] = segs[rows[r]]
+        geometry[r], n_parts[r], n_vertices[r], ext[:, r] = decoded[int(rows[r])]
+
+    b = box[rows]
+    no_ext = np.isnan(ext).all(axis=0)
+    ext[:, no_ext] = b[no_ext].T
+    pick = [anns[j] for j in rows]
+    cats = [a.get("category_id") for a in pick]
+    cols = dict(
+        geometry=geometry,
+        image=[keys[j] for j in rows],
+        label=lookup_all(label_ids, cats),
+        class_id=int_array(cats),
+        x0=ext[0], y0=ext[1], x1=ext[2], y1=ext[3],
+        file=[file] * len(rows),
+        loc=[f"annotations[{j}]" for j in rows],
+        ann_id=[a.get("id") for a in pick],
+        iscrowd=int_array([a.get("iscrowd") for a in pick]),
+        bbox_x0=b[:, 0], bbox_y0=b[:, 1], bbox_x1=b[:, 2], bbox_y1=b[:, 3],
+        area=_areas([a.get("area") for a in pick]),
+        n_parts=pd.array(n_parts, dtype="Int64"),
+        n_vertices=pd.array(n_vertices, dtype="Int64"),
+        rle=rle_cells,
+    )  # fmt: skip
+    for c in ("n_parts", "n_vertices"):
+        cols[c][cols[c] < 0] = pd.NA
+    return make_objects(cols)
+
+
+def _boxes(bboxes: list) -> tuple[np.ndarray, np.ndarray]:
+    """Declared [x, y, w, h] as corners (n, 4) and a mask of usable boxes."""
+    n = len(bboxes)
+    if n and all(type(b) is list and len(b) == 4 for b in bboxes):
+        flat = flat_floats(list(chain.from_iterable(bboxes)))
+        if flat is not None:
+            xywh = flat.reshape(-1, 4)
+            return np.column_stack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]]), np.ones(n, dtype=bool)
+    out = np.full((n, 4), np.nan)
+    ok = np.zeros(n, dtype=bool)
+    for i, b in enumerate(bboxes):
+        if type(b) is list and len(b) == 4:
+            vals = flat_floats(b)
+            if vals is not None:
+                out[i] = [vals[0], vals[1], vals[0] + vals[2], vals[1] + vals[3]]
+                ok[i] = True
+    return out, ok
+
+
+def _areas(values: list) -> np.ndarray:
+    flat = flat_floats(values) if values else np.empty(0)
+    if flat is not None:
+        return flat
+    return np.array([as_float(v) for v in values], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- RLE
+
+_MAX_PIXELS = 100_000_000  # a decoded mask above this (100 MB) is refused, not allocated
+
+
+def rle_polygons(seg: dict) -> tuple[Any, int, int, np.ndarray] | str:
+    """Decode a COCO RLE object with pycocotools and trace it with OpenCV (holes kept).
+
+    Returns ``(geometry, n_parts, n_vertices, extent)`` or a message saying why the
+    RLE is unusable. Counts are checked before decoding: pycocotools writes past its
+    buffer when they sum to more than ``height * width``.
+    """
+    import cv2
+    import shapely
+    from pycocotools import mask as mask_utils
+
+    size, counts = seg.get("size"), seg.get("counts")
+    if not (type(size) is list and len(size) == 2 and all(type(v) is int and v >= 0 for v in size)):
+        return f"'size' must be [height, width] integers, got {size!r}"
+    h, w = size
+    if h * w > _MAX_PIXELS:
+        return f"mask of {h}x{w} pixels is too large to decode"
+    if type(counts) is list:
+        if not all(type(c) is int and 0 <= c < 2**32 for c in counts) or sum(counts) != h * w:
+            return f"uncompressed counts must be non-negative integers summing to {h}*{w}"
+        rle = mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
+    elif type(counts) is str:
+        decoded = _string_counts(counts)
+        if decoded is None or sum(decoded) != h * w:
+            return f"compressed counts do not decode to {h}*{w} pixels"
+        rle = {"size": [h, w], "counts": counts.encode("ascii")}
+    else:
+        return f"'counts' must be a string or a list of integers, got {type(counts).__name__}"
+    extent = np.full(4, np.nan)
+    if h * w == 0:
+        return shapely.Polygon(), 0, 0, extent
+    m = np.ascontiguousarray(mask_utils.decode(rle))
+    contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return shapely.Polygon(), 0, 0, extent
+    parent = hierarchy[0][:, 3]
+    shells = [i for i in range(len(contours)) if parent[i] < 0 and len(contours[i]) >= 3]
+    if not shells:
+        xy = np.concatenate([c.reshape(-1, 2) for c in contours]).astype(np.float64)
+        extent[:] = [*xy.min(axis=0), *xy.max(axis=0)]
+        return shapely.Polygon(), 0, 0, extent
+    rings, ring_poly = [], []
+    for k, shell in enumerate(shells):
+        rings.append(contours[shell].reshape(-1, 2))
+        ring_poly.append(k)
+        for hole in np.flatnonzero(parent == shell):
+            if len(contours[hole]) >= 3:
+                rings.append(contours[hole].reshape(-1, 2))
+                ring_poly.append(k)
+    xy = np.concatenate(rings).astype(np.float64)
+    lr = shapely.linearrings(xy, indices=np.repeat(np.arange(len(rings)), [len(r) for r in rings]))
+    polys = shapely.polygons(lr, indices=np.asarray(ring_poly))
+    geometry = polys[0] if len(polys) == 1 else shapely.MultiPolygon(list(polys))
+    largest = int(np.argmax(shapely.area(polys)))
+    n_vertices = len(np.unique(shapely.get_coordinates(shapely.get_exterior_ring(polys[largest]))[:-1], axis=0))
+    extent[:] = shapely.bounds(geometry)
+    return geometry, len(polys), n_vertices, extent
+
+
+def _string_counts(text: str) -> list[int] | None:
+    """COCO's compressed RLE string -> run lengths (pycocotools ``rleFrString``), or None if malformed."""
+    counts: list[int] = []
+    p, n = 0, len(text)
+    while p < n:
+        x, k, more = 0, 0, True
+        while more:
+            if p >= n:
+                return None
+            c = ord(text[p]) - 48
+            if not 0 <= c < 64:
+                return None
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(counts) > 2:
+            x += counts[-2]
+        if not 0 <= x < 2**32:
+            return None
+        counts.append(x)
+    return counts
