@@ -1,0 +1,154 @@
+"""VGG / VIA JSON reader: makesense.ai polygon exports and real VIA 1.x / 2.x files.
+
+makesense writes ``{"IMG.jpg": {"fileref": "", "size": <bytes>, "filename": "IMG.jpg",
+"base64_img_data": "", "file_attributes": {}, "regions": {"0": {...}, "2": {...}}}}``:
+top-level keys are bare file names, ``regions`` is an object keyed "0", "1" ... (gaps
+where a label was deleted), point lists are closed (first vertex repeated) and the label
+is ``region_attributes.label`` (reference/makesense-exports.md §7). ``size`` is the file
+size in bytes, never the image size. Real VIA keys images ``filename + size`` and stores
+regions as a list; VIA 2 project files nest everything under ``_via_img_metadata``.
+Rect regions become box-only rows. An export with no labelled polygon is ``{}``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..model import Problem, Source, make_objects, make_source_images
+from ._json import as_int, flat_floats, load_json, origin_name, read_bytes, rings_to_objects
+
+__all__ = ["parse", "read"]
+
+
+def read(path: str | Path, *, name: str = "vgg", base: str | Path | None = None) -> tuple[Source, list[Problem]]:
+    """Read a VGG JSON file. ``file`` in rows and problems is relative to ``base`` when given."""
+    file = origin_name(path, base)
+    data, problems = read_bytes(path, file=file, source=name)
+    if data is None:
+        source = Source.empty(name, "vgg", geometry="polygon")
+    else:
+        source, problems = parse(data, file=file, name=name)
+    source.path = str(path)
+    return source, problems
+
+
+def parse(data: bytes, *, file: str, name: str = "vgg") -> tuple[Source, list[Problem]]:
+    """Parse VGG JSON bytes into a polygon :class:`Source` plus reading problems. Never raises."""
+    doc, problems = load_json(data, file=file, source=name)
+    empty = Source.empty(name, "vgg", geometry="polygon")
+    if doc is None:
+        return empty, problems
+    if not isinstance(doc, dict):
+        msg = f"top level is a JSON {type(doc).__name__}, expected an object keyed by image file name"
+        return empty, [Problem("parse-error", msg, file=file, loc="$", source=name)]
+    if isinstance(doc.get("_via_img_metadata"), dict):  # VIA 2 project file
+        doc = doc["_via_img_metadata"]
+
+    def problem(kind: str, msg: str, loc: str, image: str | None = None, severity: str = "error") -> None:
+        problems.append(Problem(kind, msg, file=file, loc=loc, image=image, source=name, severity=severity))
+
+    images: dict[str, tuple] = {}
+    rows: list[tuple] = []  # (image, label, loc, kind, payload)
+    for top, entry in doc.items():
+        if not isinstance(entry, dict):
+            problem("bad-value", f"entry is a JSON {type(entry).__name__}, expected an object", top)
+            continue
+        fname = entry.get("filename")
+        image = (fname if isinstance(fname, str) and fname else top).replace("\\", "/").rsplit("/", 1)[-1]
+        if image in images:
+            msg = f"image '{image}' is listed twice ({images[image][0]} and {top}); regions of both are kept"
+            problem("duplicate-image-id", msg, top, image=image, severity="warning")
+        else:
+            images[image] = (top, as_int(entry.get("size")))
+        regions = entry.get("regions")
+        if regions is None:
+            problem("missing-key", f"image '{image}' has no 'regions'", top, image=image)
+            continue
+        if isinstance(regions, dict):
+            items = list(regions.items())
+        elif isinstance(regions, list):
+            items = [(str(i), r) for i, r in enumerate(regions)]
+        else:
+            problem("bad-value", f"'regions' is a JSON {type(regions).__name__}, expected an object or a list", top, image=image)
+            continue
+        for rkey, region in items:
+            loc = f"{top}/regions/{rkey}"
+            row = _region(region)
+            if isinstance(row, tuple):
+                rows.append((image, row[0], loc, row[1], row[2]))
+            else:
+                problem(*row, loc=loc, image=image)
+
+    source = Source(
+        name=name, format="vgg", objects=_objects(rows, file), geometry="polygon",
+        images=make_source_images(
+            list(images), file=[file] * len(images), loc=[v[0] for v in images.values()],
+            file_size=[v[1] for v in images.values()],
+        ),
+        labels=list(dict.fromkeys(r[1] for r in rows if r[1] is not None)),
+    )  # fmt: skip
+    return source, problems
+
+
+def _region(region: Any) -> tuple | list:
+    """``(label, kind, payload)`` for a usable region, else ``[kind, message]`` of a problem."""
+    if not isinstance(region, dict):
+        return ["bad-value", f"region is a JSON {type(region).__name__}, expected an object"]
+    shape = region.get("shape_attributes")
+    if not isinstance(shape, dict):
+        return ["missing-key", "region has no 'shape_attributes' object"]
+    attrs = region.get("region_attributes")
+    label = attrs.get("label") if isinstance(attrs, dict) else None
+    label = label if isinstance(label, str) else None
+    kind = shape.get("name")
+    if kind == "polygon":
+        xs, ys = shape.get("all_points_x"), shape.get("all_points_y")
+        if not (isinstance(xs, list) and isinstance(ys, list)):
+            return ["missing-key", "polygon needs 'all_points_x' and 'all_points_y' lists"]
+        fx, fy = flat_floats(xs), flat_floats(ys)
+        if fx is None or fy is None:
+            return ["bad-value", "polygon point lists hold a value that is not a number"]
+        if len(fx) != len(fy):
+            return ["bad-value", f"all_points_x has {len(fx)} values but all_points_y has {len(fy)}"]
+        return (label, "polygon", np.column_stack([fx, fy]))
+    if kind == "rect":
+        vals = [shape.get(k) for k in ("x", "y", "width", "height")]
+        box = flat_floats(vals)
+        if box is None:
+            return ["bad-value", f"rect needs numeric x, y, width, height, got {vals!r}"]
+        return (label, "rect", np.array([box[0], box[1], box[0] + box[2], box[1] + box[3]]))
+    return ["unsupported", f"region shape {kind!r} is not read (only polygon and rect)"]
+
+
+def _objects(rows: list[tuple], file: str) -> Any:
+    n = len(rows)
+    poly = np.array([r[3] == "polygon" for r in rows], dtype=bool)
+    geometry = np.full(n, None, dtype=object)
+    ext = np.full((4, n), np.nan)
+    n_parts = np.full(n, np.nan)
+    n_vertices = np.full(n, np.nan)
+    p = np.flatnonzero(poly)
+    if len(p):
+        rings = [rows[i][4] for i in p]
+        built = rings_to_objects(np.concatenate(rings), [len(r) for r in rings], np.arange(len(p)), len(p))
+        geometry[p] = built["geometry"]
+        ext[:, p] = np.stack([built[c] for c in ("x0", "y0", "x1", "y1")])
+        n_parts[p], n_vertices[p] = built["n_parts"], built["n_vertices"]
+    r = np.flatnonzero(~poly)
+    if len(r):
+        ext[:, r] = np.stack([rows[i][4] for i in r]).T
+    return make_objects(
+        {
+            "image": [row[0] for row in rows],
+            "label": [row[1] for row in rows],
+            "x0": ext[0], "y0": ext[1], "x1": ext[2], "y1": ext[3],
+            "geometry": geometry,
+            "file": [file] * n,
+            "loc": [row[2] for row in rows],
+            "n_parts": n_parts,
+            "n_vertices": n_vertices,
+        }
+    )  # fmt: skip
