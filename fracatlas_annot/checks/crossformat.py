@@ -1,3 +1,238 @@
-"""crossformat rules (FA family)."""
+"""FA3xx: the same images across annotation sources: object counts, boxes, labels, image
+lists and declared image sizes. Each source is compared with the reference source (COCO
+first, see ``_common.reference_source``)."""
 
 from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._common import compared_pairs, concat, fmt, listed, lists_negatives, match_sources, object_counts, object_findings
+from .registry import CheckContext, Severity, findings, rule
+
+
+def _same_kind_pairs(ctx: CheckContext) -> list[tuple[str, str]]:
+    ds = ctx.dataset
+    return [
+        (s, r)
+        for s, r in compared_pairs(ctx)
+        if (ds.sources[s].geometry == "polygon") == (ds.sources[r].geometry == "polygon")
+    ]
+
+
+def _file_of(src, keys) -> np.ndarray | None:
+    if not len(src.images):
+        return None
+    f = src.images["file"][~src.images.index.duplicated()]
+    return f.reindex(keys).to_numpy(dtype=object)
+
+
+@rule("FA301", "object-count-mismatch", Severity.ERROR, "cross-format")
+def object_count_mismatch(ctx: CheckContext):
+    """An image has a different number of objects in two sources of the same kind.
+
+    ## What it does
+    Compares, per image both list, the object count of each source with the reference
+    source of the same kind (box with box: VOC, YOLO, CSV; polygon with polygon: COCO, VGG).
+    Box against polygon counts are FA203.
+
+    ## Why is this bad?
+    One export lost or duplicated an object: which one trains depends on the format picked.
+
+    ## Example
+    `IMG0000019.xml` has 2 objects, `IMG0000019.txt` 1 line. Use instead: the same boxes in
+    every export.
+    """
+    parts = []
+    ds = ctx.dataset
+    for s, r in _same_kind_pairs(ctx):
+        S, R = ds.sources[s], ds.sources[r]
+        common = sorted(listed(S) & listed(R))
+        ns = object_counts(S).reindex(common, fill_value=0).to_numpy()
+        nr = object_counts(R).reindex(common, fill_value=0).to_numpy()
+        diff = ns != nr
+        if diff.any():
+            keys = np.asarray(common, dtype=object)[diff]
+            parts.append(
+                findings(
+                    image=keys,
+                    source=s,
+                    message=[f"{a} object(s) in `{s}`, {b} in `{r}`" for a, b in zip(ns[diff], nr[diff])],
+                    file=_file_of(S, keys),
+                )
+            )
+    return concat(parts)
+
+
+@rule("FA302", "object-geometry-mismatch", Severity.ERROR, "cross-format")
+def object_geometry_mismatch(ctx: CheckContext):
+    """The same object has a different box or extent in two sources of the same kind.
+
+    ## What it does
+    Matches objects one to one (IoU of extents) between a source and the reference source
+    of the same kind and reports matched pairs whose IoU is below the threshold (0.9) with
+    a corner more than 2 px away, and objects left without a partner on an image whose
+    counts agree.
+
+    ## Why is this bad?
+    YOLO and VOC describing different boxes means one of them was converted wrongly
+    (swapped width and height, a wrong image size, an off-by-one convention).
+
+    ## Example
+    VOC `<xmin>100</xmin><ymin>100</ymin><xmax>140</xmax><ymax>130</ymax>` but the YOLO line
+    of the same image places the box at x 200..240. Use instead: the same box.
+    """
+    from .boxpoly import OFFSET_TOLERANCE_PX
+
+    parts = []
+    ds = ctx.dataset
+    for s, r in _same_kind_pairs(ctx):
+        S = ds.sources[s]
+        m = match_sources(ctx, s, r)
+        pairs = m["pairs"]
+        bad = pairs[(pairs["iou"] < ctx.iou_threshold) & (pairs["offset"] > OFFSET_TOLERANCE_PX)]
+        if len(bad):
+            rows = S.objects.loc[bad["a"].to_numpy()]
+            rloc = ds.sources[r].objects.loc[bad["b"].to_numpy(), "loc"].to_numpy()
+            msgs = [f"object matches `{r}` ({l}) with IoU {i:.2f}, corners up to {fmt(o)} px apart" for i, o, l in zip(bad["iou"], bad["offset"], rloc)]
+            parts.append(object_findings(s, rows, msgs))
+        # unmatched objects on images whose counts agree (count mismatches are FA301)
+        ua = S.objects.loc[m["unmatched_a"]]
+        if len(ua):
+            ns = object_counts(S)
+            nr = object_counts(ds.sources[r])
+            same = ns.reindex(ua["image"]).to_numpy() == nr.reindex(ua["image"], fill_value=0).to_numpy()
+            ua = ua[same]
+            if len(ua):
+                parts.append(object_findings(s, ua, f"object overlaps no object of `{r}` on this image"))
+    return concat(parts)
+
+
+@rule("FA303", "label-mismatch", Severity.ERROR, "cross-format")
+def label_mismatch(ctx: CheckContext):
+    """The same object carries different labels in two sources.
+
+    ## What it does
+    Matches objects one to one (IoU of extents) between each source and the reference
+    source and reports matched pairs whose label names differ.
+
+    ## Why is this bad?
+    The class an object trains as depends on the export used. With one class this is
+    usually a renamed label (see FA012) or a copied class id (FA011).
+
+    ## Example
+    COCO `category_id: 1` (`fractured`) and YOLO class `1` (`hardware`) for the same box.
+    Use instead: the same label in every export.
+    """
+    parts = []
+    ds = ctx.dataset
+    for s, r in compared_pairs(ctx):
+        S, R = ds.sources[s], ds.sources[r]
+        pairs = match_sources(ctx, s, r)["pairs"]
+        if not len(pairs):
+            continue
+        ls = S.objects.loc[pairs["a"].to_numpy(), "label"].to_numpy(dtype=object)
+        lr = R.objects.loc[pairs["b"].to_numpy(), "label"].to_numpy(dtype=object)
+        known = pd.notna(ls) & pd.notna(lr)
+        bad = known & (ls != lr)
+        if bad.any():
+            rows = S.objects.loc[pairs["a"].to_numpy()[bad]]
+            parts.append(object_findings(s, rows, [f"label `{a}` but `{b}` in `{r}`" for a, b in zip(ls[bad], lr[bad])]))
+    return concat(parts)
+
+
+@rule("FA304", "image-missing-from-source", Severity.ERROR, "cross-format")
+def image_missing_from_source(ctx: CheckContext):
+    """An image that one annotation source has is missing from another.
+
+    ## What it does
+    Reports, per source, images that another source lists with objects but this source
+    does not list at all, and, for sources that list negative images too (FracAtlas's VOC
+    and YOLO folders: one file per image), images of the dataset they lack.
+
+    makesense drops negative images from its COCO and VGG exports by design (an image
+    without polygons gets no `images[]` entry): a negative image missing from COCO alone
+    is therefore not a finding. A labelled image missing from COCO is.
+
+    ## Why is this bad?
+    The missing image trains as a negative in that format although it has fractures, or it
+    disappears from the set.
+
+    ## Example
+    `Annotations/PASCAL VOC/IMG0000019.xml` has a box, `COCO_fracture_masks.json` has no
+    entry for `IMG0000019.jpg`. Use instead: export all labelled images.
+    """
+    ds = ctx.dataset
+    srcs = ds.sources
+    if len(srcs) < 2 and not len(ds.images):
+        return None
+    with_objects: dict[str, set[str]] = {n: set(s.objects["image"].dropna().unique()) for n, s in srcs.items()}
+    listed_by = {n: listed(s) for n, s in srcs.items()}
+    dataset_keys = set()
+    if len(ds.images):
+        im = ds.images
+        keep = im["in_csv"].fillna(False).to_numpy(dtype=bool) if "in_csv" in im and ds.has_csv else im["path"].notna().to_numpy()
+        dataset_keys = set(im.index[keep])
+    rows = []
+    for n, src in srcs.items():
+        mine = listed_by[n]
+        full = lists_negatives(src)
+        for other, keys in with_objects.items():
+            if other == n:
+                continue
+            for k in sorted(keys - mine):
+                rows.append((k, n, f"image has objects in `{other}` but is not in `{n}`"))
+        if full:
+            missing = dataset_keys - mine - set().union(*[with_objects[o] for o in srcs if o != n]) if srcs else set()
+            for k in sorted(missing):
+                rows.append((k, n, f"`{n}` lists images without objects but not this one"))
+    if not rows:
+        return None
+    df = pd.DataFrame(rows, columns=["image", "source", "message"]).drop_duplicates(subset=["image", "source"])
+    return findings(image=df["image"], source=df["source"], message=df["message"], file=[srcs[s].path for s in df["source"]])
+
+
+@rule("FA305", "image-size-mismatch-between-sources", Severity.ERROR, "cross-format")
+def image_size_mismatch_between_sources(ctx: CheckContext):
+    """Two sources declare different sizes for the same image.
+
+    ## What it does
+    Compares the width and height each source declares (COCO `images[]`, VOC `<size>`,
+    CSV `image_width`/`image_height`) and reports images with more than one declared size.
+
+    ## Why is this bad?
+    Normalised coordinates (YOLO) computed from one size land elsewhere on the other; a
+    swapped width/height is the signature of the EXIF trap (see FA504).
+
+    ## Example
+    COCO says `"width": 373, "height": 454`, the VOC file `<width>454</width><height>373</height>`.
+    Use instead: the size of the image as displayed (EXIF-corrected).
+    """
+    frames = []
+    for n, src in ctx.dataset.sources.items():
+        im = src.images
+        if not len(im) or "width" not in im:
+            continue
+        ok = im["width"].notna() & im["height"].notna()
+        if not ok.any():
+            continue
+        sub = im[ok.to_numpy()]
+        frames.append(pd.DataFrame({"image": sub.index.to_numpy(dtype=object), "source": n, "w": sub["width"].to_numpy(dtype="int64"), "h": sub["height"].to_numpy(dtype="int64"), "file": sub["file"].to_numpy(dtype=object), "loc": sub["loc"].to_numpy(dtype=object)}))
+    if len(frames) < 2:
+        return None
+    all_ = pd.concat(frames, ignore_index=True).drop_duplicates(subset=["image", "source"])
+    all_["size"] = all_["w"].astype(str) + "x" + all_["h"].astype(str)
+    nsize = all_.groupby("image")["size"].transform("nunique")
+    bad = all_[nsize > 1]
+    if not len(bad):
+        return None
+    # report on every source whose size differs from the most common size for that image
+    desc = bad.groupby("image").apply(lambda g: ", ".join(f"{s} {z}" for s, z in zip(g["source"], g["size"])), include_groups=False)
+    first = bad.drop_duplicates(subset=["image"], keep="first")
+    return findings(
+        image=first["image"],
+        source=first["source"],
+        message=[f"declared sizes differ: {desc[k]}" for k in first["image"]],
+        file=first["file"],
+        loc=first["loc"],
+    )

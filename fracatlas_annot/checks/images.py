@@ -1,3 +1,221 @@
-"""images rules (FA family)."""
+"""FA5xx: the image files: decoding, truncation, declared sizes against the real (EXIF-
+corrected) size, EXIF orientation, tiny images."""
 
 from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._common import concat
+from .registry import CheckContext, Severity, findings, rule
+
+
+@rule("FA501", "image-unreadable", Severity.ERROR, "images")
+def image_unreadable(ctx: CheckContext):
+    """An image file cannot be read or decoded.
+
+    ## What it does
+    Reports files whose header cannot be read (not an image, empty, unknown format) and,
+    unless `--fast`, files whose pixels fail to decode even with truncation allowed.
+
+    ## Why is this bad?
+    Training aborts on the file or skips it with a warning, and its labels go with it.
+
+    ## Example
+    `images/Fractured/IMG0000019.jpg` holding an HTML error page from a failed download.
+    Use instead: the original file.
+    """
+    im = ctx.dataset.images
+    parts = []
+    if len(im) and "header_error" in im:
+        bad = im[im["header_error"].notna().to_numpy() & im["path"].notna().to_numpy()]
+        if len(bad):
+            parts.append(findings(image=bad.index, message=[f"cannot read the image header: {e}" for e in bad["header_error"]], file=[str(p) for p in bad["path"]]))
+    scan = ctx.pixel_scan
+    if scan is not None and len(scan):
+        bad = scan[scan["error"].notna()]
+        if len(bad):
+            paths = im["path"].reindex(bad.index)
+            parts.append(findings(image=bad.index, message=[f"cannot decode the image: {e}" for e in bad["error"]], file=[str(p) for p in paths]))
+    return concat(parts)
+
+
+@rule("FA502", "image-truncated", Severity.WARNING, "images", needs_pixels=True)
+def image_truncated(ctx: CheckContext):
+    """A JPEG is truncated: it decodes only with truncation allowed, or lacks its end marker.
+
+    ## What it does
+    Decodes every image with Pillow's `LOAD_TRUNCATED_IMAGES` off; files that fail with
+    "image file is truncated" but decode with it on, or JPEGs without the closing `FFD9`
+    marker, are reported (FracAtlas has 59 such files). Skipped with `--fast`.
+
+    ## Why is this bad?
+    The bottom of the radiograph is grey filler: a fracture there is labelled but not
+    visible. Pillow-based loaders raise unless the global flag is set; Ultralytics
+    re-saves the file ("corrupt JPEG restored").
+
+    ## Example
+    A JPEG cut after 60 % of its bytes. Use instead: the complete file.
+    """
+    scan = ctx.pixel_scan
+    if scan is None or not len(scan):
+        return None
+    bad = scan[scan["truncated"].fillna(False).astype(bool).to_numpy() & scan["error"].isna().to_numpy()]
+    if not len(bad):
+        return None
+    paths = ctx.dataset.images["path"].reindex(bad.index)
+    return findings(image=bad.index, message="JPEG data is truncated (decodes only with LOAD_TRUNCATED_IMAGES)", file=[str(p) for p in paths])
+
+
+def _declared_vs_actual(ctx: CheckContext) -> pd.DataFrame:
+    """One row per (source, image) with a declared size and a known real size."""
+    key = "declared_vs_actual"
+    if key in ctx.cache:
+        return ctx.cache[key]
+    im = ctx.dataset.images
+    frames = []
+    if len(im):
+        for n, src in ctx.dataset.sources.items():
+            si = src.images
+            if not len(si) or "width" not in si:
+                continue
+            si = si[si["width"].notna().to_numpy() & si["height"].notna().to_numpy()]
+            si = si[~si.index.duplicated()]
+            if not len(si):
+                continue
+            keys = si.index
+            f = pd.DataFrame(
+                {
+                    "image": keys.to_numpy(dtype=object),
+                    "source": n,
+                    "dw": si["width"].to_numpy(dtype="float64"),
+                    "dh": si["height"].to_numpy(dtype="float64"),
+                    "w": im["width"].reindex(keys).to_numpy(dtype="float64", na_value=np.nan),
+                    "h": im["height"].reindex(keys).to_numpy(dtype="float64", na_value=np.nan),
+                    "rw": im["raw_width"].reindex(keys).to_numpy(dtype="float64", na_value=np.nan),
+                    "rh": im["raw_height"].reindex(keys).to_numpy(dtype="float64", na_value=np.nan),
+                    "orientation": im["orientation"].reindex(keys).to_numpy(dtype="float64", na_value=np.nan),
+                    "file": si["file"].to_numpy(dtype=object),
+                    "loc": si["loc"].to_numpy(dtype=object),
+                }
+            )
+            frames.append(f[~np.isnan(f["w"].to_numpy()) & ~np.isnan(f["h"].to_numpy())])
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["image", "source", "dw", "dh", "w", "h", "rw", "rh", "orientation", "file", "loc"])
+    out["ok"] = (out["dw"] == out["w"]) & (out["dh"] == out["h"])
+    out["raw"] = ~out["ok"] & (out["dw"] == out["rw"]) & (out["dh"] == out["rh"])
+    ctx.cache[key] = out
+    return out
+
+
+def _size(w, h) -> str:
+    return f"{int(w)}x{int(h)}"
+
+
+@rule("FA503", "declared-size-mismatch", Severity.ERROR, "images")
+def declared_size_mismatch(ctx: CheckContext):
+    """The width/height an annotation file declares is not the image's size.
+
+    ## What it does
+    Compares COCO `images[].width/height`, VOC `<size>` and CSV `image_width/height` with
+    the size of the file (after EXIF orientation) and reports a mismatch that is not the
+    EXIF trap (FA504).
+
+    ## Why is this bad?
+    The labels were made on a different image (resized, cropped, or another file with the
+    same name): normalised coordinates computed from the declared size land in the wrong
+    place.
+
+    ## Example
+    VOC `<width>373</width><height>454</height>` for a 746x908 file. Use instead: the
+    labels of this file, or the file the labels were made on.
+    """
+    d = _declared_vs_actual(ctx)
+    bad = d[~d["ok"] & ~d["raw"]]
+    if not len(bad):
+        return None
+    msgs = [f"declared size {_size(a, b)} but the image is {_size(c, e)}" for a, b, c, e in zip(bad["dw"], bad["dh"], bad["w"], bad["h"])]
+    return findings(image=bad["image"], source=bad["source"], message=msgs, file=bad["file"], loc=bad["loc"])
+
+
+@rule("FA504", "declared-size-is-raw-exif-size", Severity.ERROR, "images")
+def declared_size_is_raw_exif_size(ctx: CheckContext):
+    """The declared size matches the raw, un-rotated pixels, not the EXIF-corrected image.
+
+    ## What it does
+    Reports declared sizes that equal the stored (raw) size of a JPEG whose EXIF
+    orientation rotates it by 90 degrees, while the labels' frame is the rotated one.
+
+    ## Why is this bad?
+    This is the EXIF trap: makesense (in the browser) labels the rotated image, but a
+    tool that reads the size without applying EXIF gets width and height swapped, and
+    every normalised coordinate lands in the wrong place. FLENS found 22 VOC records and
+    1 COCO record of FracAtlas that look swapped this way.
+
+    ## Example
+    A JPEG stored 454x373 with `Orientation=6` (displayed 373x454) and a VOC file with
+    `<width>454</width><height>373</height>`. Use instead: `<width>373</width><height>454</height>`,
+    the size as displayed.
+    """
+    d = _declared_vs_actual(ctx)
+    bad = d[d["raw"]]
+    if not len(bad):
+        return None
+    msgs = [
+        f"declared size {_size(a, b)} is the raw size; EXIF orientation {int(o) if o == o else '?'} makes the image {_size(c, e)}"
+        for a, b, c, e, o in zip(bad["dw"], bad["dh"], bad["w"], bad["h"], bad["orientation"])
+    ]
+    return findings(image=bad["image"], source=bad["source"], message=msgs, file=bad["file"], loc=bad["loc"])
+
+
+@rule("FA505", "exif-orientation", Severity.INFO, "images")
+def exif_orientation(ctx: CheckContext):
+    """An image carries an EXIF orientation other than 1.
+
+    ## What it does
+    Lists images whose EXIF `Orientation` tag rotates or mirrors them (values 2-8). This
+    is not a defect when the labels are in the rotated frame (makesense draws on the
+    rotated image); FA504 reports sizes that are not.
+
+    ## Why is this bad?
+    Tools that ignore EXIF (plain `PIL.Image.open`, some converters) place the labels on
+    the un-rotated pixels: boxes land in the wrong place. FracAtlas has 25 such images.
+
+    ## Example
+    `IMG0000019.jpg` stored 454x373 with `Orientation=6`. Use instead: apply
+    `ImageOps.exif_transpose` everywhere, or bake the rotation into the pixels.
+    """
+    im = ctx.dataset.images
+    if not len(im) or "orientation" not in im:
+        return None
+    o = im["orientation"].to_numpy(dtype="float64", na_value=np.nan)
+    bad = ~np.isnan(o) & (o != 1)
+    if not bad.any():
+        return None
+    rows = im[bad]
+    return findings(image=rows.index, message=[f"EXIF orientation {int(v)}" for v in o[bad]], file=[None if p is None else str(p) for p in rows["path"]])
+
+
+@rule("FA506", "image-too-small", Severity.WARNING, "images")
+def image_too_small(ctx: CheckContext):
+    """An image is smaller than 10 px on a side.
+
+    ## What it does
+    Reports images whose width or height is below 10 px.
+
+    ## Why is this bad?
+    Ultralytics rejects such images ("image size <10 pixels"); in an X-ray set it is a
+    thumbnail or a broken conversion, not a radiograph.
+
+    ## Example
+    A 8x8 `IMG0000019.jpg`. Use instead: the full-resolution image.
+    """
+    im = ctx.dataset.images
+    if not len(im):
+        return None
+    w = im["width"].to_numpy(dtype="float64", na_value=np.nan)
+    h = im["height"].to_numpy(dtype="float64", na_value=np.nan)
+    bad = (w < 10) | (h < 10)
+    if not bad.any():
+        return None
+    rows = im[bad]
+    return findings(image=rows.index, message=[f"image is {_size(a, b)} px" for a, b in zip(w[bad], h[bad])], file=[None if p is None else str(p) for p in rows["path"]])

@@ -298,11 +298,35 @@ class CheckContext:
         return self.cache[key]
 
     @cached_property
+    def pixel_scan(self) -> pd.DataFrame | None:
+        """Decoded-pixel facts per image on disk (see :func:`fracatlas_annot.pixels.scan`);
+        None with ``fast``."""
+        if self.fast:
+            return None
+        from ..pixels import scan
+
+        im = self.dataset.images
+        if not len(im):
+            return None
+        ok = im[im["path"].notna().to_numpy()]
+        if "header_error" in ok:
+            ok = ok[ok["header_error"].isna().to_numpy()]
+        if not len(ok):
+            return None
+        return scan(list(ok["path"]), keys=list(ok.index), progress=self.progress)
+
+    @cached_property
     def duplicate_groups(self) -> pd.DataFrame:
         """``image, group, kind`` rows of duplicate groups (see :mod:`fracatlas_annot.duplicates`)."""
         from ..duplicates import duplicate_groups
 
-        return duplicate_groups(self.dataset, pixels=not self.fast, progress=self.progress)
+        return duplicate_groups(
+            self.dataset,
+            pixels=not self.fast,
+            progress=self.progress,
+            scan_result=self.pixel_scan,
+            threshold=self.phash_threshold,
+        )
 
 
 # --------------------------------------------------------------------------- findings

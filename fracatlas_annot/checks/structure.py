@@ -1,3 +1,592 @@
-"""structure rules (FA family)."""
+"""FA0xx: reading and structure. Read problems reported by the readers, ids, categories,
+class indices and label names."""
 
 from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pandas as pd
+
+from ._common import concat, match_sources, compared_pairs, object_findings
+from .registry import CheckContext, Severity, findings, rule
+
+# problem kind -> rule code (kinds a reader may report, see model.Problem)
+PROBLEM_CODES: dict[str, str] = {
+    "parse-error": "FA001",
+    "not-utf8": "FA001",
+    "empty-file": "FA001",
+    "missing-key": "FA002",
+    "bad-value": "FA003",
+    "bad-field-count": "FA003",
+    "not-a-number": "FA003",
+    "unsafe-zip-entry": "FA004",
+    "unsafe-xml": "FA004",
+    "duplicate-image-id": "FA005",
+    "duplicate-annotation-id": "FA006",
+    "orphan-annotation": "FA007",
+    "missing-category": "FA008",
+    "unknown-category": "FA009",
+    "unsupported": "FA016",
+}
+
+
+def _problems(ctx: CheckContext, code: str | None) -> pd.DataFrame:
+    p = ctx.dataset.problems
+    if not len(p):
+        return p
+    codes = p["kind"].map(PROBLEM_CODES)
+    sel = p[codes.isna()] if code is None else p[(codes == code).to_numpy()]
+    return sel
+
+
+def _from_problems(ctx: CheckContext, code: str | None) -> pd.DataFrame | None:
+    p = _problems(ctx, code)
+    if not len(p):
+        return None
+    out = findings(
+        image=p["image"], source=p["source"], message=p["message"], file=p["file"], line=p["line"], loc=p["loc"]
+    )
+    if code is None:
+        out["severity"] = p["severity"].fillna("error").to_numpy()
+        out["message"] = [f"{k}: {m}" for k, m in zip(p["kind"], p["message"])]
+    return out
+
+
+def _dedupe(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    if frame is None:
+        return None
+    return frame.drop_duplicates(subset=["source", "file", "loc", "line", "image"], keep="first")
+
+
+@rule("FA000", "read-problem", Severity.ERROR, "structure")
+def read_problem(ctx: CheckContext):
+    """A reader reported a problem of a kind no other rule covers.
+
+    ## What it does
+    Reports every reading problem (``Dataset.problems``) whose kind has no dedicated rule,
+    with the reader's own severity, kind and location.
+
+    ## Why is this bad?
+    Something in the input could not be placed in the dataset; whatever it described is
+    missing from every later check and from any converted train set.
+
+    ## Example
+    A reader meets a construct it does not know how to place and reports it with a kind
+    the catalogue has no rule for yet: it is shown as `FA000 read-problem` with its kind.
+    """
+    return _from_problems(ctx, None)
+
+
+@rule("FA001", "unparsable-annotation-file", Severity.ERROR, "structure")
+def unparsable_file(ctx: CheckContext):
+    """An annotation file does not parse (syntax error, not UTF-8, or empty).
+
+    ## What it does
+    Reports each annotation file that could not be parsed at all: broken JSON or XML,
+    bytes that are not UTF-8, or an empty file where content is required.
+
+    ## Why is this bad?
+    Every annotation in that file is lost. Loaders such as pycocotools or Ultralytics stop
+    with a traceback, or (worse) skip the file and train on an image without its labels.
+
+    ## Example
+    A COCO export truncated by an interrupted download:
+
+        {"images":[{"id":1,"width":373,"height":454,"file_name":"IMG0000019.jpg"}],"annot
+
+    Use instead: the complete export, re-downloaded from makesense.ai.
+    """
+    return _from_problems(ctx, "FA001")
+
+
+@rule("FA002", "missing-required-key", Severity.ERROR, "structure")
+def missing_required_key(ctx: CheckContext):
+    """A record lacks a key or element its format requires.
+
+    ## What it does
+    Reports COCO records without `images`, `file_name`, `segmentation` ..., VOC objects
+    without `<bndbox>`, and similar, at the record's location.
+
+    ## Why is this bad?
+    The record cannot be placed: an object without coordinates or an image without a name
+    is dropped, and the label set silently shrinks.
+
+    ## Example
+
+        {"id": 3, "image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 20]}
+
+    (no `segmentation` in a polygon export). Use instead: export the polygons again.
+    """
+    return _from_problems(ctx, "FA002")
+
+
+@rule("FA003", "invalid-field-value", Severity.ERROR, "structure")
+def invalid_field_value(ctx: CheckContext):
+    """A field holds a value of the wrong type or the wrong number of fields.
+
+    ## What it does
+    Reports YOLO lines without exactly 5 numbers (or an even polygon list), non-numeric
+    coordinates, `NaN` text, CSV rows with the wrong column count, and similar.
+
+    ## Why is this bad?
+    Ultralytics drops the whole image for one bad label row; other tools crash on `int()`.
+
+    ## Example
+
+        0 0.403913 0.490768 0.161542
+
+    (4 values). Use instead: `0 0.403913 0.490768 0.161542 0.099541`.
+    """
+    return _from_problems(ctx, "FA003")
+
+
+@rule("FA004", "unsafe-archive-content", Severity.ERROR, "structure")
+def unsafe_archive_content(ctx: CheckContext):
+    """A zip entry escapes the target folder or an XML file uses unsafe constructs.
+
+    ## What it does
+    Reports zip entries with absolute paths or `..` components (zip slip) and XML with
+    entity declarations (billion laughs, external entities). They were not read.
+
+    ## Why is this bad?
+    Extracting such an archive can overwrite files outside the dataset; expanding such XML
+    can exhaust memory or read local files. A makesense export never contains either.
+
+    ## Example
+    A zip entry named `../../home/user/.bashrc`. Use instead: the export as makesense
+    writes it (flat entries named after the images).
+    """
+    return _from_problems(ctx, "FA004")
+
+
+@rule("FA005", "duplicate-image-id", Severity.ERROR, "structure")
+def duplicate_image_id(ctx: CheckContext):
+    """Two image records share an id or a file name in one source.
+
+    ## What it does
+    Reports COCO `images[]` entries whose `id` or `file_name` repeats, and duplicate keys
+    in other image lists.
+
+    ## Why is this bad?
+    Annotations pointing at that id are attached to whichever image the loader keeps last
+    (pycocotools keeps the last one), so labels land on the wrong image.
+
+    ## Example
+
+        "images": [{"id": 1, "file_name": "IMG0000019.jpg"}, {"id": 1, "file_name": "IMG0000025.jpg"}]
+
+    Use instead: unique ids, one entry per file name.
+    """
+    out = _from_problems(ctx, "FA005")
+    parts = [out]
+    for name, src in ctx.dataset.sources.items():
+        idx = src.images.index
+        dup = idx.duplicated(keep="first")
+        if dup.any():
+            rows = src.images[dup]
+            parts.append(
+                findings(
+                    image=rows.index,
+                    source=name,
+                    message=[f"image `{k}` is listed more than once" for k in rows.index],
+                    file=rows["file"],
+                    loc=rows["loc"],
+                )
+            )
+    return _dedupe(concat(parts))
+
+
+@rule("FA006", "duplicate-annotation-id", Severity.ERROR, "structure")
+def duplicate_annotation_id(ctx: CheckContext):
+    """Two annotations share an id in one COCO file.
+
+    ## What it does
+    Reports each COCO annotation whose `id` was already used by an earlier annotation.
+
+    ## Why is this bad?
+    pycocotools indexes annotations by id (`anns[ann['id']] = ann`): all but the last one
+    disappear from evaluation, while training loaders still see them, so metrics are
+    computed on a different label set than the one trained on.
+
+    ## Example
+
+        "annotations": [{"id": 0, "image_id": 1, ...}, {"id": 0, "image_id": 2, ...}]
+
+    Use instead: unique ids (makesense numbers them 0, 1, 2 ...).
+    """
+    parts = [_from_problems(ctx, "FA006")]
+    for name, src in ctx.dataset.sources.items():
+        obj = src.objects
+        if "ann_id" not in obj or not len(obj):
+            continue
+        ids = obj["ann_id"]
+        ok = ids.notna()
+        dup = ids[ok].astype(str).duplicated(keep="first")
+        rows = obj[ok][dup.to_numpy()]
+        if len(rows):
+            first = ids[ok].astype(str).drop_duplicates(keep="first")
+            first_loc = pd.Series(obj.loc[first.index, "loc"].to_numpy(), index=first.to_numpy())
+            msgs = [f"annotation id {i} already used at {first_loc.get(str(i))}" for i in rows["ann_id"].astype(str)]
+            parts.append(object_findings(name, rows, msgs))
+    return _dedupe(concat(parts))
+
+
+@rule("FA007", "orphan-annotation", Severity.ERROR, "structure")
+def orphan_annotation(ctx: CheckContext):
+    """An annotation refers to an image id that no image record has.
+
+    ## What it does
+    Reports COCO annotations whose `image_id` is in no `images[]` entry.
+
+    ## Why is this bad?
+    The annotation cannot be attached to a file: every loader drops it (or crashes with a
+    KeyError), and the fracture it marks is lost.
+
+    ## Example
+
+        "images": [{"id": 1, ...}], "annotations": [{"id": 0, "image_id": 7, ...}]
+
+    Use instead: an `image_id` that exists in `images`.
+    """
+    return _from_problems(ctx, "FA007")
+
+
+def _declared_ids(ctx: CheckContext, src) -> dict[int, str] | None:
+    if src.label_ids:
+        return {int(k): v for k, v in src.label_ids.items()}
+    if src.format == "yolo" and ctx.dataset.labels:
+        return dict(enumerate(ctx.dataset.labels))
+    return None
+
+
+@rule("FA008", "missing-label", Severity.ERROR, "structure")
+def missing_label(ctx: CheckContext):
+    """An object has no label: no category id, or an empty label name.
+
+    ## What it does
+    Reports COCO annotations without `category_id` (makesense writes none for a polygon
+    drawn with no label selected or whose label was deleted), VOC objects with an empty
+    `<name>`, CSV rows with an empty `label_name`, VGG regions without `label`.
+
+    ## Why is this bad?
+    The object has no class: converters drop it or give it class 0 by accident.
+
+    ## Example
+
+        {"id": 1, "iscrowd": 0, "image_id": 1, "segmentation": [[...]], "bbox": [...], "area": 1975.6}
+
+    Use instead: select a label for the polygon in makesense and export again.
+    """
+    parts = [_from_problems(ctx, "FA008")]
+    for name, src in ctx.dataset.sources.items():
+        obj = src.objects
+        if not len(obj):
+            continue
+        lab = obj["label"]
+        empty = lab.isna() | (lab.astype(str).str.strip() == "")
+        bad = empty.to_numpy() & obj["class_id"].isna().to_numpy()
+        rows = obj[bad]
+        if len(rows):
+            what = "no category_id" if src.format == "coco" else "no label"
+            parts.append(object_findings(name, rows, f"object has {what}"))
+    return _dedupe(concat(parts))
+
+
+@rule("FA009", "unknown-class", Severity.ERROR, "structure")
+def unknown_class(ctx: CheckContext):
+    """A category id or class index is not in the declared label list.
+
+    ## What it does
+    Reports COCO `category_id`s that no `categories[]` entry declares, and YOLO class
+    indices at or beyond the number of classes in `classes.txt` (or `data.yaml`).
+
+    ## Why is this bad?
+    Ultralytics rejects the whole image ("Label class 1 exceeds dataset class count 1");
+    COCO loaders raise a KeyError or drop the object.
+
+    ## Example
+    `classes.txt` holds one line, `fractured`, and a label file says
+
+        1 0.403913 0.490768 0.161542 0.099541
+
+    Use instead: class `0` (YOLO classes are 0-based).
+    """
+    parts = [_from_problems(ctx, "FA009")]
+    for name, src in ctx.dataset.sources.items():
+        obj = src.objects
+        ids = _declared_ids(ctx, src)
+        if not len(obj) or not ids:
+            continue
+        cid = obj["class_id"]
+        known = cid.isin(list(ids)).to_numpy()
+        bad = cid.notna().to_numpy() & ~known & (cid.fillna(0).to_numpy() >= 0)
+        rows = obj[bad]
+        if len(rows):
+            if src.format == "yolo":
+                msgs = [f"class {int(c)} is beyond the class list ({len(ids)} classes: {', '.join(map(str, ids.values()))})" for c in rows["class_id"]]
+            else:
+                msgs = [f"category_id {int(c)} is not declared (categories: {', '.join(f'{k}={v}' for k, v in sorted(ids.items()))})" for c in rows["class_id"]]
+            parts.append(object_findings(name, rows, msgs))
+    return _dedupe(concat(parts))
+
+
+@rule("FA010", "negative-class-index", Severity.ERROR, "structure")
+def negative_class_index(ctx: CheckContext):
+    """A class index or category id is negative (makesense writes -1 for a deleted label).
+
+    ## What it does
+    Reports objects whose class index or category id is below zero.
+
+    ## Why is this bad?
+    makesense.ai writes class `-1` when a box's label was deleted from the project (and,
+    before June 2022, for a box drawn with no label). Ultralytics rejects the image
+    ("negative class labels"); other converters wrap -1 to the last class.
+
+    ## Example
+
+        -1 0.403913 0.490768 0.161542 0.099541
+
+    Use instead: give the box a label in makesense and export again, or delete the box.
+    """
+    parts = []
+    for name, src in ctx.dataset.sources.items():
+        obj = src.objects
+        if not len(obj):
+            continue
+        neg = (obj["class_id"].fillna(0).to_numpy() < 0)
+        rows = obj[neg]
+        if len(rows):
+            parts.append(object_findings(name, rows, [f"class index {int(c)}" for c in rows["class_id"]]))
+    return concat(parts)
+
+
+@rule("FA011", "class-id-offset", Severity.ERROR, "structure")
+def class_id_offset(ctx: CheckContext):
+    """Class indices look copied from 1-based COCO category ids into a 0-based format.
+
+    ## What it does
+    Matches each object with its counterpart in the reference source (COCO polygons) and
+    reports objects whose label differs from the counterpart's while their raw class index
+    equals the counterpart's COCO `category_id`: the id was copied instead of mapped
+    (category 1 should become YOLO class 0).
+
+    ## Why is this bad?
+    The most common conversion bug (ultralytics PR #23930 and a dozen issues): with one
+    class, every label is out of range and Ultralytics drops every image; with several, each
+    object silently trains as the next class.
+
+    ## Example
+    COCO `{"category_id": 1}` (`fractured`, the only category) converted to YOLO as
+
+        1 0.403913 0.490768 0.161542 0.099541
+
+    Use instead: class `category_id - 1`, i.e. `0 0.403913 ...`.
+    """
+    parts = []
+    ds = ctx.dataset
+    for other, ref in compared_pairs(ctx):
+        S, R = ds.sources[other], ds.sources[ref]
+        if R.format != "coco" or S.format == "coco":
+            continue
+        m = match_sources(ctx, other, ref)
+        pairs = m["pairs"]
+        if not len(pairs):
+            continue
+        s_obj = S.objects.loc[pairs["a"].to_numpy()]
+        r_obj = R.objects.loc[pairs["b"].to_numpy()]
+        s_cid = s_obj["class_id"].to_numpy(dtype="float64", na_value=np.nan)
+        r_cid = r_obj["class_id"].to_numpy(dtype="float64", na_value=np.nan)
+        s_lab = s_obj["label"].to_numpy(dtype=object)
+        r_lab = r_obj["label"].to_numpy(dtype=object)
+        bad = (s_cid == r_cid) & (s_lab != r_lab)
+        if bad.any():
+            rows = s_obj[bad]
+            msgs = [
+                f"{S.format} class {int(c)} equals {ref} category_id {int(c)} (`{rl}`) but reads as `{sl}`: "
+                f"category id copied without the 1-based to 0-based shift"
+                for c, rl, sl in zip(s_cid[bad], r_lab[bad], s_lab[bad])
+            ]
+            parts.append(object_findings(other, rows, msgs))
+    return concat(parts)
+
+
+def _reference_labels(ctx: CheckContext) -> list[str]:
+    if ctx.dataset.labels:
+        return list(ctx.dataset.labels)
+    for src in ctx.dataset.sources.values():
+        if src.labels:
+            return list(src.labels)
+    return []
+
+
+@rule("FA012", "label-name-mismatch", Severity.ERROR, "structure")
+def label_name_mismatch(ctx: CheckContext):
+    """A source uses a label name that the dataset's label list does not have.
+
+    ## What it does
+    Compares every source's declared labels and the labels its objects use with the
+    dataset's label list (`classes.txt`, or else the first source's list) and reports each
+    name that differs, with the closest known name.
+
+    ## Why is this bad?
+    `fracture` and `fractured` become two classes when sources are merged, or one of them
+    is dropped as unknown; FracAtlas itself is named both ways downstream.
+
+    ## Example
+    COCO `categories: [{"id": 1, "name": "fractured"}]` next to a VOC file with
+
+        <name>fracture</name>
+
+    Use instead: one spelling everywhere (`fractured`).
+    """
+    ref = _reference_labels(ctx)
+    if not ref:
+        return None
+    known = set(ref)
+    parts = []
+    for name, src in ctx.dataset.sources.items():
+        declared_bad = [l for l in src.labels if l not in known]
+        for l in declared_bad:
+            parts.append(
+                findings(
+                    source=name,
+                    message=f"declared label `{l}` is not in the dataset's labels ({', '.join(ref)})" + _hint(l, ref),
+                    file=src.path,
+                )
+            )
+        obj = src.objects
+        if not len(obj):
+            continue
+        lab = obj["label"]
+        bad = lab.notna().to_numpy() & ~lab.isin(list(known)).to_numpy() & (lab.astype(str).str.strip() != "").to_numpy()
+        rows = obj[bad]
+        if len(rows):
+            msgs = [f"label `{l}` is not in the dataset's labels ({', '.join(ref)})" + _hint(str(l), ref) for l in rows["label"]]
+            parts.append(object_findings(name, rows, msgs))
+    return concat(parts)
+
+
+def _hint(word: str, choices: list[str]) -> str:
+    hit = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean `{hit[0]}`?" if hit else ""
+
+
+@rule("FA013", "duplicate-label-name", Severity.ERROR, "structure")
+def duplicate_label_name(ctx: CheckContext):
+    """Two categories or classes of one source have the same name.
+
+    ## What it does
+    Reports label names declared twice in one source (two COCO categories, two lines of
+    `classes.txt`).
+
+    ## Why is this bad?
+    Importers key classes by name (datumaro#1160): one of the two ids loses its objects,
+    or the import fails.
+
+    ## Example
+
+        "categories": [{"id": 1, "name": "fractured"}, {"id": 2, "name": "fractured"}]
+
+    Use instead: one category per name.
+    """
+    parts = []
+    for name, src in ctx.dataset.sources.items():
+        names = list(src.label_ids.values()) if src.label_ids else list(src.labels)
+        seen: set[str] = set()
+        for n in names:
+            if n in seen:
+                parts.append(findings(source=name, message=f"label `{n}` is declared more than once", file=src.path))
+            seen.add(n)
+    return concat(parts)
+
+
+@rule("FA014", "duplicate-object", Severity.WARNING, "structure")
+def duplicate_object(ctx: CheckContext):
+    """The same object (label and coordinates) appears twice on one image in one source.
+
+    ## What it does
+    Reports each object identical to an earlier one of the same source and image: same
+    label and the same extent to 1e-6 px.
+
+    ## Why is this bad?
+    A double click in the annotation tool or a repeated export line doubles the instance:
+    Ultralytics removes duplicate rows with a warning, other loaders count it twice and the
+    fracture count disagrees with `dataset.csv`.
+
+    ## Example
+
+        0 0.403913 0.490768 0.161542 0.099541
+        0 0.403913 0.490768 0.161542 0.099541
+
+    Use instead: one line.
+    """
+    parts = []
+    for name, src in ctx.dataset.sources.items():
+        obj = src.objects
+        if len(obj) < 2:
+            continue
+        key = pd.DataFrame(
+            {
+                "image": obj["image"].astype(object),
+                "label": obj["label"].astype(object).fillna("\0"),
+                **{c: np.round(obj[c].to_numpy(dtype="float64"), 6) for c in ("x0", "y0", "x1", "y1")},
+            }
+        )
+        if "n_vertices" in obj:
+            key["nv"] = obj["n_vertices"].fillna(-1).astype("int64").to_numpy()
+        dup = key.duplicated(keep="first").to_numpy()
+        rows = obj[dup]
+        if len(rows):
+            parts.append(object_findings(name, rows, "object repeats an earlier object of this image (same label and coordinates)"))
+    return concat(parts)
+
+
+@rule("FA015", "crowd-or-rle-object", Severity.WARNING, "structure")
+def crowd_or_rle_object(ctx: CheckContext):
+    """A COCO annotation is a crowd region or an RLE mask.
+
+    ## What it does
+    Reports annotations with `iscrowd: 1` or an RLE `segmentation` (`{"counts": ...}`).
+    makesense never writes them; they come from other tools.
+
+    ## Why is this bad?
+    Converters skip RLE objects (empty labels), drop crowd regions (Ultralytics 8.0.180)
+    or crash: the object vanishes from the YOLO set while staying in COCO evaluation.
+
+    ## Example
+
+        {"id": 4, "iscrowd": 1, "segmentation": {"size": [454, 373], "counts": "..."}, ...}
+
+    Use instead: polygons with `iscrowd: 0`, or decide explicitly how to convert them.
+    """
+    parts = []
+    for name, src in ctx.dataset.sources.items():
+        obj = src.objects
+        if not len(obj):
+            continue
+        crowd = obj["iscrowd"].fillna(0).to_numpy() == 1 if "iscrowd" in obj else np.zeros(len(obj), bool)
+        rle = obj["rle"].notna().to_numpy() if "rle" in obj else np.zeros(len(obj), bool)
+        bad = crowd | rle
+        rows = obj[bad]
+        if len(rows):
+            msgs = np.where(rle[bad], "annotation is an RLE mask", "annotation has iscrowd=1")
+            parts.append(object_findings(name, rows, msgs))
+    return concat(parts)
+
+
+@rule("FA016", "unsupported-content", Severity.WARNING, "structure")
+def unsupported_content(ctx: CheckContext):
+    """The input holds content this tool does not read (reported, not silently skipped).
+
+    ## What it does
+    Reports what a reader recognised but cannot represent (for example point or line
+    labels, an unknown VGG shape), at its location.
+
+    ## Why is this bad?
+    Those annotations are not checked and will not appear in a converted train set.
+
+    ## Example
+    A VGG region `{"shape_attributes": {"name": "ellipse", ...}}`. Use instead: polygons.
+    """
+    return _from_problems(ctx, "FA016")

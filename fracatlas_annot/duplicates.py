@@ -1,0 +1,133 @@
+"""Duplicate images: byte-identical files, identical pixels after EXIF correction, and
+near-duplicates by perceptual hash. Used by ``validate`` (FA6xx) and by grouped splits.
+
+Groups are connected components: two images are in one ``near`` group when their 64-bit
+pHashes differ in at most :data:`~fracatlas_annot.pixels.PHASH_THRESHOLD` bits (chains
+join), in one ``pixel`` group when their EXIF-corrected pixels are identical, in one
+``byte`` group when the files are byte-identical. Each kind lists only groups that the
+stricter kinds do not already cover whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .pixels import PHASH_THRESHOLD, iter_phash_pairs, scan
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Dataset
+
+GROUP_COLUMNS = ["image", "group", "kind"]
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({"image": pd.Series([], dtype=object), "group": pd.Series([], dtype="int64"), "kind": pd.Series([], dtype=object)})
+
+
+def file_digest(path: str) -> str:
+    """blake2b of a file's bytes (hex)."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def byte_hashes(dataset: "Dataset") -> pd.Series:
+    """Byte digests of the image files whose size equals another file's size.
+
+    Files of a unique size cannot be byte-identical to anything, so only size collisions
+    are read (cheap enough to run even with ``--fast``).
+    """
+    im = dataset.images
+    if not len(im):
+        return pd.Series([], dtype=object)
+    on_disk = im[im["path"].notna().to_numpy() & im["file_size"].notna().to_numpy()]
+    sizes = on_disk["file_size"]
+    cand = on_disk[sizes.duplicated(keep=False).to_numpy()]
+    return pd.Series([file_digest(str(p)) for p in cand["path"]], index=cand.index, dtype=object)
+
+
+def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    g = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
+    return connected_components(g, directed=False)[1]
+
+
+def _groups_from_labels(keys: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
+    s = pd.Series(keys, dtype=object).groupby(labels).agg(list)
+    return [np.asarray(sorted(v), dtype=object) for v in s if len(v) > 1]
+
+
+def duplicate_groups(
+    dataset: "Dataset",
+    *,
+    pixels: bool = True,
+    progress: bool = True,
+    scan_result: pd.DataFrame | None = None,
+    threshold: int = PHASH_THRESHOLD,
+) -> pd.DataFrame:
+    """Duplicate groups as rows ``image, group, kind`` (kind: ``byte``, ``pixel``, ``near``).
+
+    With ``pixels=False`` only byte-identical files are found (no decoding). ``scan_result``
+    reuses a :func:`fracatlas_annot.pixels.scan` of the dataset's images.
+    """
+    rows: list[tuple[str, int, str]] = []
+    gid = 0
+    bh = byte_hashes(dataset)
+    byte_sets: list[frozenset] = []
+    if len(bh):
+        for g in _groups_from_labels(bh.index.to_numpy(dtype=object), bh.to_numpy(dtype=object)):
+            rows.extend((k, gid, "byte") for k in g)
+            byte_sets.append(frozenset(g))
+            gid += 1
+    if pixels:
+        im = dataset.images
+        if scan_result is None:
+            ok = im[im["path"].notna().to_numpy()] if len(im) else im
+            scan_result = scan(list(ok["path"]), keys=list(ok.index), progress=progress) if len(ok) else None
+        if scan_result is not None and len(scan_result):
+            good = scan_result[scan_result["pixel_hash"].notna()]
+            keys = good.index.to_numpy(dtype=object)
+            covered = set(byte_sets)
+            pixel_sets: list[frozenset] = []
+            for g in _groups_from_labels(keys, good["pixel_hash"].to_numpy(dtype=object)):
+                fs = frozenset(g)
+                pixel_sets.append(fs)
+                if fs in covered:
+                    continue
+                rows.extend((k, gid, "pixel") for k in g)
+                gid += 1
+            # near duplicates: components of the pHash graph with more than one distinct pixel hash
+            hashes = np.array([int(h) for h in good["phash"]], dtype=np.uint64)
+            ii, jj = [], []
+            for i, j in iter_phash_pairs(hashes, threshold):
+                ii.append(i)
+                jj.append(j)
+            if ii:
+                i = np.concatenate(ii)
+                j = np.concatenate(jj)
+                comp = _components(len(keys), i, j)
+                ph = good["pixel_hash"].to_numpy(dtype=object)
+                in_edge = np.zeros(len(keys), dtype=bool)
+                in_edge[i] = True
+                in_edge[j] = True
+                for g in _groups_from_labels(keys[in_edge], comp[in_edge]):
+                    distinct = pd.Series(ph, index=keys).reindex(g).nunique()
+                    if distinct < 2:
+                        continue
+                    rows.extend((k, gid, "near") for k in g)
+                    gid += 1
+    if not rows:
+        return _empty()
+    out = pd.DataFrame(rows, columns=GROUP_COLUMNS)
+    out["group"] = out["group"].astype("int64")
+    out["image"] = out["image"].astype(object)
+    out["kind"] = out["kind"].astype(object)
+    return out
