@@ -1,0 +1,187 @@
+"""Convert a dataset (or one of its sources) to a training layout or another format.
+
+>>> from fracatlas_annot.convert import convert
+>>> manifest = convert("fixtures/fracatlas-mini", to="yolo-seg", source="coco", out="out/seg")  # doctest: +SKIP
+
+Targets: ``yolo-detect``, ``yolo-seg`` (Ultralytics datasets), ``coco``, ``voc``,
+``yolo-cls`` (Ultralytics classification folders), ``makesense`` (what makesense.ai imports
+back). Every write is atomic and leaves ``manifest.json`` (inputs, options, class map,
+counts per split and class, every change with the object it concerns) and ``splits.csv``.
+A lossy step raises :class:`~fracatlas_annot.errors.LossyConversionError` naming each case
+unless ``allow_lossy`` is given.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any, Sequence
+
+from .. import __version__
+from ..errors import UsageError, did_you_mean
+from ..model import Dataset, Source
+from ..splits import parse_ratios, split_counts, write_splits_csv
+from .atomic import atomic_directory, check_target, stale_caches
+from .manifest import CHANGE_KINDS, write_manifest
+from .plan import TRAIN_TARGETS, Plan, make_plan
+
+__all__ = ["convert", "TARGETS", "MULTIPART", "CHANGE_KINDS", "Plan", "make_plan"]
+
+TARGETS: tuple[str, ...] = ("yolo-detect", "yolo-seg", "coco", "voc", "yolo-cls", "makesense")
+MULTIPART: tuple[str, ...] = ("bridge", "largest", "split")
+
+
+def convert(
+    dataset_or_path: Dataset | Source | str | Path,
+    *,
+    to: str,
+    out: str | Path,
+    source: str | Source | None = None,
+    split: str | None = None,
+    ratios: Sequence[float] | str = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    multipart: str = "bridge",
+    allow_lossy: bool = False,
+    overwrite: bool = False,
+    duplicates: bool = True,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Write ``dataset_or_path`` as ``to`` into the folder ``out``; return the manifest.
+
+    Args:
+        dataset_or_path: a Dataset, a Source (e.g. an agreement consensus), or a path to read.
+        to: target format (see :data:`TARGETS`).
+        out: output folder; must be absent or empty unless ``overwrite``.
+        source: the geometry source: a name (``"coco"``, ``"voc"`` ...) or a Source object;
+            default: the only source, else a polygon source (``coco`` first).
+        split: ``official`` (default for yolo-*), ``stratified`` or ``none`` (default for
+            coco / voc / makesense, which write every image into one set).
+        ratios: train, val, test proportions for ``stratified``.
+        seed: seed of the split draw.
+        multipart: objects drawn as several polygons in a segment set: ``bridge`` (one
+            polygon with zero-width bridges, as Ultralytics' converter), ``largest`` (lossy),
+            ``split`` (one instance per part).
+        allow_lossy: write even when a step loses information (each case is recorded).
+        overwrite: replace a non-empty ``out``.
+        duplicates: keep duplicate-image groups in one split (needs the image files).
+        progress: show progress bars on stderr.
+
+    Raises:
+        UsageError: bad option, unknown source. OutputExistsError: ``out`` not empty.
+        LossyConversionError: a lossy step without ``allow_lossy`` (nothing is written).
+    """
+    if to not in TARGETS:
+        raise UsageError(f"unknown target {to!r}; use one of {', '.join(TARGETS)}{did_you_mean(str(to), list(TARGETS))}")
+    if multipart not in MULTIPART:
+        raise UsageError(f"unknown --multipart {multipart!r}; use one of {', '.join(MULTIPART)}")
+    if split is not None and split not in ("official", "stratified", "none"):
+        raise UsageError(f"unknown split {split!r}; use official, stratified or none")
+    ratios_t = parse_ratios(ratios)
+    out = Path(out).absolute()
+    protected = []
+    if not isinstance(dataset_or_path, (Dataset, Source)):
+        protected.append(Path(dataset_or_path))
+    elif isinstance(dataset_or_path, Dataset) and dataset_or_path.root is not None:
+        protected.append(Path(dataset_or_path.root))
+    check_target(out, overwrite=overwrite, protected=protected)
+    caches = stale_caches(out) if overwrite else []
+    started = _dt.datetime.now(_dt.timezone.utc)
+    options = {"multipart": multipart, "allow_lossy": allow_lossy, "ratios": list(ratios_t), "overwrite": overwrite}
+    plan = make_plan(
+        dataset_or_path,
+        target=to,
+        source=source,
+        split=split,
+        ratios=ratios_t,
+        seed=seed,
+        duplicates=duplicates,
+        progress=progress,
+        options=options,
+    )
+    with atomic_directory(out, overwrite=overwrite) as tmp:
+        result = _WRITERS[to](plan, tmp, out)
+        manifest = _manifest(plan, result, out=out, target=to, started=started, caches=caches)
+        if plan.options["split"] != "none" or to in TRAIN_TARGETS:
+            write_splits_csv(plan.splits, tmp / "splits.csv")
+            manifest["outputs"].append("splits.csv")
+        manifest["outputs"].append("manifest.json")
+        write_manifest(manifest, tmp / "manifest.json")
+    return manifest
+
+
+def _write_yolo_detect(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
+    from . import yolo
+
+    return yolo.write(plan, tmp, final, "detect")
+
+
+def _write_yolo_seg(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
+    from . import yolo
+
+    return yolo.write(plan, tmp, final, "segment")
+
+
+def _write_coco(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
+    from . import coco
+
+    return coco.write(plan, tmp, final)
+
+
+def _write_voc(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
+    from . import voc
+
+    return voc.write(plan, tmp, final)
+
+
+def _write_cls(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
+    from . import cls
+
+    return cls.write(plan, tmp, final)
+
+
+def _write_makesense(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
+    from . import makesense
+
+    return makesense.write(plan, tmp, final)
+
+
+_WRITERS = {
+    "yolo-detect": _write_yolo_detect,
+    "yolo-seg": _write_yolo_seg,
+    "coco": _write_coco,
+    "voc": _write_voc,
+    "yolo-cls": _write_cls,
+    "makesense": _write_makesense,
+}
+
+
+def _manifest(plan: Plan, result: dict[str, Any], *, out: Path, target: str, started: Any, caches: list[str]) -> dict[str, Any]:
+    ds = plan.dataset
+    src = plan.source
+    rec = plan.recorder
+    frame = rec.frame()
+    return {
+        "tool": f"fracatlas-annot {__version__}",
+        "created": started.isoformat(timespec="seconds"),
+        "target": target,
+        "output": str(out),
+        "inputs": {
+            "path": str(ds.root) if ds.root is not None else None,
+            "format": ds.format,
+            "source": src.name,
+            "source_format": src.format,
+            "source_path": src.path,
+            "geometry": src.geometry,
+        },
+        "options": dict(plan.options),
+        "class_map": plan.class_map,
+        "counts": result.get("counts", {}),
+        "images": result.get("images", {}),
+        "splits": {"method": plan.options.get("split"), **split_counts(plan.splits)},
+        "lossy": bool(frame["lossy"].any()) if len(frame) else False,
+        "change_counts": rec.counts(),
+        "changes": rec.records(),
+        "notes": plan.notes + result.get("notes", []),
+        "removed_caches": caches,
+        "outputs": list(result.get("files", [])),
+    }

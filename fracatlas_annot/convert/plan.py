@@ -1,0 +1,263 @@
+"""What every writer starts from: the images to write, the objects with their class, the
+class map, the split and the change recorder."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import InputError, UsageError, did_you_mean
+from ..model import Dataset, Source, empty_source_images
+from .manifest import Recorder
+
+__all__ = ["Plan", "make_plan", "load_dataset", "pick_source", "TRAIN_TARGETS", "POLYGON_TARGETS"]
+
+#: Targets that are training layouts (split into folders).
+TRAIN_TARGETS = ("yolo-detect", "yolo-seg", "yolo-cls")
+#: Targets that want polygons when the source has them.
+POLYGON_TARGETS = ("yolo-seg", "coco", "makesense")
+#: Default source preference: polygon sources first (their boxes are exact extents).
+SOURCE_PREFERENCE = ("coco", "consensus", "vgg", "voc", "yolo", "csv")
+
+
+@dataclass
+class Plan:
+    """Inputs resolved for one conversion."""
+
+    target: str
+    dataset: Dataset
+    source: Source
+    images: pd.DataFrame  # index image key: path, width, height, split, fractured, stratum, group
+    objects: pd.DataFrame  # objects with a class: source columns + cls, w, h
+    names: list[str]
+    class_map: list[dict[str, Any]]
+    splits: pd.DataFrame
+    recorder: Recorder = field(default_factory=Recorder)
+    options: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    objects_in: pd.DataFrame | None = None
+
+    @property
+    def allow_lossy(self) -> bool:
+        return bool(self.options.get("allow_lossy"))
+
+
+def load_dataset(dataset_or_path: Any) -> Dataset:
+    """A Dataset from a Dataset, a Source, or a path read with :func:`fracatlas_annot.formats.read`."""
+    if isinstance(dataset_or_path, Dataset):
+        return dataset_or_path
+    if isinstance(dataset_or_path, Source):
+        src = dataset_or_path
+        return Dataset(sources={src.name: src}, labels=list(src.labels), format=src.format)
+    path = Path(dataset_or_path)
+    if not path.exists():
+        raise InputError(path, "no such file or folder")
+    from ..formats import read
+
+    return read(path)
+
+
+def pick_source(dataset: Dataset, source: Any, target: str) -> Source:
+    """The geometry source: a Source object, a source name, or the default for ``target``."""
+    if isinstance(source, Source):
+        return source
+    if source is not None:
+        if source in dataset.sources:
+            return dataset.sources[source]
+        by_format = [s for s in dataset.sources.values() if s.format == source]
+        if len(by_format) == 1:
+            return by_format[0]
+        names = list(dataset.sources)
+        raise UsageError(
+            f"no source named '{source}' (have: {', '.join(names) or 'none'}){did_you_mean(str(source), names)}"
+        )
+    if not dataset.sources:
+        raise UsageError("the input holds no annotation source to convert")
+    if len(dataset.sources) == 1:
+        return next(iter(dataset.sources.values()))
+    ranked = sorted(
+        dataset.sources.values(),
+        key=lambda s: (SOURCE_PREFERENCE.index(s.format) if s.format in SOURCE_PREFERENCE else len(SOURCE_PREFERENCE)),
+    )
+    return ranked[0]
+
+
+def _class_map(source: Source, dataset: Dataset) -> tuple[list[str], list[dict[str, Any]]]:
+    names: list[str] = []
+    for n in list(source.labels) or list(dataset.labels):
+        if n is not None and n not in names:
+            names.append(str(n))
+    if not names:
+        used = source.objects["label"].dropna().unique().tolist()
+        names = sorted(str(u) for u in used)
+    raw_of: dict[str, Any] = {}
+    for raw, name in sorted(source.label_ids.items(), key=lambda kv: str(kv[0])):
+        raw_of.setdefault(str(name), raw)
+    cmap = [
+        {"class": i, "name": n, "source_id": _plain_id(raw_of.get(n)), "source_format": source.format}
+        for i, n in enumerate(names)
+    ]
+    return names, cmap
+
+
+def _plain_id(v: Any) -> Any:
+    if v is None:
+        return None
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _images(dataset: Dataset, source: Source) -> pd.DataFrame:
+    """Every image the dataset or the source knows, in dataset order, with its size."""
+    ds = dataset.images
+    src_imgs = source.images if source.images is not None else empty_source_images()
+    keys = list(ds.index)
+    seen = set(keys)
+    for k in list(src_imgs.index) + source.objects["image"].dropna().tolist():
+        if k not in seen:
+            seen.add(k)
+            keys.append(k)
+    index = pd.Index(keys, dtype=object, name="image")
+    out = ds.reindex(index) if len(ds) else pd.DataFrame(index=index)
+    out = out.copy()
+    if "path" not in out:
+        out["path"] = None
+    out["path"] = out["path"].astype(object).where(out["path"].notna(), None)
+    w = pd.to_numeric(out["width"], errors="coerce") if "width" in out else pd.Series(np.nan, index=index)
+    h = pd.to_numeric(out["height"], errors="coerce") if "height" in out else pd.Series(np.nan, index=index)
+    if len(src_imgs):
+        sw = pd.to_numeric(src_imgs["width"], errors="coerce")
+        sh = pd.to_numeric(src_imgs["height"], errors="coerce")
+        sw = sw[~sw.index.duplicated()].reindex(index)
+        sh = sh[~sh.index.duplicated()].reindex(index)
+        w = w.fillna(sw)
+        h = h.fillna(sh)
+    out["width"] = w.astype(float).to_numpy()
+    out["height"] = h.astype(float).to_numpy()
+    return out
+
+
+def make_plan(
+    dataset_or_path: Any,
+    *,
+    target: str,
+    source: Any = None,
+    split: str | None = None,
+    ratios: Any = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    duplicates: bool = True,
+    progress: bool = False,
+    options: dict[str, Any] | None = None,
+) -> Plan:
+    """Resolve dataset, source, images, class map and split for a conversion to ``target``."""
+    from ..splits import make_splits
+
+    dataset = load_dataset(dataset_or_path)
+    src = pick_source(dataset, source, target)
+    recorder = Recorder()
+    images = _images(dataset, src)
+    names, cmap = _class_map(src, dataset)
+    objects_in = src.objects
+    if "units" in objects_in and (objects_in["units"] == "norm").any():
+        from ..model import resolve_normalized
+
+        sized = images[["width", "height"]].astype("Int64")
+        objects_in = resolve_normalized(objects_in, sized)
+    objects = objects_in.copy()
+    cls_of = {n: i for i, n in enumerate(names)}
+    cls = objects["label"].map(cls_of)
+    unknown = cls.isna().to_numpy()
+    if unknown.any():
+        bad = objects[unknown]
+        msgs = np.where(
+            bad["label"].isna().to_numpy(),
+            "object has no label (or an unknown class id); not written",
+            np.array([f"label {lbl!r} is not in the class list {names}; not written" for lbl in bad["label"]], dtype=object),
+        )
+        recorder.add("object-dropped", bad, msgs)
+    objects = objects[~unknown].copy()
+    objects["cls"] = cls[~unknown].astype(np.int64).to_numpy()
+    objects["w"] = images["width"].reindex(objects["image"]).to_numpy(dtype=float)
+    objects["h"] = images["height"].reindex(objects["image"]).to_numpy(dtype=float)
+    norm_left = (objects["units"] == "norm").to_numpy() if "units" in objects else np.zeros(len(objects), bool)
+    unsized = np.isnan(objects["w"].to_numpy()) | np.isnan(objects["h"].to_numpy()) | norm_left
+    if unsized.any():
+        recorder.add("image-size-unknown", objects[unsized], "image size unknown: object cannot be placed; not written")
+        objects = objects[~unsized].copy()
+    objects = objects.reset_index(drop=True)
+
+    has_obj = pd.Series(True, index=pd.Index(src.objects["image"].dropna().unique(), dtype=object))
+    fractured_fallback = has_obj.reindex(images.index).fillna(False).astype(bool)
+    method = split or ("official" if target in TRAIN_TARGETS else "none")
+    groups = None
+    if method != "none" and duplicates:
+        groups = _duplicate_groups(dataset, images, progress=progress)
+    opts = dict(options or {})
+    ratios_t = tuple(ratios) if not isinstance(ratios, str) else ratios
+    table = make_splits(
+        images,
+        method=method,
+        ratios=ratios_t,
+        seed=seed,
+        split_lists=dataset.split_lists if dataset.split_lists is not None else None,
+        groups=groups,
+        fractured=fractured_fallback,
+    )
+    moved = table[table["reason"] == "duplicate-group"]
+    if len(moved):
+        recorder.add(
+            "split-moved",
+            None,
+            [f"listed in {a} but its duplicate group is in {b}" for a, b in zip(moved["listed"], moved["split"])],
+            image=moved.index.to_numpy(dtype=object),
+        )
+    images = images.drop(columns=["split"], errors="ignore")
+    for col in ("split", "stratum", "group"):
+        images[col] = table[col].to_numpy(dtype=object)
+    images["positive"] = table["fractured"].to_numpy(dtype=bool)
+    opts.update({"split": method, "seed": seed, "duplicates": bool(groups is not None)})
+    notes = []
+    if method != "none" and duplicates and groups is None:
+        notes.append("duplicate detection unavailable (no image files or no duplicates module): groups not enforced")
+    return Plan(
+        target=target,
+        dataset=dataset,
+        source=src,
+        images=images,
+        objects=objects,
+        names=names,
+        class_map=cmap,
+        splits=table,
+        recorder=recorder,
+        options=opts,
+        notes=notes,
+        objects_in=objects_in,
+    )
+
+
+def _duplicate_groups(dataset: Dataset, images: pd.DataFrame, *, progress: bool) -> pd.DataFrame | None:
+    """Duplicate groups from validation's detector, when it and the image files exist."""
+    if images["path"].isna().all():
+        return None
+    try:
+        from ..duplicates import duplicate_groups
+    except ImportError:
+        return None
+    return duplicate_groups(dataset, pixels=True, progress=progress)
+
+
+def box_rectangles(objects: pd.DataFrame) -> np.ndarray:
+    """The box of each object as a rectangle polygon."""
+    return shapely.box(objects["x0"], objects["y0"], objects["x1"], objects["y1"])
+
+
+def has_polygon(geoms: np.ndarray) -> np.ndarray:
+    return ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
