@@ -455,8 +455,13 @@ def reader_input(x: Any, name: str, geometries: Sequence[str]) -> ReaderInput:
             inputs["box"] = f"extents of the polygons of source '{poly.name}' ({poly.format})"
             if poly not in used:
                 used.append(poly)
-    if not used and not sources:
-        used = []
+    if not tables and not any(len(s.objects) for s in sources.values()):
+        # a reader who drew nothing: empty tables, every image negative
+        empty = Source.empty(name, "empty", geometry="polygon")
+        for g in geometries:
+            tables[g], _ = _object_table(empty, g)
+            inputs[g] = "no objects in the export"
+        notes.append(f"{name}: the export holds no objects")
     seen_parts = [ds_images]
     size_parts = []
     for s in used or list(sources.values()):
@@ -698,7 +703,7 @@ def agree(
         missing = [r.name for r in (ra, rb) if g not in r.tables]
         if missing:
             if geometry == g:
-                raise UsageError(f"no {'polygons' if g == 'mask' else 'boxes'} in the export of {', '.join(missing)}: cannot compare {g}s")
+                raise UsageError(f"no {'polygons' if g == 'mask' else 'boxes'} in the export of {', '.join(missing)}: cannot compare {'masks' if g == 'mask' else 'boxes'}")
             notes.append(f"{g} analysis skipped: no {'polygons' if g == 'mask' else 'boxes'} from {', '.join(missing)}")
             continue
         geoms.append(g)
