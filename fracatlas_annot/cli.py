@@ -19,6 +19,7 @@ COMMAND_MODULES: list[str] = [
     # "info",  (added by each command's module when it exists)
     "report",
     "agree",
+    "convert",
 ]
 
 

@@ -145,15 +145,28 @@ def _fractured(images: pd.DataFrame, fallback: pd.Series | None) -> pd.Series:
 
 
 def _units(keys: pd.Index, groups: pd.DataFrame | None) -> np.ndarray:
-    """Unit id of each image: ``dup:<group>`` for duplicate-group members, else the key."""
+    """Unit id of each image: ``dup:<n>`` for members of a duplicate group, else the key.
+
+    An image can sit in several groups (a byte group and a near-duplicate group): groups
+    sharing an image are merged (connected components), so the whole chain is one unit.
+    """
     unit = np.asarray(keys, dtype=object).copy()
-    if groups is not None and len(groups):
-        g = groups.drop_duplicates("image").set_index("image")["group"]
-        g = g[g.index.isin(keys)]
-        sizes = g.map(g.value_counts())
-        g = g[sizes > 1]
-        pos = keys.get_indexer(g.index)
-        unit[pos] = np.array([f"dup:{v}" for v in g.to_numpy()], dtype=object)
+    if groups is None or not len(groups):
+        return unit
+    g = groups[groups["image"].isin(keys)]
+    if not len(g):
+        return unit
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    img_pos = keys.get_indexer(g["image"])
+    gcodes, _ = pd.factorize(g["group"])
+    n = len(keys)
+    graph = coo_matrix((np.ones(len(g), dtype=np.int8), (img_pos, n + gcodes)), shape=(n + gcodes.max() + 1,) * 2)
+    comp = connected_components(graph, directed=False)[1][:n]
+    sizes = np.bincount(comp)
+    multi = sizes[comp] > 1
+    unit[multi] = np.array([f"dup:{c}" for c in comp[multi]], dtype=object)
     return unit
 
 
