@@ -20,6 +20,7 @@ COMMAND_MODULES: list[str] = [
     "report",
     "agree",
     "convert",
+    "validate",
 ]
 
 

@@ -27,7 +27,6 @@ PROBLEM_CODES: dict[str, str] = {
     "orphan-annotation": "FA007",
     "missing-category": "FA008",
     "unknown-category": "FA009",
-    "unsupported": "FA016",
 }
 
 
@@ -64,8 +63,9 @@ def read_problem(ctx: CheckContext):
     """A reader reported a problem of a kind no other rule covers.
 
     ## What it does
-    Reports every reading problem (``Dataset.problems``) whose kind has no dedicated rule,
-    with the reader's own severity, kind and location.
+    Reports every reading problem (``Dataset.problems``) whose kind has no dedicated rule
+    (for example `unsupported`: point or line labels, an unknown VGG shape), with the
+    reader's own severity, kind and location.
 
     ## Why is this bad?
     Something in the input could not be placed in the dataset; whatever it described is
@@ -573,20 +573,3 @@ def crowd_or_rle_object(ctx: CheckContext):
             msgs = np.where(rle[bad], "annotation is an RLE mask", "annotation has iscrowd=1")
             parts.append(object_findings(name, rows, msgs))
     return concat(parts)
-
-
-@rule("FA016", "unsupported-content", Severity.WARNING, "structure")
-def unsupported_content(ctx: CheckContext):
-    """The input holds content this tool does not read (reported, not silently skipped).
-
-    ## What it does
-    Reports what a reader recognised but cannot represent (for example point or line
-    labels, an unknown VGG shape), at its location.
-
-    ## Why is this bad?
-    Those annotations are not checked and will not appear in a converted train set.
-
-    ## Example
-    A VGG region `{"shape_attributes": {"name": "ellipse", ...}}`. Use instead: polygons.
-    """
-    return _from_problems(ctx, "FA016")

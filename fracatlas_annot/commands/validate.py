@@ -1,0 +1,173 @@
+"""``fracatlas-annot validate`` and ``fracatlas-annot rules``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import pandas as pd
+from rich.markup import escape
+from rich.table import Table
+
+from ._common import console, echo_json, err_console, handle_errors, verbose_option
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+VALIDATE_EPILOG = """\b
+Examples:
+  fracatlas-annot validate fixtures/fracatlas-mini
+  fracatlas-annot validate FracAtlas/ --fast --select FA1,FA2 --ignore FA505
+  fracatlas-annot validate labels_fracture_2024-01-01-10-00-00.json -f coco --format json
+  fracatlas-annot validate FracAtlas/ --strict        # warnings fail too (CI gate)
+  fracatlas-annot rules FA105                         # what a code means
+
+\b
+--select / --ignore take codes (FA105), prefixes (FA1, FA10, FA) or rule names
+(object-outside-image), comma-separated or repeated. As in ruff, more specific
+selectors win: `--select FA1 --ignore FA105` drops FA105, `--select FA105 --ignore FA1`
+keeps it.
+
+\b
+Exit codes: 0 no errors (warnings and infos allowed), 1 errors found (or warnings with
+--strict), 2 the input could not be read or the command line is wrong.
+"""
+
+
+def _location(row: Any) -> str:
+    from ..checks.registry import location
+
+    return location(row.file, row.line, row.loc) or ""
+
+
+def _render(findings: pd.DataFrame, dataset: Any, limit: int) -> None:
+    from ..validate import summary
+
+    s = summary(findings, dataset)
+    console.print(f"[bold]{escape(str(s['dataset'] or ''))}[/] ({s['format']}, {s['images']} images)")
+    for name, src in s["sources"].items():
+        counts = []
+        for key, label in (("errors", "error"), ("warnings", "warning"), ("infos", "info")):
+            n = src[key]
+            if n:
+                counts.append(f"[{SEVERITY_STYLE[label]}]{n} {label}{'s' if n != 1 else ''}[/]")
+        state = ", ".join(counts) if counts else "[green]clean[/]"
+        console.print(
+            f"  {escape(name):<10} {src['format']:<6} {src['geometry']:<7} "
+            f"{src['images']:>6} images {src['objects']:>7} objects  {state}"
+        )
+    if not len(findings):
+        console.print("[green]No findings.[/]")
+        return
+    console.print()
+    for code, group in findings.groupby("code", sort=True):
+        sev_counts = group["severity"].value_counts()
+        sev = "error" if "error" in sev_counts else ("warning" if "warning" in sev_counts else "info")
+        name = group["name"].iat[0]
+        console.print(f"[{SEVERITY_STYLE[sev]}]{code}[/] [bold]{name}[/] ({len(group)})")
+        shown = group if limit <= 0 else group.head(limit)
+        for row in shown.itertuples(index=False):
+            where = _location(row)
+            who = " ".join(x for x in (row.image if isinstance(row.image, str) else None, f"[{row.source}]" if isinstance(row.source, str) else None) if x)
+            style = SEVERITY_STYLE.get(row.severity, "")
+            tag = f"[{style}]{row.severity[0].upper()}[/]"
+            console.print(f"  {tag} {escape(who)}{': ' if who else ''}{escape(str(row.message))}" + (f"  [dim]{escape(where)}[/]" if where else ""))
+        if limit > 0 and len(group) > limit:
+            console.print(f"  [dim]... and {len(group) - limit} more (use --limit 0 to show all)[/]")
+    console.print()
+    parts = []
+    for key, label in (("errors", "error"), ("warnings", "warning"), ("infos", "info")):
+        parts.append(f"[{SEVERITY_STYLE[label]}]{s[key]} {label}{'s' if s[key] != 1 else ''}[/]")
+    console.print("Found " + ", ".join(parts) + f" ({s['rules_run']} rules{', --fast' if s['fast'] else ''}).")
+
+
+@click.command("validate", epilog=VALIDATE_EPILOG)
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--input-format", "-f", "input_format", default=None, help="Input format (fracatlas, coco, voc, yolo, csv, vgg); detected when omitted.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output: coloured text, or the JSON document (schema in the README).")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--select", multiple=True, help="Rules to run: codes, prefixes or names (default: all).")
+@click.option("--ignore", multiple=True, help="Rules to skip: codes, prefixes or names.")
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
+@click.option("--fast", is_flag=True, help="Skip pixel-level work (decoding and hashing image contents).")
+@click.option("--limit", type=click.IntRange(0), default=20, show_default=True, help="Findings shown per rule in the terminal (0: all).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@verbose_option
+def validate_cmd(
+    path: str,
+    input_format: str | None,
+    output_format: str,
+    as_json: bool,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    strict: bool,
+    fast: bool,
+    limit: int,
+    no_progress: bool,
+    verbose: bool,
+) -> None:
+    """Check an annotated dataset with the FA rule catalogue before training.
+
+    PATH is a FracAtlas-shaped archive folder, a makesense export (COCO/VGG JSON, VOC or
+    YOLO zip or folder, rect CSV), or a folder of exports. Findings are reported per rule
+    with image, source and location; see `fracatlas-annot rules` for the catalogue.
+    """
+    from ..validate import exit_code, to_json, validate_with_dataset
+
+    with handle_errors(verbose):
+        dataset, findings = validate_with_dataset(
+            path, select=list(select) or None, ignore=list(ignore) or None, fast=fast,
+            progress=not no_progress, input_format=input_format,
+        )  # fmt: skip
+        if as_json or output_format == "json":
+            echo_json(to_json(findings, dataset))
+        else:
+            _render(findings, dataset, limit)
+        raise SystemExit(exit_code(findings, strict))
+
+
+RULES_EPILOG = """\b
+Examples:
+  fracatlas-annot rules                 # the catalogue as a table
+  fracatlas-annot rules FA105           # one rule's explanation
+  fracatlas-annot rules object-outside-image
+  fracatlas-annot rules --json          # every rule with its explanation, as JSON
+"""
+
+
+@click.command("rules", epilog=RULES_EPILOG)
+@click.argument("code", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print rules as JSON (code, name, severity, family, summary, explanation, status).")
+@verbose_option
+def rules_cmd(code: str | None, as_json: bool, verbose: bool) -> None:
+    """List the validate rules, or explain one (by code or name)."""
+    from ..checks import load_all
+    from ..checks.registry import RULES, rule_by_name_or_code
+
+    with handle_errors(verbose):
+        load_all()
+        if code:
+            r = rule_by_name_or_code(code)
+            if as_json:
+                echo_json(r.to_dict())
+                return
+            click.echo(f"# {r.name} ({r.code})\n")
+            click.echo(f"Family: {r.family}. Default severity: {r.severity}. Status: {r.status}." + (" Skipped with --fast." if r.needs_pixels else ""))
+            click.echo()
+            click.echo(r.summary)
+            click.echo()
+            click.echo(r.explanation)
+            return
+        rules = [RULES[c] for c in sorted(RULES)]
+        if as_json:
+            echo_json([r.to_dict() for r in rules])
+            return
+        table = Table(show_header=True, header_style="bold", box=None)
+        for col in ("code", "name", "severity", "family"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("summary")
+        for r in rules:
+            table.add_row(r.code, r.name, f"[{SEVERITY_STYLE[str(r.severity)]}]{r.severity}[/]", r.family, escape(r.summary))
+        console.print(table)
+
+
+commands = [validate_cmd, rules_cmd]

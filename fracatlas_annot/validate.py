@@ -1,0 +1,185 @@
+"""``validate``: run the rule catalogue on a dataset and report findings.
+
+Python API::
+
+    from fracatlas_annot.validate import validate, to_json, exit_code
+    findings = validate("fixtures/fracatlas-mini", select=["FA"], ignore=["FA505"], fast=True)
+    doc = to_json(findings, dataset)          # the public JSON schema (below)
+    code = exit_code(findings, strict=False)  # 0 / 1
+
+Findings are a DataFrame with the columns of
+:data:`fracatlas_annot.checks.registry.FINDING_COLUMNS`: ``code``, ``name``, ``severity``,
+``image`` (file name or None), ``source`` (annotation source or None), ``object`` (row of
+the source's objects table or <NA>), ``message``, ``file``, ``line``, ``loc``.
+
+JSON schema (``validate --format json``; public and stable, version 1)::
+
+    {
+      "schema": "fracatlas-annot/validate/1",
+      "summary": {
+        "dataset": str | null,             # the path that was read
+        "format": str,                     # detected format ("fracatlas", "coco", ...)
+        "images": int,
+        "sources": {name: {"format": str, "geometry": "polygon" | "box", "images": int,
+                           "objects": int, "errors": int, "warnings": int, "infos": int}},
+        "rules_run": int,
+        "fast": bool,
+        "errors": int, "warnings": int, "infos": int,
+        "by_rule": {code: int}
+      },
+      "findings": [
+        {"code": "FA105", "name": "object-outside-image", "severity": "error",
+         "image": "IMG0000019.jpg" | null, "source": "coco" | null,
+         "message": str,
+         "location": "file:line" | "file (loc)" | "file" | null}
+      ]
+    }
+
+Findings are sorted by severity (error, warning, info), code, image, source.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from .checks import load_all
+from .checks.registry import CheckContext, Rule, location, run_rules, select_rules
+from .model import Dataset
+
+SCHEMA = "fracatlas-annot/validate/1"
+
+
+def _read(dataset_or_path: Dataset | str | Path, input_format: str | None) -> Dataset:
+    if isinstance(dataset_or_path, Dataset):
+        return dataset_or_path
+    from .formats import read
+
+    return read(dataset_or_path, format=input_format)
+
+
+def validate(
+    dataset_or_path: Dataset | str | Path,
+    *,
+    select: Iterable[str] | str | None = None,
+    ignore: Iterable[str] | str | None = None,
+    fast: bool = False,
+    progress: bool = True,
+    input_format: str | None = None,
+    context: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Run the selected rules on a dataset (or a path, read with :func:`fracatlas_annot.formats.read`).
+
+    ``select`` / ``ignore`` take codes, prefixes (``FA2``) or rule names, as in ruff;
+    ``fast`` skips pixel-level work (decoding and hashing image contents); ``context``
+    overrides :class:`~fracatlas_annot.checks.registry.CheckContext` options such as
+    ``iou_threshold``. Returns the findings DataFrame (see the module docstring).
+    Raises :class:`~fracatlas_annot.errors.UsageError` for an unknown selector and
+    :class:`~fracatlas_annot.errors.InputError` when nothing could be read.
+    """
+    return validate_with_dataset(
+        dataset_or_path, select=select, ignore=ignore, fast=fast, progress=progress,
+        input_format=input_format, context=context,
+    )[1]  # fmt: skip
+
+
+def validate_with_dataset(
+    dataset_or_path: Dataset | str | Path,
+    *,
+    select: Iterable[str] | str | None = None,
+    ignore: Iterable[str] | str | None = None,
+    fast: bool = False,
+    progress: bool = True,
+    input_format: str | None = None,
+    context: dict[str, Any] | None = None,
+) -> tuple[Dataset, pd.DataFrame]:
+    """Like :func:`validate`, also returning the Dataset that was checked."""
+    load_all()
+    rules = select_rules(select, ignore)  # selectors first: a typo fails before reading
+    dataset = _read(dataset_or_path, input_format)
+    ctx = CheckContext(dataset=dataset, fast=fast, progress=progress, **(context or {}))
+    findings = run_rules(ctx, rules)
+    findings.attrs["rules_run"] = [r.code for r in rules if not (fast and r.needs_pixels)]
+    findings.attrs["fast"] = fast
+    return dataset, findings
+
+
+def check_dataset(dataset: Dataset, rules: list[Rule], *, fast: bool = False, progress: bool = True) -> pd.DataFrame:
+    """Run an explicit rule list on a Dataset (used by the report command)."""
+    return run_rules(CheckContext(dataset=dataset, fast=fast, progress=progress), rules)
+
+
+def exit_code(findings: pd.DataFrame, strict: bool = False) -> int:
+    """0 when nothing is at error level (and, with ``strict``, nothing at warning level); else 1."""
+    sev = set(findings["severity"]) if len(findings) else set()
+    if "error" in sev or (strict and "warning" in sev):
+        return 1
+    return 0
+
+
+def _none(v: Any) -> Any:
+    if v is None:
+        return None
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return v
+
+
+def findings_records(findings: pd.DataFrame) -> list[dict[str, Any]]:
+    """The ``findings`` list of the JSON document."""
+    out = []
+    for row in findings.itertuples(index=False):
+        out.append(
+            {
+                "code": row.code,
+                "name": row.name,
+                "severity": row.severity,
+                "image": _none(row.image),
+                "source": _none(row.source),
+                "message": row.message,
+                "location": location(row.file, row.line, row.loc),
+            }
+        )
+    return out
+
+
+def summary(findings: pd.DataFrame, dataset: Dataset | None) -> dict[str, Any]:
+    """The ``summary`` object of the JSON document."""
+    sev = findings["severity"].value_counts() if len(findings) else pd.Series(dtype=int)
+    out: dict[str, Any] = {
+        "dataset": str(dataset.root) if dataset is not None and dataset.root else None,
+        "format": dataset.format if dataset is not None else None,
+        "images": int(len(dataset.images)) if dataset is not None else None,
+        "sources": {},
+        "rules_run": len(findings.attrs.get("rules_run", [])),
+        "fast": bool(findings.attrs.get("fast", False)),
+        "errors": int(sev.get("error", 0)),
+        "warnings": int(sev.get("warning", 0)),
+        "infos": int(sev.get("info", 0)),
+        "by_rule": {str(k): int(v) for k, v in findings["code"].value_counts().sort_index().items()} if len(findings) else {},
+    }
+    if dataset is not None:
+        for name, src in dataset.sources.items():
+            f = findings[findings["source"] == name] if len(findings) else findings
+            s = f["severity"].value_counts() if len(f) else pd.Series(dtype=int)
+            counts = src.counts()
+            out["sources"][name] = {
+                "format": src.format,
+                "geometry": src.geometry,
+                "images": counts["images"],
+                "objects": counts["objects"],
+                "errors": int(s.get("error", 0)),
+                "warnings": int(s.get("warning", 0)),
+                "infos": int(s.get("info", 0)),
+            }
+    return out
+
+
+def to_json(findings: pd.DataFrame, dataset: Dataset | None = None) -> dict[str, Any]:
+    """The public JSON document ``{"schema", "summary", "findings"}`` (see the module docstring)."""
+    return {"schema": SCHEMA, "summary": summary(findings, dataset), "findings": findings_records(findings)}
