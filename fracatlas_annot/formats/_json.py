@@ -170,9 +170,14 @@ def rings_to_objects(
         block = xy[starts_eff[sel][:, None] + np.arange(length)]
         distinct[sel] = _distinct_counts(block)
         ok = good[sel]
+        for j in np.flatnonzero(ok & np.isnan(block[:, 0]).any(axis=1)):
+            # GEOS cannot close a ring that starts at NaN: start it at its first finite vertex
+            finite = ~np.isnan(block[j]).any(axis=1)
+            ok[j] = finite.any()
+            block[j] = np.roll(block[j], -int(np.argmax(finite)), axis=0)
         if ok.any():
-            with np.errstate(invalid="ignore"):  # NaN vertices are kept for validate to flag
-                polys[sel[ok]] = shapely.polygons(block[ok])
+            polys[sel[ok]] = _polygons(block[ok])
+        polys[sel[~ok]] = shapely.Polygon()
 
     # shoelace area per ring, to pick each object's largest ring
     if len(xy):
@@ -222,6 +227,23 @@ def rings_to_objects(
         "n_parts": n_parts,
         "n_vertices": np.where(n_parts > 0, n_vertices, -1),
     }
+
+
+def _polygons(block: np.ndarray) -> np.ndarray:
+    """shapely.polygons over a (k, L, 2) block; a ring GEOS refuses becomes POLYGON EMPTY."""
+    import shapely
+
+    with np.errstate(invalid="ignore"):  # NaN vertices are kept for validate to flag
+        try:
+            return shapely.polygons(block)
+        except shapely.errors.GEOSException:
+            out = np.empty(len(block), dtype=object)
+            for i, ring in enumerate(block):
+                try:
+                    out[i] = shapely.polygons(ring)
+                except shapely.errors.GEOSException:
+                    out[i] = shapely.Polygon()
+            return out
 
 
 def _distinct_counts(block: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ zero area, self-intersection, NaN, a missing or unknown category): judging those
 
 from __future__ import annotations
 
+import warnings
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ def parse(data: bytes, *, file: str, name: str = "coco") -> tuple[Source, list[P
     """Parse COCO JSON bytes into a polygon :class:`Source` plus reading problems. Never raises."""
     doc, problems = load_json(data, file=file, source=name)
     empty = Source.empty(name, "coco", geometry="polygon")
-    if doc is None:
+    if problems:  # not JSON at all
         return empty, problems
     if not isinstance(doc, dict):
         msg = f"top level is a JSON {type(doc).__name__}, expected an object with images, annotations and categories"
@@ -326,7 +327,9 @@ def rle_polygons(seg: dict) -> tuple[Any, int, int, np.ndarray] | str:
     extent = np.full(4, np.nan)
     if h * w == 0:
         return shapely.Polygon(), 0, 0, extent
-    m = np.ascontiguousarray(mask_utils.decode(rle))
+    with warnings.catch_warnings():  # pycocotools' numpy-2 copy= deprecation notice
+        warnings.simplefilter("ignore", DeprecationWarning)
+        m = np.ascontiguousarray(mask_utils.decode(rle))
     contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return shapely.Polygon(), 0, 0, extent

@@ -39,7 +39,7 @@ def parse(data: bytes, *, file: str, name: str = "vgg") -> tuple[Source, list[Pr
     """Parse VGG JSON bytes into a polygon :class:`Source` plus reading problems. Never raises."""
     doc, problems = load_json(data, file=file, source=name)
     empty = Source.empty(name, "vgg", geometry="polygon")
-    if doc is None:
+    if problems:  # not JSON at all
         return empty, problems
     if not isinstance(doc, dict):
         msg = f"top level is a JSON {type(doc).__name__}, expected an object keyed by image file name"

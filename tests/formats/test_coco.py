@@ -1,0 +1,346 @@
+"""COCO reader: makesense.ai bytes (reference/makesense-exports.md §6), generic COCO, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pycocotools import mask as mask_utils
+
+from fracatlas_annot.formats import coco
+from fracatlas_annot.model import Problem, Source
+
+# The §6 example, byte for byte: compact, one line, no trailing newline.
+MAKESENSE = (
+    b'{"info":{"description":"my-project-name"},"images":[{"id":1,"width":373,"height":454,"file_name":"IMG0000019.jpg"}],'
+    b'"annotations":[{"id":0,"iscrowd":0,"image_id":1,"category_id":1,"segmentation":[[101.2340425531915,150.87234042553192,140.5,148.25531914893617,150.1063829787234,190.4468085106383,99,195.5]],'
+    b'"bbox":[99,148.25531914893617,51.10638297872339,47.24468085106383],"area":1975.6492756903572}],'
+    b'"categories":[{"id":1,"name":"fractured"}]}'
+)
+
+
+def dumps(doc: object) -> bytes:
+    """Serialise like makesense: JSON.stringify, compact, no trailing newline."""
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def doc(annotations: list, images: list | None = None, categories: list | None = None) -> bytes:
+    images = images if images is not None else [{"id": 1, "width": 373, "height": 454, "file_name": "IMG0000019.jpg"}]
+    categories = categories if categories is not None else [{"id": 1, "name": "fractured"}]
+    return dumps({"info": {"description": "p"}, "images": images, "annotations": annotations, "categories": categories})
+
+
+def ann(seg: object = None, **extra: object) -> dict:
+    out = {"id": 0, "iscrowd": 0, "image_id": 1, "category_id": 1}
+    if seg is not None:
+        out["segmentation"] = seg
+    out.update(extra)
+    return out
+
+
+SQUARE = [[10, 10, 50, 10, 50, 40, 10, 40]]
+
+
+def parse(data: bytes) -> tuple[Source, list[Problem]]:
+    source, problems = coco.parse(data, file="Annotations/COCO JSON/COCO_fracture_masks.json")
+    assert isinstance(source, Source)
+    return source, problems
+
+
+# --------------------------------------------------------------------------- makesense bytes
+
+
+def test_makesense_example_bytes() -> None:
+    assert not MAKESENSE.endswith(b"\n") and b" " not in MAKESENSE
+    source, problems = parse(MAKESENSE)
+    assert problems == []
+    assert (source.name, source.format, source.geometry) == ("coco", "coco", "polygon")
+    assert source.labels == ["fractured"] and source.label_ids == {1: "fractured"}
+    assert source.meta["info"] == {"description": "my-project-name"}
+    row = source.objects.iloc[0]
+    assert len(source.objects) == 1
+    assert row["image"] == "IMG0000019.jpg" and row["label"] == "fractured" and row["class_id"] == 1
+    assert row["ann_id"] == 0 and row["iscrowd"] == 0
+    assert (row["file"], row["loc"], row["units"]) == ("Annotations/COCO JSON/COCO_fracture_masks.json", "annotations[0]", "px")
+    assert pd.isna(row["line"])
+    # the unclosed makesense ring is closed by the geometry; 4 distinct vertices
+    assert row["geometry"].geom_type == "Polygon"
+    coords = shapely.get_coordinates(row["geometry"])
+    assert len(coords) == 5 and tuple(coords[0]) == tuple(coords[-1]) == (101.2340425531915, 150.87234042553192)
+    assert row["n_vertices"] == 4 and row["n_parts"] == 1
+    # geometry extent equals the declared (tight) bbox; area kept as declared
+    assert (row["x0"], row["y0"], row["x1"], row["y1"]) == pytest.approx((99, 148.25531914893617, 150.1063829787234, 195.5))
+    assert (row["bbox_x0"], row["bbox_y0"]) == (99, 148.25531914893617)
+    assert row["bbox_x1"] == pytest.approx(150.1063829787234) and row["bbox_y1"] == pytest.approx(195.5)
+    assert row["area"] == 1975.6492756903572
+    images = source.images
+    assert list(images.index) == ["IMG0000019.jpg"]
+    img = images.loc["IMG0000019.jpg"]
+    assert (img["width"], img["height"], img["coco_id"], img["loc"]) == (373, 454, 1, "images[0]")
+
+
+def test_unlabelled_polygon_has_no_category_id() -> None:
+    # §6: JSON.stringify drops category_id for a polygon without label
+    data = doc([ann(SQUARE), {"id": 1, "iscrowd": 0, "image_id": 1, "segmentation": SQUARE, "bbox": [10, 10, 40, 30], "area": 1200}])
+    source, problems = parse(data)
+    assert problems == []
+    assert source.objects["label"].tolist() == ["fractured", None]
+    assert source.objects["class_id"].isna().tolist() == [False, True]
+    assert source.objects["ann_id"].tolist() == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        pytest.param(b"5.684341886080802e-14", 5.684341886080802e-14, id="small-exponent"),
+        pytest.param(b"1e-7", 1e-7, id="bare-exponent"),
+        pytest.param(b"3.73E+2", 373.0, id="upper-exponent"),
+        pytest.param(b"-0", 0.0, id="negative-zero"),
+    ],
+)
+def test_exponent_floats(text: bytes, expected: float) -> None:
+    data = doc([ann([[0, 0, 100, 0, 100, 100, 0, 100]])]).replace(b"[[0,0,", b"[[" + text + b",0,", 1)
+    source, problems = parse(data)
+    assert problems == []
+    assert shapely.get_coordinates(source.objects.at[0, "geometry"])[0, 0] == expected
+    assert source.objects.at[0, "x0"] == min(expected, 0.0)
+
+
+def test_images_keyed_by_file_name_not_id() -> None:
+    """makesense renumbers ids on every export: the same file gets the same key."""
+    images_a = [{"id": 1, "width": 373, "height": 454, "file_name": "IMG0000019.jpg"}, {"id": 2, "width": 454, "height": 373, "file_name": "IMG0000030.jpg"}]
+    images_b = [{"id": 7, "width": 454, "height": 373, "file_name": "IMG0000030.jpg"}, {"id": 3, "width": 373, "height": 454, "file_name": "IMG0000019.jpg"}]
+    a, _ = parse(doc([ann(SQUARE, image_id=2)], images=images_a))
+    b, _ = parse(doc([ann(SQUARE, image_id=7)], images=images_b))
+    assert a.objects["image"].tolist() == b.objects["image"].tolist() == ["IMG0000030.jpg"]
+    assert a.images.loc["IMG0000030.jpg", "coco_id"] == 2 and b.images.loc["IMG0000030.jpg", "coco_id"] == 7
+
+
+def test_file_name_with_folder_keys_by_bare_name() -> None:
+    images = [{"id": 1, "width": 10, "height": 10, "file_name": "images/Fractured/IMG0000019.jpg"}]
+    source, problems = parse(doc([ann(SQUARE)], images=images))
+    assert problems == [] and source.objects.at[0, "image"] == "IMG0000019.jpg"
+    assert source.images.loc["IMG0000019.jpg", "file_name"] == "images/Fractured/IMG0000019.jpg"
+
+
+@pytest.mark.parametrize(
+    "seg, n_vertices, check",
+    [
+        pytest.param([[10, 10, 20, 20]], 2, lambda g: g.is_empty, id="two-vertices"),
+        pytest.param([[0, 0, 5, 5, 10, 10]], 3, lambda g: g.area == 0, id="collinear-zero-area"),
+        pytest.param([[0, 0, 10, 10, 10, 0, 0, 10]], 4, lambda g: not g.is_valid, id="self-intersecting"),
+        pytest.param([[0, 0, 10, 0, 10, 10, 0, 0]], 3, lambda g: g.area == 50, id="closed-ring-first-repeated"),
+        pytest.param([[0, 0, 10, 0, 10, 0, 10, 10]], 3, lambda g: g.area == 50, id="repeated-vertex"),
+        pytest.param([[1, 1, 1, 1, 1, 1]], 1, lambda g: g.is_empty, id="one-point-thrice"),
+        pytest.param([[]], 0, lambda g: g.is_empty, id="empty-ring"),
+    ],
+)
+def test_degenerate_polygons_are_kept(seg: list, n_vertices: int, check) -> None:
+    source, problems = parse(doc([ann(seg, bbox=[0, 0, 1, 1])]))
+    assert problems == []
+    row = source.objects.iloc[0]
+    assert row["n_vertices"] == n_vertices and row["n_parts"] == 1
+    assert check(row["geometry"])
+
+
+def test_nan_vertex_kept() -> None:
+    data = doc([ann([[0, 0, 10, 0, 10, 10, 0, 10]])]).replace(b"[[0,0,10,0,", b"[[NaN,0,10,0,")
+    source, problems = parse(data)
+    assert problems == []
+    g = source.objects.at[0, "geometry"]
+    assert np.isnan(shapely.get_coordinates(g)).any() and not shapely.is_valid(g)
+    assert source.objects.at[0, "x0"] == 0  # extent ignores the NaN vertex
+
+
+def test_unknown_category_and_duplicate_annotation_ids_stay_for_validate() -> None:
+    source, problems = parse(doc([ann(SQUARE, category_id=7), ann(SQUARE)]))
+    assert problems == []
+    assert source.objects["class_id"].tolist() == [7, 1]
+    assert source.objects["label"].tolist() == [None, "fractured"]
+    assert source.objects["ann_id"].tolist() == [0, 0]
+
+
+# --------------------------------------------------------------------------- generic COCO
+
+
+def _rle_with_hole() -> tuple[dict, np.ndarray]:
+    m = np.zeros((40, 50), dtype=np.uint8)
+    m[5:30, 10:40] = 1
+    m[12:20, 18:28] = 0  # the hole
+    rle = mask_utils.encode(np.asfortranarray(m))
+    return {"size": rle["size"], "counts": rle["counts"].decode("ascii")}, m
+
+
+def _uncompressed(m: np.ndarray) -> dict:
+    flat = np.asfortranarray(m).ravel(order="F")
+    change = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.r_[0, change, flat.size]
+    counts = np.diff(bounds).tolist()
+    if flat[0] == 1:
+        counts = [0, *counts]
+    return {"size": list(m.shape), "counts": counts}
+
+
+def test_generic_coco_multipolygon_rle_and_box_only() -> None:
+    rle, m = _rle_with_hole()
+    annotations = [
+        ann([[0, 0, 10, 0, 10, 10, 0, 10], [20, 20, 30, 20, 30, 25]], id=11),
+        ann(rle, id=12, iscrowd=1, bbox=[10, 5, 30, 25], area=int(m.sum())),
+        ann(_uncompressed(m), id=13, iscrowd=1),
+        ann(None, id=14, bbox=[5, 6, 7, 8]),
+        ann([], id=15, bbox=[1, 2, 3, 4]),
+    ]
+    images = [{"id": 1, "width": 50, "height": 40, "file_name": "a.png"}]
+    categories = [{"id": 1, "name": "fractured", "supercategory": "bone"}, {"id": 2, "name": "plate", "supercategory": "hw"}]
+    source, problems = parse(dumps({"images": images, "annotations": annotations, "categories": categories, "licenses": []}))
+    assert problems == []
+    o = source.objects.set_index("ann_id")
+    assert source.labels == ["fractured", "plate"] and source.label_ids == {1: "fractured", 2: "plate"}
+
+    multi = o.loc[11]
+    assert multi["geometry"].geom_type == "MultiPolygon" and multi["n_parts"] == 2
+    assert multi["geometry"].area == 100 + 25
+    assert multi["n_vertices"] == 4  # the largest part
+    assert (multi["x0"], multi["y0"], multi["x1"], multi["y1"]) == (0, 0, 30, 25)
+    assert pd.isna(multi["bbox_x0"])  # no declared bbox
+
+    for ann_id in (12, 13):
+        crowd = o.loc[ann_id]
+        g = crowd["geometry"]
+        assert crowd["iscrowd"] == 1 and isinstance(crowd["rle"], dict)
+        assert g.geom_type == "Polygon" and len(g.interiors) == 1, "the hole survives"
+        assert g.contains(shapely.Point(14, 8)) and not g.contains(shapely.Point(22, 15))
+        assert (crowd["x0"], crowd["y0"], crowd["x1"], crowd["y1"]) == (10, 5, 39, 29)  # pixel centres
+    assert o.loc[12, "rle"] == rle and o.loc[12, "area"] == m.sum()
+    assert (o.loc[12, "bbox_x0"], o.loc[12, "bbox_x1"]) == (10, 40)
+
+    for ann_id, box in ((14, (5, 6, 12, 14)), (15, (1, 2, 4, 6))):
+        row = o.loc[ann_id]
+        assert row["geometry"] is None and pd.isna(row["n_parts"]) and pd.isna(row["n_vertices"])
+        assert (row["x0"], row["y0"], row["x1"], row["y1"]) == box
+
+
+# --------------------------------------------------------------------------- bad input
+
+NOT_UTF8 = MAKESENSE.replace(b"IMG0000019", b"IMG\xff000019")
+BAD_AT = MAKESENSE.index(b"IMG0000019") + 3
+BROKEN_MULTILINE = b'{\n  "images": [],\n  "annotations": [,\n  "categories": []\n}'
+
+
+@pytest.mark.parametrize(
+    "data, kind, loc, line, words",
+    [
+        pytest.param(b'{"images":[}', "parse-error", "column 12", 1, "invalid JSON", id="broken-json"),
+        pytest.param(MAKESENSE[: len(MAKESENSE) // 2], "parse-error", None, 1, "invalid JSON", id="truncated"),
+        pytest.param(BROKEN_MULTILINE, "parse-error", "column 19", 3, "line 3 column 19", id="error-on-line-3"),
+        pytest.param(NOT_UTF8, "parse-error", f"byte {BAD_AT}", 1, f"invalid byte 0xff at byte offset {BAD_AT}", id="not-utf8"),
+        pytest.param(b"", "parse-error", "byte 0", None, "empty file", id="empty-file"),
+        pytest.param(b"  \n", "parse-error", "byte 0", None, "whitespace", id="whitespace-only"),
+        pytest.param(b"[]", "parse-error", "$", None, "top level is a JSON list", id="top-level-list"),
+        pytest.param(b"null", "parse-error", "$", None, "NoneType", id="top-level-null"),
+        pytest.param(b'{"images":[],"annotations":[]}', "missing-key", "$", None, "'categories'", id="missing-categories"),
+        pytest.param(b'{"annotations":[],"categories":[]}', "missing-key", "$", None, "'images'", id="missing-images"),
+        pytest.param(b'{"images":[],"categories":[]}', "missing-key", "$", None, "'annotations'", id="missing-annotations"),
+        pytest.param(b'{"images":{},"annotations":[],"categories":[]}', "bad-value", "images", None, "expected a list", id="images-not-list"),
+        pytest.param(b"[" * 100_000, "parse-error", None, None, "invalid JSON", id="deep-nesting"),
+    ],
+)
+def test_unreadable_documents(data: bytes, kind: str, loc: str | None, line: int | None, words: str) -> None:
+    source, problems = parse(data)
+    assert len(source.objects) == 0
+    assert [p.kind for p in problems] == [kind]
+    p = problems[0]
+    assert p.file == "Annotations/COCO JSON/COCO_fracture_masks.json" and p.source == "coco"
+    if loc is not None:
+        assert p.loc == loc
+    assert p.line == line
+    assert words in p.message
+
+
+@pytest.mark.parametrize(
+    "annotations, kind, loc, kept",
+    [
+        pytest.param([ann(SQUARE), ann(SQUARE, image_id=9)], "orphan-annotation", "annotations[1]", 1, id="orphan"),
+        pytest.param([ann(SQUARE), {"id": 1, "segmentation": SQUARE}], "missing-key", "annotations[1]", 1, id="no-image-id"),
+        pytest.param([ann([[10, "x", 50, 10, 50, 40]]), ann(SQUARE)], "bad-value", "annotations[0]", 1, id="non-numeric-coordinate"),
+        pytest.param([ann([[10, None, 50, 10, 50, 40]])], "bad-value", "annotations[0]", 0, id="null-coordinate"),
+        pytest.param([ann([[10, True, 50, 10, 50, 40]])], "bad-value", "annotations[0]", 0, id="boolean-coordinate"),
+        pytest.param([ann([[10, 10, 50, 10, 50]])], "bad-value", "annotations[0]", 0, id="odd-coordinate-count"),
+        pytest.param([ann("10,10,50,10")], "bad-value", "annotations[0]", 0, id="segmentation-string"),
+        pytest.param([ann([10, 10, 50, 10, 50, 40])], "bad-value", "annotations[0]", 0, id="flat-list-not-nested"),
+        pytest.param([ann({"size": [4, 4], "counts": [3, 2]})], "bad-value", "annotations[0]", 0, id="rle-counts-short"),
+        pytest.param([ann({"size": [4, 4], "counts": [3, 20]})], "bad-value", "annotations[0]", 0, id="rle-counts-overrun"),
+        pytest.param([ann({"size": [4, 4], "counts": "~~~"})], "bad-value", "annotations[0]", 0, id="rle-bad-string"),
+        pytest.param([ann({"size": [100000, 100000], "counts": [10**10]})], "bad-value", "annotations[0]", 0, id="rle-too-large"),
+        pytest.param([ann({"counts": [16]})], "bad-value", "annotations[0]", 0, id="rle-no-size"),
+        pytest.param([ann(None)], "bad-value", "annotations[0]", 0, id="no-segmentation-no-bbox"),
+        pytest.param([ann(None, bbox=[1, 2, "w", 4])], "bad-value", "annotations[0]", 0, id="box-only-bad-bbox"),
+        pytest.param([7, ann(SQUARE)], "bad-value", "annotations[0]", 1, id="annotation-not-object"),
+    ],
+)
+def test_bad_annotations(annotations: list, kind: str, loc: str, kept: int) -> None:
+    source, problems = parse(doc(annotations))
+    assert [(p.kind, p.loc) for p in problems] == [(kind, loc)]
+    assert problems[0].severity == "error"
+    assert len(source.objects) == kept
+    assert loc not in source.objects["loc"].tolist()
+
+
+def test_bad_declared_bbox_is_a_warning_when_geometry_places_the_row() -> None:
+    source, problems = parse(doc([ann(SQUARE, bbox=[1, 2, 3])]))
+    assert [(p.kind, p.severity, p.loc) for p in problems] == [("bad-value", "warning", "annotations[0]")]
+    assert len(source.objects) == 1 and pd.isna(source.objects.at[0, "bbox_x0"])
+
+
+def test_duplicate_image_id_keeps_first_mapping() -> None:
+    images = [{"id": 1, "width": 10, "height": 10, "file_name": "a.jpg"}, {"id": 1, "width": 10, "height": 10, "file_name": "b.jpg"}]
+    source, problems = parse(doc([ann(SQUARE)], images=images))
+    assert [(p.kind, p.loc, p.image) for p in problems] == [("duplicate-image-id", "images[1]", "b.jpg")]
+    assert source.objects["image"].tolist() == ["a.jpg"]
+    assert list(source.images.index) == ["a.jpg", "b.jpg"]
+
+
+def test_duplicate_file_name_is_listed_once() -> None:
+    images = [{"id": 1, "width": 10, "height": 10, "file_name": "a.jpg"}, {"id": 2, "width": 10, "height": 10, "file_name": "a.jpg"}]
+    source, problems = parse(doc([ann(SQUARE), ann(SQUARE, image_id=2)], images=images))
+    assert [(p.kind, p.severity, p.loc) for p in problems] == [("duplicate-image-id", "warning", "images[1]")]
+    assert source.objects["image"].tolist() == ["a.jpg", "a.jpg"]
+    assert list(source.images.index) == ["a.jpg"]
+
+
+def test_image_without_file_name_orphans_its_annotations() -> None:
+    images = [{"id": 1, "width": 10, "height": 10}, {"id": 2, "width": 10, "height": 10, "file_name": "b.jpg"}]
+    source, problems = parse(doc([ann(SQUARE), ann(SQUARE, image_id=2)], images=images))
+    assert [(p.kind, p.loc) for p in problems] == [("missing-key", "images[0]"), ("orphan-annotation", "annotations[0]")]
+    assert "file_name" in problems[0].message
+    assert source.objects["image"].tolist() == ["b.jpg"]
+
+
+def test_missing_images_reports_once_not_per_annotation() -> None:
+    source, problems = parse(dumps({"annotations": [ann(SQUARE)] * 5, "categories": []}))
+    assert [(p.kind, p.loc) for p in problems] == [("missing-key", "$")]
+    assert "'images'" in problems[0].message
+    assert len(source.objects) == 0
+
+
+def test_missing_categories_keeps_rows_without_labels() -> None:
+    source, problems = parse(dumps({"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [ann(SQUARE)]}))
+    assert [(p.kind, p.loc) for p in problems] == [("missing-key", "$")]
+    assert source.objects["label"].tolist() == [None] and source.objects["class_id"].tolist() == [1]
+    assert source.images["width"].isna().all()
+
+
+def test_read_names_file_relative_to_base(tmp_path) -> None:
+    folder = tmp_path / "Annotations" / "COCO JSON"
+    folder.mkdir(parents=True)
+    path = folder / "COCO_fracture_masks.json"
+    path.write_bytes(MAKESENSE)
+    source, problems = coco.read(path, base=tmp_path)
+    assert problems == [] and source.path == str(path)
+    assert source.objects.at[0, "file"] == "Annotations/COCO JSON/COCO_fracture_masks.json"
+    missing, problems = coco.read(tmp_path / "nope.json", name="reader-1")
+    assert len(missing.objects) == 0 and missing.name == "reader-1"
+    assert [p.kind for p in problems] == ["parse-error"] and problems[0].file == "nope.json"
