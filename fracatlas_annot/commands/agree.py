@@ -154,13 +154,8 @@ def _write_consensus(out: Path, consensus: Any) -> list[str]:
     except ImportError:
         err_console.print("consensus not written: the convert module is not available", markup=False)
         return []
-    from ..model import Dataset
-
-    images = consensus.images.copy()
-    images["path"] = None
-    ds = Dataset(images=images, labels=list(consensus.labels), sources={consensus.name: consensus}, format="consensus")
     target = out / "consensus"
-    convert(ds, to="coco", source=consensus, out=target)
+    convert(consensus, to="coco", out=target, overwrite=True, progress=False)
     return [str(target)]
 
 
