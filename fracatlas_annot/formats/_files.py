@@ -1,0 +1,357 @@
+"""Iterate the annotation files of a file, a folder or a zip, safely and fast.
+
+Per-image-file formats (VOC ``.xml``, YOLO ``.txt``) come as one file, a folder of files
+or a makesense zip (flat, STORE, see ``reference/makesense-exports.md`` §2.2). This module
+hands their bytes to the parsers without extracting anything:
+
+* zips are read in place with :mod:`zipfile`; an entry whose name is absolute or has a
+  ``..`` component is reported (``unsafe-zip-entry``) and never read, and an entry that
+  declares more than :data:`MAX_ENTRY_BYTES` is refused the same way;
+* folders are listed once (sorted) and read through a directory file descriptor, which is
+  about twice as fast as ``open()`` per file on 10^5 small files;
+* :func:`run_chunks` spreads a list of work chunks over forked worker processes (the main
+  process takes the first chunk), for the 10^5-file folders of a scaled archive.
+
+Display names (the ``file`` column of objects and problems) are relative to ``base`` when
+given, else to the folder read; entries of a zip read ``name.zip!entry``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+
+from ..model import Problem
+
+#: An entry bigger than this (uncompressed) is not read: no annotation file is that big.
+MAX_ENTRY_BYTES = 256 * 2**20
+
+#: Folders with more files than this are parsed by two processes (see :func:`default_workers`).
+PARALLEL_MIN_FILES = 5000
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+# --------------------------------------------------------------------------- names
+
+
+def display_prefix(folder: str | os.PathLike[str], base: str | os.PathLike[str] | None) -> str:
+    """The ``file`` prefix of entries in ``folder``: ``""`` or ``"rel/dir/"`` relative to ``base``."""
+    if base is None:
+        return ""
+    rel = os.path.relpath(os.fspath(folder), os.fspath(base))
+    if rel == ".":
+        return ""
+    return rel.replace(os.sep, "/") + "/"
+
+
+def unsafe_entry_reason(name: str) -> str | None:
+    """Why a zip entry name must not be used, or None when it is safe."""
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":" and name[0].isalpha()):
+        return "an absolute path"
+    if any(part == ".." for part in name.replace("\\", "/").split("/")):
+        return "a '..' component"
+    if "\x00" in name:
+        return "a NUL character"
+    return None
+
+
+def stem_of(name: str) -> str:
+    """File name without folders and without its *last* extension (``a.b.txt`` -> ``a.b``)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, _ = base.rpartition(".")
+    return stem if dot and stem else base
+
+
+def _matches(name: str, suffixes: Sequence[str]) -> bool:
+    return name.lower().endswith(tuple(s.lower() for s in suffixes))
+
+
+# --------------------------------------------------------------------------- folders
+
+
+def list_folder(
+    folder: str | os.PathLike[str],
+    suffixes: Sequence[str],
+    *,
+    recursive: bool = False,
+    exclude: Iterable[str] = (),
+) -> list[str]:
+    """Sorted relative names (``/``-separated) of the files in ``folder`` ending in ``suffixes``.
+
+    ``exclude`` holds lower-case base names to skip (``classes.txt`` ...). Hidden files
+    (``.DS_Store``, ``._IMG.xml`` resource forks) are skipped.
+    """
+    skip = {e.lower() for e in exclude}
+    folder = os.fspath(folder)
+    if not recursive:
+        names = [
+            n
+            for n in os.listdir(folder)
+            if _matches(n, suffixes) and not n.startswith(".") and n.lower() not in skip
+        ]
+        names.sort()
+        return names
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel = os.path.relpath(dirpath, folder)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        out.extend(
+            prefix + n
+            for n in filenames
+            if _matches(n, suffixes) and not n.startswith(".") and n.lower() not in skip
+        )
+    out.sort()
+    return out
+
+
+def read_folder_files(folder: str, names: Sequence[str]) -> list[bytes | OSError]:
+    """Read each relative name under ``folder``; an unreadable file gives its OSError."""
+    out: list[bytes | OSError] = []
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        for name in names:
+            try:
+                fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
+            except OSError as exc:
+                out.append(exc)
+                continue
+            try:
+                data = os.read(fd, 65536)
+                if len(data) == 65536:
+                    chunks = [data]
+                    while True:
+                        more = os.read(fd, 1 << 20)
+                        if not more:
+                            break
+                        chunks.append(more)
+                        if sum(map(len, chunks)) > MAX_ENTRY_BYTES:
+                            raise OSError(f"file is over the {MAX_ENTRY_BYTES // 2**20} MiB limit")
+                    data = b"".join(chunks)
+                out.append(data)
+            except OSError as exc:
+                out.append(exc)
+            finally:
+                os.close(fd)
+    finally:
+        os.close(dir_fd)
+    return out
+
+
+def os_error_problem(exc: OSError, *, file: str, source: str | None = None) -> Problem:
+    reason = exc.strerror or str(exc)
+    return Problem(kind="parse-error", message=f"cannot read file: {reason}", file=file, source=source)
+
+
+# --------------------------------------------------------------------------- zips
+
+
+def iter_zip(
+    path: str | os.PathLike[str],
+    suffixes: Sequence[str],
+    *,
+    display: str,
+    problems: list[Problem],
+    exclude: Iterable[str] = (),
+    source: str | None = None,
+) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(display!entry, bytes)`` for matching entries of a zip, in zip order.
+
+    Nothing is extracted. Unsafe names, oversized entries, unreadable entries and a file
+    that is not a zip become problems.
+    """
+    skip = {e.lower() for e in exclude}
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        problems.append(
+            Problem(kind="parse-error", message=f"not a readable zip file: {exc}", file=display, source=source)
+        )
+        return
+    with archive:
+        for info in archive.infolist():
+            name = info.filename
+            where = f"{display}!{name}"
+            reason = unsafe_entry_reason(name)
+            if reason is not None:
+                problems.append(
+                    Problem(
+                        kind="unsafe-zip-entry",
+                        message=f"zip entry name {name!r} is {reason}; entry skipped (never extracted)",
+                        file=where,
+                        source=source,
+                    )
+                )
+                continue
+            if info.is_dir():
+                continue
+            base = PurePosixPath(name.replace("\\", "/")).name
+            if not _matches(base, suffixes) or base.startswith(".") or base.lower() in skip:
+                continue
+            if name.startswith("__MACOSX/"):
+                continue
+            if info.file_size > MAX_ENTRY_BYTES:
+                problems.append(
+                    Problem(
+                        kind="unsafe-zip-entry",
+                        message=(
+                            f"zip entry declares {info.file_size} bytes uncompressed, over the "
+                            f"{MAX_ENTRY_BYTES // 2**20} MiB limit; entry skipped"
+                        ),
+                        file=where,
+                        source=source,
+                    )
+                )
+                continue
+            try:
+                data = archive.read(info)
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, ValueError) as exc:
+                problems.append(
+                    Problem(kind="parse-error", message=f"cannot read zip entry: {exc}", file=where, source=source)
+                )
+                continue
+            yield where, data
+
+
+def read_zip_member(
+    path: str | os.PathLike[str], member: str, *, display: str, problems: list[Problem], source: str | None = None
+) -> bytes | None:
+    """Bytes of one entry (matched by base name, case-insensitive) of a zip, or None."""
+    for where, data in iter_zip(path, (member,), display=display, problems=problems, source=source):
+        if PurePosixPath(where.split("!", 1)[1]).name.lower() == member.lower():
+            return data
+    return None
+
+
+# --------------------------------------------------------------------------- any path
+
+
+def iter_entries(
+    path: str | os.PathLike[str],
+    suffixes: Sequence[str],
+    *,
+    base: str | os.PathLike[str] | None = None,
+    recursive: bool = False,
+    exclude: Iterable[str] = (),
+    problems: list[Problem] | None = None,
+    source: str | None = None,
+) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(display_name, bytes)`` for a single file, a folder (sorted) or a zip.
+
+    Args:
+        path: a file (read whatever its suffix), a folder, or a ``.zip``.
+        suffixes: file-name endings to keep (``(".xml",)``), case-insensitive.
+        base: display names are relative to this folder; default: the folder read (or the
+            file's / zip's parent).
+        recursive: descend into sub-folders (folders and zips with folders).
+        exclude: base names to skip (``classes.txt``).
+        problems: list that receives reading problems (unsafe zip entries, unreadable files).
+        source: source name stamped on problems.
+
+    Example:
+        >>> problems = []
+        >>> for name, data in iter_entries("labels.zip", (".txt",), problems=problems):
+        ...     ...  # name == "labels.zip!IMG0000019.txt"
+    """
+    if problems is None:
+        problems = []
+    p = Path(path)
+    if p.is_dir():
+        prefix = display_prefix(p, base)
+        names = list_folder(p, suffixes, recursive=recursive, exclude=exclude)
+        for name, data in zip(names, read_folder_files(os.fspath(p), names)):
+            if isinstance(data, OSError):
+                if not isinstance(data, IsADirectoryError):
+                    problems.append(os_error_problem(data, file=prefix + name, source=source))
+                continue
+            yield prefix + name, data
+        return
+    display = display_prefix(p.parent, base) + p.name if base is not None else p.name
+    if is_zip_path(p):
+        yield from iter_zip(p, suffixes, display=display, problems=problems, exclude=exclude, source=source)
+        return
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        problems.append(os_error_problem(exc, file=display, source=source))
+        return
+    yield display, data
+
+
+def is_zip_path(path: str | os.PathLike[str]) -> bool:
+    """A file that is named ``.zip`` or starts with a zip signature."""
+    p = Path(path)
+    if p.suffix.lower() == ".zip":
+        return True
+    try:
+        with open(p, "rb") as fh:
+            return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- parallel
+
+
+def default_workers(n_items: int, workers: int | None = None) -> int:
+    """How many processes to use for ``n_items`` files.
+
+    ``workers`` wins when given; else the ``FRACATLAS_WORKERS`` environment variable; else
+    2 when there are more than :data:`PARALLEL_MIN_FILES` files, 2+ CPUs and ``fork``.
+    """
+    if workers is None:
+        env = os.environ.get("FRACATLAS_WORKERS", "").strip()
+        if env.isdigit():
+            workers = int(env)
+        elif n_items > PARALLEL_MIN_FILES:
+            workers = min(2, os.cpu_count() or 1)
+        else:
+            workers = 1
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(workers, n_items))
+
+
+def split_chunks(items: Sequence[T], n: int) -> list[Sequence[T]]:
+    """``items`` cut into ``n`` contiguous, nearly equal chunks (order kept)."""
+    n = max(1, min(n, len(items))) if len(items) else 1
+    size, extra = divmod(len(items), n)
+    out, start = [], 0
+    for i in range(n):
+        stop = start + size + (1 if i < extra else 0)
+        out.append(items[start:stop])
+        start = stop
+    return out
+
+
+def run_chunks(func: Callable[[Any], R], chunks: Sequence[Any]) -> list[R]:
+    """``[func(c) for c in chunks]``, the first in this process, the rest in forked workers.
+
+    Falls back to running everything here when a worker cannot be started or dies.
+    """
+    if len(chunks) <= 1:
+        return [func(c) for c in chunks]
+    try:
+        ctx = multiprocessing.get_context("fork")
+        executor = ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=ctx)
+    except (OSError, ValueError):
+        return [func(c) for c in chunks]
+    with executor:
+        try:
+            futures = [executor.submit(func, c) for c in chunks[1:]]
+        except Exception:  # noqa: BLE001 - pool could not start: do the work here
+            return [func(c) for c in chunks]
+        first = func(chunks[0])
+        rest: list[R] = []
+        for chunk, fut in zip(chunks[1:], futures):
+            try:
+                rest.append(fut.result())
+            except Exception:  # noqa: BLE001 - a dead worker must not lose its files
+                rest.append(func(chunk))
+        return [first, *rest]

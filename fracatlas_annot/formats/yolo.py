@@ -1,0 +1,406 @@
+"""YOLO txt labels (makesense.ai RECT export, FracAtlas ``Annotations/YOLO``, Ultralytics).
+
+One ``<stem>.txt`` per image; each line is a box ``class cx cy w h`` or an Ultralytics
+segment ``class x1 y1 x2 y2 ...``, in normalised units (``reference/makesense-exports.md``
+§3). makesense writes six decimals, single spaces, no trailing newline, and no class list
+(its zip has no ``labels.txt``), so names come from ``labels.txt`` / ``classes.txt`` /
+``data.yaml`` next to the labels (or in the parent folder), or from ``names=``; without
+them class ids are kept and labels are None.
+
+Values are kept as written for ``validate`` to judge: class ``-1`` (a deleted makesense
+label), the pre-2021-08 edge overshoot (``cx + w/2 = 1.0000005``), out-of-range classes.
+Rows stay normalised (``units == "norm"``) until the archive reader scales them with
+:func:`fracatlas_annot.model.resolve_normalized`. Empty files are negatives: listed in
+``source.images`` with no objects. Tabs and repeated spaces are accepted (makesense's own
+importer rejects them).
+
+    >>> source, problems = read("labels_my-project-name_2024-03-23-07-10-18.zip", names=["fractured"])
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..model import Problem, Source, make_objects, make_source_images, polygons_from_ragged
+from ._files import (
+    default_workers,
+    display_prefix,
+    is_zip_path,
+    iter_entries,
+    iter_zip,
+    list_folder,
+    os_error_problem,
+    read_folder_files,
+    run_chunks,
+    split_chunks,
+    stem_of,
+)
+
+SUFFIXES = (".txt",)
+#: Class-list files, in the order they are looked for; never read as label files.
+NAME_FILES = ("labels.txt", "classes.txt", "data.yaml", "data.yml")
+NOT_LABELS = ("labels.txt", "classes.txt")
+
+Names = Sequence[str] | Mapping[int, str]
+
+
+# --------------------------------------------------------------------------- class names
+
+
+def parse_names(data: bytes, *, file: str) -> tuple[dict[int, str] | None, list[Problem]]:
+    """Class names from the bytes of ``labels.txt``/``classes.txt`` (one per line) or a ``data.yaml``."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return None, [Problem(kind="parse-error", file=file, line=line,
+                              message=f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}")]
+    if not file.lower().endswith((".yaml", ".yml")):
+        return {i: n for i, n in enumerate(x.strip() for x in text.splitlines() if x.strip())}, []
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return None, [Problem(kind="parse-error", file=file, line=mark.line + 1 if mark else None,
+                              message=f"YAML syntax error: {getattr(exc, 'problem', None) or exc}")]
+    names = doc.get("names") if isinstance(doc, dict) else None
+    if isinstance(names, list):
+        return {i: str(n) for i, n in enumerate(names)}, []
+    if isinstance(names, dict):
+        try:
+            return {int(k): str(v) for k, v in names.items()}, []
+        except (TypeError, ValueError):
+            return None, [Problem(kind="bad-value", file=file, loc="names",
+                                  message="'names' keys must be class indices (integers)")]
+    return None, [Problem(kind="missing-key", file=file, loc="names", severity="warning",
+                          message="no 'names' list or mapping; class names unknown")]
+
+
+def _as_label_ids(names: Names) -> dict[int, str]:
+    if isinstance(names, Mapping):
+        return {int(k): str(v) for k, v in names.items()}
+    return {i: str(n) for i, n in enumerate(names)}
+
+
+def find_names(
+    path: str | os.PathLike[str], *, base: str | os.PathLike[str] | None = None
+) -> tuple[dict[int, str] | None, str | None, list[Problem]]:
+    """Look for a class list for the labels at ``path``: ``(label_ids, where, problems)``.
+
+    Searched: inside a zip, then the folder holding the labels (the zip's or file's folder),
+    then its parent; in each, :data:`NAME_FILES` in that order. The first one that parses wins.
+    """
+    p = Path(path)
+    problems: list[Problem] = []
+    if p.is_file() and is_zip_path(p):
+        display = display_prefix(p.parent, base) + p.name if base is not None else p.name
+        found = {where.rsplit("!", 1)[1].replace("\\", "/").rsplit("/", 1)[-1].lower(): (where, data)
+                 for where, data in iter_zip(p, NAME_FILES, display=display, problems=[])}
+        for candidate in NAME_FILES:
+            if candidate in found:
+                where, data = found[candidate]
+                ids, probs = parse_names(data, file=where)
+                problems += probs
+                if ids is not None:
+                    return ids, where, problems
+    folder = p if p.is_dir() else p.parent
+    for directory in (folder, folder.parent):
+        for candidate in NAME_FILES:
+            f = directory / candidate
+            if not f.is_file():
+                continue
+            where = display_prefix(directory, base if base is not None else folder) + candidate
+            try:
+                ids, probs = parse_names(f.read_bytes(), file=where)
+            except OSError as exc:
+                problems.append(os_error_problem(exc, file=where))
+                continue
+            problems += probs
+            if ids is not None:
+                return ids, where, problems
+    return None, None, problems
+
+
+# --------------------------------------------------------------------------- label files
+
+
+def _parse_files(
+    files: Sequence[str], datas: Sequence[bytes], image_keys: Mapping[str, str] | None, source: str
+) -> dict[str, Any]:
+    """Parse label files into column arrays (one pass over lines, one float conversion)."""
+    problems: list[Problem] = []
+    img_key: list[str] = []
+    img_file: list[str] = []
+    row_file: list[int] = []  # index into files
+    row_line: list[int] = []
+    row_n: list[int] = []  # fields on the row
+    tokens: list[str] = []
+    for i, (file, data) in enumerate(zip(files, datas)):
+        stem = stem_of(file.rsplit("!", 1)[-1])
+        key = image_keys.get(stem, stem + ".jpg") if image_keys is not None else stem + ".jpg"
+        if not data.strip():
+            img_key.append(key)
+            img_file.append(file)
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            problems.append(Problem(kind="parse-error", source=source, file=file, line=line, image=key,
+                                    message=f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; "
+                                            "file not read"))
+            continue
+        img_key.append(key)
+        img_file.append(file)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        for number, line_text in enumerate(text.lstrip("\ufeff").split("\n"), 1):
+            fields = line_text.split()
+            n = len(fields)
+            if n == 5 or (n >= 7 and n % 2):
+                tokens.extend(fields)
+                row_file.append(i)
+                row_line.append(number)
+                row_n.append(n)
+            elif n:
+                problems.append(Problem(
+                    kind="bad-value", source=source, file=file, line=number, loc=f"line {number}", image=key,
+                    message=(f"{n} fields: expected 5 for a box (class cx cy w h) or 1 + an even number >= 6 "
+                             "for a segment (class x1 y1 x2 y2 ...); line not read")))
+    values, ok = _to_floats(tokens, row_n)
+    n_arr = np.asarray(row_n, dtype=np.int64)
+    starts = np.cumsum(n_arr) - n_arr
+    if len(n_arr):
+        cls = values[starts]
+        seg_bad = ok.copy()
+        for r in np.flatnonzero(ok & (cls != np.round(cls))):
+            seg_bad[r] = False
+            problems.append(_row_problem(files, row_file, row_line, img_key_of=image_keys, source=source, row=r,
+                                         message=f"class {tokens[starts[r]]!r} is not an integer; line not read"))
+        for r in np.flatnonzero(~ok):
+            bad = next(t for t in tokens[starts[r]:starts[r] + row_n[r]] if not _finite(t))
+            problems.append(_row_problem(files, row_file, row_line, img_key_of=image_keys, source=source, row=r,
+                                         message=f"value {bad[:40]!r} is not a finite number; line not read"))
+        ok = seg_bad
+    keep = np.flatnonzero(ok)
+    return _rows(files, img_key, img_file, row_file, row_line, n_arr, starts, values, keep, problems, image_keys)
+
+
+def _finite(token: str) -> bool:
+    try:
+        return bool(np.isfinite(float(token)))
+    except ValueError:
+        return False
+
+
+def _to_floats(tokens: list[str], row_n: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """All tokens as float64 at once; per-row ``ok`` flags (False: a non-numeric or non-finite value)."""
+    try:
+        values = np.array([float(t) for t in tokens], dtype=np.float64)
+    except ValueError:
+        values = np.array([float(t) if _finite(t) else np.nan for t in tokens], dtype=np.float64)
+    n_arr = np.asarray(row_n, dtype=np.int64)
+    if not len(n_arr):
+        return values, np.zeros(0, dtype=bool)
+    finite = np.isfinite(values)
+    ok = np.logical_and.reduceat(finite, np.cumsum(n_arr) - n_arr) if len(values) else np.zeros(0, dtype=bool)
+    return values, ok
+
+
+def _row_problem(files: Sequence[str], row_file: list[int], row_line: list[int], *, img_key_of: Any,
+                 source: str, row: int, message: str) -> Problem:
+    file = files[row_file[row]]
+    stem = stem_of(file.rsplit("!", 1)[-1])
+    key = img_key_of.get(stem, stem + ".jpg") if img_key_of is not None else stem + ".jpg"
+    line = row_line[row]
+    return Problem(kind="bad-value", source=source, file=file, line=line, loc=f"line {line}", image=key,
+                   message=message)
+
+
+def _ragged_arange(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(s, s + c)`` for each pair, without a Python loop."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    offsets = np.repeat(starts - (ends - counts), counts)
+    return np.arange(total, dtype=np.int64) + offsets
+
+
+def _rows(files, img_key, img_file, row_file, row_line, n_arr, starts, values, keep, problems, image_keys):
+    rf = np.asarray(row_file, dtype=np.int64)[keep]
+    n = n_arr[keep]
+    s = starts[keep]
+    cls = values[s].astype(np.int64) if len(s) else np.zeros(0, dtype=np.int64)
+    x0 = np.empty(len(keep))
+    y0 = np.empty(len(keep))
+    x1 = np.empty(len(keep))
+    y1 = np.empty(len(keep))
+    geometry = np.full(len(keep), None, dtype=object)
+    n_vertices = np.full(len(keep), -1, dtype=np.int64)
+    box = n == 5
+    if box.any():
+        cx, cy, w, h = (values[s[box] + k] for k in (1, 2, 3, 4))
+        x0[box], x1[box] = cx - w / 2, cx + w / 2
+        y0[box], y1[box] = cy - h / 2, cy + h / 2
+    seg = np.flatnonzero(~box)
+    if len(seg):
+        counts = (n[seg] - 1) // 2
+        xy = values[_ragged_arange(s[seg] + 1, n[seg] - 1)].reshape(-1, 2)
+        first = np.cumsum(counts) - counts
+        x0[seg] = np.minimum.reduceat(xy[:, 0], first)
+        x1[seg] = np.maximum.reduceat(xy[:, 0], first)
+        y0[seg] = np.minimum.reduceat(xy[:, 1], first)
+        y1[seg] = np.maximum.reduceat(xy[:, 1], first)
+        geometry[seg] = polygons_from_ragged(xy, counts)
+        n_vertices[seg] = counts
+    file_arr = np.asarray(files, dtype=object)
+    stems = {}
+    image = []
+    for f in file_arr[rf].tolist():
+        key = stems.get(f)
+        if key is None:
+            stem = stem_of(f.rsplit("!", 1)[-1])
+            key = stems[f] = image_keys.get(stem, stem + ".jpg") if image_keys is not None else stem + ".jpg"
+        image.append(key)
+    lines = np.asarray(row_line, dtype=np.int64)[keep]
+    return {
+        "img_key": img_key, "img_file": img_file, "image": image, "class_id": cls,
+        "x0": x0, "y0": y0, "x1": x1, "y1": y1, "geometry": geometry, "n_vertices": n_vertices,
+        "file": file_arr[rf], "line": lines, "problems": problems,
+    }
+
+
+def _folder_chunk(folder: str, prefix: str, source: str, image_keys: Mapping[str, str] | None,
+                  names: list[str]) -> dict[str, Any]:
+    """Read and parse ``names`` under ``folder`` (runs in a worker process for big folders)."""
+    problems: list[Problem] = []
+    files, datas = [], []
+    for name, data in zip(names, read_folder_files(folder, names)):
+        if isinstance(data, OSError):
+            if not isinstance(data, IsADirectoryError):
+                problems.append(os_error_problem(data, file=prefix + name, source=source))
+            continue
+        files.append(prefix + name)
+        datas.append(data)
+    part = _parse_files(files, datas, image_keys, source)
+    part["problems"] = problems + part["problems"]
+    return part
+
+
+def _build(parts: list[dict[str, Any]], *, name: str, label_ids: dict[int, str] | None, path: str | None,
+           meta: dict[str, Any]) -> Source:
+    def cat(key: str) -> Any:
+        if isinstance(parts[0][key], np.ndarray):
+            return np.concatenate([p[key] for p in parts])
+        return [v for p in parts for v in p[key]]
+
+    class_id = cat("class_id")
+    ids = label_ids or {}
+    labels = pd.Series(class_id, dtype=np.int64).map(ids).astype(object)
+    labels = labels.where(labels.notna(), None).tolist()
+    lines = cat("line")
+    n_vertices = cat("n_vertices")
+    geometry = cat("geometry")
+    objects = make_objects({
+        "image": cat("image"), "label": labels, "class_id": class_id,
+        "x0": cat("x0"), "y0": cat("y0"), "x1": cat("x1"), "y1": cat("y1"),
+        "geometry": geometry, "units": "norm", "file": cat("file"),
+        "loc": [f"line {n}" for n in lines.tolist()], "line": lines,
+        "n_vertices": [None if v < 0 else v for v in n_vertices.tolist()],
+    })
+    images = make_source_images(cat("img_key"), file=cat("img_file"))
+    label_list = [ids[k] for k in sorted(ids)] if ids else []
+    has_segments = bool((n_vertices >= 0).any())
+    return Source(name=name, format="yolo", objects=objects, images=images, labels=label_list,
+                  label_ids=dict(ids), geometry="polygon" if has_segments else "box", path=path, meta=meta)
+
+
+def _resolve_names(path: Path, names: Names | str | os.PathLike[str] | None, base: Any,
+                   problems: list[Problem]) -> tuple[dict[int, str] | None, dict[str, Any]]:
+    if names is None:
+        ids, where, probs = find_names(path, base=base)
+        problems += probs
+        return ids, {"names_from": where}
+    if isinstance(names, (str, os.PathLike)):
+        f = Path(names)
+        try:
+            ids, probs = parse_names(f.read_bytes(), file=f.name)
+        except OSError as exc:
+            ids, probs = None, [os_error_problem(exc, file=os.fspath(f))]
+        problems += probs
+        return ids, {"names_from": os.fspath(f)}
+    return _as_label_ids(names), {"names_from": "argument"}
+
+
+def parse(
+    data: bytes,
+    *,
+    file: str,
+    name: str = "yolo",
+    names: Names | None = None,
+    image_key: str | None = None,
+) -> tuple[Source, list[Problem]]:
+    """Parse one YOLO label file (bytes as written) into a Source and its problems.
+
+    Example:
+        >>> source, problems = parse(b"0 0.403913 0.490768 0.161542 0.099541", file="IMG0000019.txt")
+    """
+    keys = {stem_of(file.rsplit("!", 1)[-1]): image_key} if image_key else None
+    part = _parse_files([file], [data], keys, name)
+    ids = _as_label_ids(names) if names is not None else None
+    source = _build([part], name=name, label_ids=ids, path=file, meta={"names_from": "argument" if ids else None})
+    return source, part["problems"]
+
+
+def read(
+    path: str | os.PathLike[str],
+    *,
+    name: str = "yolo",
+    names: Names | str | os.PathLike[str] | None = None,
+    image_keys: Mapping[str, str] | None = None,
+    base: str | os.PathLike[str] | None = None,
+    recursive: bool = False,
+    workers: int | None = None,
+) -> tuple[Source, list[Problem]]:
+    """Read YOLO labels from a folder (sorted), a makesense zip or one ``.txt`` file.
+
+    Args:
+        path: the labels.
+        name: the source name.
+        names: class names (list, ``{id: name}``, or a path to labels.txt / classes.txt /
+            data.yaml); default: looked for next to the labels (see :func:`find_names`).
+        image_keys: label stem -> image key (e.g. ``{"IMG0000019": "IMG0000019.jpg"}``);
+            default: stem + ``.jpg``.
+        base: ``file`` columns are relative to this folder (the dataset root).
+        recursive: also read sub-folders (an Ultralytics ``labels/train`` tree).
+        workers: processes for big folders (default: 2 above 5,000 files).
+
+    Returns:
+        ``(source, problems)``; objects stay normalised (``units == "norm"``).
+    """
+    p = Path(path)
+    problems: list[Problem] = []
+    label_ids, meta = _resolve_names(p, names, base, problems)
+    for prob in problems:
+        prob.source = name
+    if p.is_dir():
+        listing = list_folder(p, SUFFIXES, recursive=recursive, exclude=NOT_LABELS)
+        chunks = split_chunks(listing, default_workers(len(listing), workers))
+        work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name, image_keys)
+        parts = run_chunks(work, chunks)
+    else:
+        entries = list(iter_entries(p, SUFFIXES, base=base, recursive=recursive, exclude=NOT_LABELS,
+                                    problems=problems, source=name))
+        parts = [_parse_files([e[0] for e in entries], [e[1] for e in entries], image_keys, name)]
+    for part in parts:
+        problems += part["problems"]
+    source = _build(parts, name=name, label_ids=label_ids, path=os.fspath(p), meta=meta)
+    return source, problems
