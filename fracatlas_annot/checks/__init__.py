@@ -20,6 +20,7 @@ FAMILY_MODULES: list[str] = [
     "images",
     "duplicates",
     "splits",
+    "readers",  # FA8xx two-reader agreement
 ]
 
 
