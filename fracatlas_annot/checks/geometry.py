@@ -49,7 +49,9 @@ def _poly_info(ctx: CheckContext, name: str) -> pd.DataFrame:
     if "n_vertices" in obj:
         declared = obj["n_vertices"].to_numpy(dtype="float64", na_value=np.nan)
         nv = np.where(np.isnan(declared), nv, declared).astype(np.int64)
-    area = shapely.area(geom)
+    # zero area = all vertices on one line: the convex hull has no area (a symmetric
+    # bow-tie also has a net shoelace area of 0, but it is an invalid polygon, FA102)
+    area = shapely.area(shapely.convex_hull(geom))
     coords_finite = np.ones(len(obj), dtype=bool)
     present = ~missing
     if present.any():

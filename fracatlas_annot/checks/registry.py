@@ -358,6 +358,7 @@ def findings(
                         message=msgs, file=obj["file"], line=obj["line"], loc=obj["loc"])
     """
     cols = {"image": image, "source": source, "object": object, "message": message, "file": file, "line": line, "loc": loc}
+    obj_dtype = np.dtype("O")
     n = None
     for v in cols.values():
         if v is not None and not isinstance(v, str) and not np.isscalar(v):
@@ -368,12 +369,11 @@ def findings(
     data: dict[str, Any] = {}
     for k, v in cols.items():
         if isinstance(v, (pd.Series, pd.Index)):
-            v = v.to_numpy(dtype=object, na_value=None) if k not in ("object", "line") else v.to_numpy(dtype=object, na_value=None)
+            v = v.to_numpy(dtype=obj_dtype, na_value=None)
+        arr = np.empty(n, dtype=obj_dtype)
         if v is None or isinstance(v, str) or np.isscalar(v):
-            arr = np.empty(n, dtype=object)
             arr[:] = [v] * n
         else:
-            arr = np.empty(n, dtype=object)
             arr[:] = list(v)
         data[k] = arr
     frame = pd.DataFrame(data)
