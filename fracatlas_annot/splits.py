@@ -124,8 +124,11 @@ def make_splits(
             in_listed_unit = out["group"].isin(unit_split.index).to_numpy()
             out.loc[in_listed_unit, "split"] = out.loc[in_listed_unit, "group"].map(unit_split).to_numpy()
             out.loc[in_listed_unit, "reason"] = "official-list"
-            moved = in_listed_unit & (out["split"].to_numpy() != out["listed"].to_numpy())
-            out.loc[moved, "reason"] = "duplicate-group"
+            listed_here = out["listed"].notna().to_numpy()
+            # unlisted members follow their group; listed members placed elsewhere are moved
+            follow = in_listed_unit & ~listed_here
+            moved = in_listed_unit & listed_here & (out["split"].to_numpy() != out["listed"].to_numpy())
+            out.loc[follow | moved, "reason"] = "duplicate-group"
     todo = out["split"].isna().to_numpy()
     if todo.any():
         out.loc[todo, "split"] = _draw(out[todo], ratios=ratios, seed=seed)

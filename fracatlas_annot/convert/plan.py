@@ -211,7 +211,7 @@ def make_plan(
         groups=groups,
         fractured=fractured_fallback,
     )
-    moved = table[table["reason"] == "duplicate-group"]
+    moved = table[(table["reason"] == "duplicate-group") & table["listed"].notna()]
     if len(moved):
         recorder.add(
             "split-moved",

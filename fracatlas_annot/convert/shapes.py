@@ -102,7 +102,7 @@ def seg_instances(
         no = ~has
         if box_fallback:
             geoms[no] = shapely.box(objects["x0"].to_numpy()[no], objects["y0"].to_numpy()[no], objects["x1"].to_numpy()[no], objects["y1"].to_numpy()[no])
-            recorder.add("box-as-polygon", objects[no], "object has no polygon; its box rectangle is written as the polygon")
+            recorder.add("box-as-polygon", objects[no], "object has no polygon; a segment set cannot hold a box line, so its box rectangle is written as the polygon")
         else:
             recorder.add("object-dropped", objects[no], "object has no polygon; a segment set cannot hold a box line")
             geoms[no] = None

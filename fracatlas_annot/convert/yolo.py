@@ -36,7 +36,7 @@ def build_lines(plan: Plan, task: str) -> pd.DataFrame:
             geoms,
             multipart=plan.options.get("multipart", "bridge"),
             recorder=rec,
-            box_fallback=plan.allow_lossy,
+            box_fallback=True,  # lossy: refused unless allow_lossy
         )
         cls = objects["cls"].to_numpy()[owner]
         texts = format_rows(cls.astype(str), rings.xy, rings.lengths * 2)
