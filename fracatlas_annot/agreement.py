@@ -658,6 +658,7 @@ def agree(
     geometry: str = "both",
     meta: Any = None,
     label_aware: bool = True,
+    seen: tuple[Iterable[str] | None, Iterable[str] | None] | None = None,
 ) -> AgreementResult:
     """Measure how well two readers agree, at image and instance level.
 
@@ -673,6 +674,11 @@ def agree(
         meta: ``dataset.csv`` (path, DataFrame or the archive's Dataset) for the body-part
             and view breakdowns; its images are the ones both readers were given.
         label_aware: pairs with different labels are label mismatches, not agreement.
+        seen: the images each reader read, ``(images_a, images_b)`` (either may be None),
+            when known from elsewhere: a makesense export cannot tell an image read and left
+            unlabelled from one never opened. An image missing from a reader's list is "not
+            read" by that reader: reported as ``image-only-in-*`` and left out of the
+            statistics.
 
     Returns:
         An :class:`AgreementResult`.
@@ -695,6 +701,12 @@ def agree(
     wanted = ("box", "mask") if geometry == "both" else (geometry,)
     ra = reader_input(a, names[0], wanted)
     rb = reader_input(b, names[1], wanted)
+    if seen is not None:
+        for r, keys in zip((ra, rb), seen):
+            if keys is not None:
+                listed = pd.Index([str(k) for k in keys], dtype=object)
+                r.seen = listed.union(r.seen.intersection(_positives(r).index), sort=False)
+                r.complete = True
     notes = ra.notes + rb.notes
     geoms: list[str] = []
     for g in ("mask", "box"):
@@ -712,6 +724,13 @@ def agree(
     meta_frame = read_meta(meta)
     images = _image_table(ra, rb, meta_frame)
     notes += _image_notes(ra, rb, meta_frame)
+    both = pd.Series(images["seen_a"].to_numpy() & images["seen_b"].to_numpy(), index=images.index)
+    for r in (ra, rb):
+        for g, t in r.tables.items():
+            t["both_read"] = both.reindex(t["image"].to_numpy(dtype=object), fill_value=False).to_numpy(dtype=bool)
+            single = int((~t["both_read"]).sum())
+            if single and g == (geoms[0] if geoms else g):
+                notes.append(f"{r.name}: {single} object(s) on images only {r.name} read are left out of the instance statistics (see image-only rows)")
 
     pairs: dict[str, pd.DataFrame] = {}
     matches: dict[tuple[str, float], pd.DataFrame] = {}
@@ -872,7 +891,7 @@ def _instance_table(ra, rb, geoms, thresholds, matches) -> pd.DataFrame:
     rows = []
     for g in geoms:
         for t in thresholds:
-            rows.append({"geometry": g, "iou": t, **_instance_row(len(ra.tables[g]), len(rb.tables[g]), matches[(g, t)])})
+            rows.append({"geometry": g, "iou": t, **_instance_row(int(ra.tables[g]["both_read"].sum()), int(rb.tables[g]["both_read"].sum()), matches[(g, t)])})
     cols = ["geometry", "iou", "objects_a", "objects_b", "tp", "fn", "fp", "label_mismatch", "f1", "mean_iou", "mean_dice"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -941,12 +960,14 @@ def _breakdowns(ra, rb, geoms, thresholds, matches, images, meta) -> dict[str, p
         ta, tb = ra.tables[g], rb.tables[g]
         sa = size_class(ta["area"].to_numpy())
         sb = size_class(tb["area"].to_numpy())
+        ra_both = ta["both_read"].to_numpy(dtype=bool)
+        rb_both = tb["both_read"].to_numpy(dtype=bool)
         for t in thresholds:
             fa, fb = _matched_flags(len(ta), len(tb), matches[(g, t)])
             for by, group, keys in groups:
-                inst_rows.append(_group_instance(by, group, g, t, ta["image"].isin(keys).to_numpy(), tb["image"].isin(keys).to_numpy(), fa, fb))
+                inst_rows.append(_group_instance(by, group, g, t, ta["image"].isin(keys).to_numpy() & ra_both, tb["image"].isin(keys).to_numpy() & rb_both, fa, fb))
             for s in ("small", "medium", "large"):
-                inst_rows.append(_group_instance("size", s, g, t, sa == s, sb == s, fa, fb))
+                inst_rows.append(_group_instance("size", s, g, t, (sa == s) & ra_both, (sb == s) & rb_both, fa, fb))
     inst_cols = ["by", "group", "geometry", "iou", "objects_a", "objects_b", "matched_a", "matched_b", "fn", "fp", "f1"]
     return {"image_level": pd.DataFrame(img_rows, columns=img_cols), "instance": pd.DataFrame(inst_rows, columns=inst_cols)}
 

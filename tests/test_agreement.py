@@ -331,9 +331,11 @@ def test_images_missing_from_one_side_are_listed_not_dropped():
     assert d["kind"].tolist()[:3] == ["image-only-in-a", "image-only-in-b", "image-only-in-b"]
     # objects on images only one reader read are not "missing": they are in the image-only rows
     assert not d["kind"].isin(["missing-in-a", "missing-in-b"]).any()
-    # instance counts still include every object: FN 1 (9.jpg), FP 1 (8.jpg)
+    # objects on images one reader never read are not misses: 9.jpg (A) and 8.jpg (B)
+    # are left out of the instance counts -> 1 object each side, TP 1, FN 0, FP 0
     row = r.instance.iloc[0]
-    assert (row["tp"], row["fn"], row["fp"]) == (1, 1, 1)
+    assert (row["objects_a"], row["objects_b"], row["tp"], row["fn"], row["fp"]) == (1, 1, 1, 0, 0)
+    assert any("left out of the instance statistics" in n for n in r.notes)
 
 
 def test_sparse_exports_count_absent_images_as_negative_with_meta():
@@ -420,3 +422,147 @@ def test_bad_arguments():
         agree(box_only, b, geometry="mask")
     r = agree(box_only, b)  # "both": mask skipped with a note
     assert r.geometries == ("box",) and any("mask analysis skipped" in n for n in r.notes)
+
+
+# --------------------------------------------------------------------------- committed fixtures
+
+
+def _fixture_reader(fixtures_dir, name):
+    """A reader's makesense exports (real bytes) read with the per-format readers."""
+    from fracatlas_annot.formats import coco, rect_csv, vgg, voc
+    from fracatlas_annot.model import Dataset
+
+    root = fixtures_dir / "readers"
+    files = json.loads((root / "manifest.json").read_text())["readers"][name]["files"]
+    sources = {}
+    for fmt, mod in (("coco", coco), ("vgg", vgg), ("voc", voc), ("csv", rect_csv)):
+        src, problems = mod.read(root / name / files[fmt], name=fmt)
+        assert problems == []
+        sources[fmt] = src
+    return Dataset(sources=sources)
+
+
+def _counts(r):
+    out = {}
+    for row in r.instance.to_dict("records"):
+        out[("polygon" if row["geometry"] == "mask" else "box", f"{row['iou']:g}")] = {k: row[k] for k in ("tp", "fp", "fn")}
+    return out
+
+
+def test_fixture_readers_with_dataset_csv(fixtures_dir):
+    manifest = json.loads((fixtures_dir / "readers" / "manifest.json").read_text())
+    r = agree(
+        _fixture_reader(fixtures_dir, "reader-1"),
+        _fixture_reader(fixtures_dir, "reader-2"),
+        meta=fixtures_dir / "fracatlas-mini" / "dataset.csv",
+    )
+    assert r.inputs["reader-1"] == {"mask": "polygons of source 'coco' (coco)", "box": "rectangles of source 'voc' (voc)"}
+    expected = manifest["expected"]
+    for (geom, t), got in _counts(r).items():
+        assert got == expected[geom][t], (geom, t)
+    il = r.image_level
+    e = expected["image_table"]
+    assert il["table"] == {
+        "both_positive": e["both_fracture"], "a_only_positive": e["reader_1_only"],
+        "b_only_positive": e["reader_2_only"], "both_negative": e["neither"],
+    }
+    # a=9 b=1 c=1 d=29, n=40: po = 38/40 = .95 ; pA+ = pB+ = 10/40 -> pe = .0625 + .5625 = .625
+    # kappa = (.95 - .625) / (1 - .625) = .325 / .375 = 13/15 ; p_pos = 18/20 ; p_neg = 58/60
+    assert il["kappa"] == pytest.approx(13 / 15)
+    assert il["positive_agreement"] == pytest.approx(0.9)
+    assert il["negative_agreement"] == pytest.approx(58 / 60)
+    # mean polygon IoU of the pairs (manifest pair IoUs, 4 decimals): at .5 the ten pairs
+    # .9768 .9856 1 1 1 .9775 1 .6273 1 1 -> 9.5672 / 10 ; at .1 also .2179 -> 9.7851 / 11
+    inst = r.instance.set_index(["geometry", "iou"])
+    assert inst.loc[("mask", 0.5), "mean_iou"] == pytest.approx(9.5672 / 10, abs=1e-4)
+    assert inst.loc[("mask", 0.1), "mean_iou"] == pytest.approx(9.7851 / 11, abs=1e-4)
+    assert inst.loc[("mask", 0.1), "f1"] == pytest.approx(22 / 26)
+    # the planted disagreements, one row each (mask rows; boxes give the same set)
+    assert r.disagreement_counts() == {
+        "image-level-mismatch": 2,  # IMG0000021 (only reader-2 marked), IMG0000078 (reader-2 never opened it)
+        "missing-in-b[box]": 2, "missing-in-b[mask]": 2,  # IMG0000030 object 2, IMG0000078
+        "missing-in-a[box]": 2, "missing-in-a[mask]": 2,  # IMG0000023 extra, IMG0000021
+        "low-overlap[box]": 1, "low-overlap[mask]": 1,  # IMG0000026 (polygon IoU .2179 < .5)
+    }
+    d = r.disagreements[r.disagreements["geometry"] == "mask"]
+    missed = d[d["kind"] == "missing-in-b"].sort_values("image")
+    assert missed["image"].tolist() == ["IMG0000030.jpg", "IMG0000078.jpg"]
+    assert missed["ref_a"].iloc[0] == "labels_fracatlas-reader-1_2026-11-20-02-07-03.json (annotations[4])"
+    low = d[d["kind"] == "low-overlap"].iloc[0]
+    assert low["image"] == "IMG0000026.jpg" and low["iou"] == pytest.approx(0.2179, abs=1e-4)
+    # breakdowns exist for every body part and view flag of dataset.csv
+    assert set(r.breakdowns["image_level"]["group"]) == {"hand", "leg", "hip", "shoulder", "mixed", "frontal", "lateral", "oblique"}
+
+
+def test_fixture_readers_with_known_viewing_lists(fixtures_dir):
+    # reader-2 never opened IMG0000078: with the images each reader read, that image is
+    # "read once", not a disagreement (manifest "expected_viewed_by_both").
+    manifest = json.loads((fixtures_dir / "readers" / "manifest.json").read_text())
+    viewed_b = [k for k in manifest["images"] if k != "IMG0000078.jpg"]
+    r = agree(
+        _fixture_reader(fixtures_dir, "reader-1"),
+        _fixture_reader(fixtures_dir, "reader-2"),
+        meta=fixtures_dir / "fracatlas-mini" / "dataset.csv",
+        seen=(None, viewed_b),
+    )
+    expected = manifest["expected_viewed_by_both"]
+    for (geom, t), got in _counts(r).items():
+        assert got == expected[geom][t], (geom, t)
+    il = r.image_level
+    assert il["table"] == {"both_positive": 9, "a_only_positive": 0, "b_only_positive": 1, "both_negative": 29}
+    assert il["images_only_a"] == ["IMG0000078.jpg"]
+    # n = 39: po = 38/39 ; pe = (9*10 + 30*29) / 39^2 = 960/1521 ; kappa = (1482 - 960) / (1521 - 960) = 522/561
+    assert il["kappa"] == pytest.approx(522 / 561)
+    kinds = r.disagreements["kind"].tolist()
+    assert kinds[0] == "image-only-in-a" and kinds.count("image-level-mismatch") == 1
+
+
+# --------------------------------------------------------------------------- validate rules (FA8xx)
+
+
+def _findings(dataset, select="FA8"):
+    from fracatlas_annot.checks import CheckContext, load_all, select_rules
+    from fracatlas_annot.checks.registry import run_rules
+
+    load_all()
+    return run_rules(CheckContext(dataset, fast=True, progress=False), select_rules(select))
+
+
+def test_fa8xx_rules_on_two_reader_sources():
+    from fracatlas_annot.model import Dataset
+
+    a, b = _basic_readers()
+    a.name, b.name = "reader-1", "reader-2"
+    f = _findings(Dataset(sources={"reader-1": a, "reader-2": b}))
+    # same conflicts as test_disagreements_sorted_worst_first_with_origins, on masks
+    assert f["code"].value_counts().to_dict() == {"FA801": 2, "FA802": 1, "FA803": 2, "FA806": 1}
+    missed = f[f["code"] == "FA801"].sort_values("image")
+    assert missed[["image", "source", "object", "file", "loc"]].values.tolist() == [
+        ["3.jpg", "reader-1", 3, "a.json", "annotations[3]"],
+        ["4.jpg", "reader-2", 3, "b.json", "annotations[3]"],
+    ]
+    assert (f.loc[f["code"] != "FA806", "severity"] == "warning").all()
+    low = f[f["code"] == "FA802"].iloc[0]
+    assert low["image"] == "2.jpg" and "IoU 0.33" in low["message"]
+    summary = f[f["code"] == "FA806"].iloc[0]["message"]
+    assert "kappa 0.17" in summary and "mask F1 0.75 at IoU 0.1, 0.50 at IoU 0.5" in summary
+
+
+def test_fa8xx_rules_group_sources_by_reader_and_fire_only_with_two_readers(fixtures_dir):
+    from fracatlas_annot.checks.readers import reader_groups
+    from fracatlas_annot.model import Dataset
+
+    r1 = _fixture_reader(fixtures_dir, "reader-1")
+    r2 = _fixture_reader(fixtures_dir, "reader-2")
+    sources = {f"reader-1/{k}": v for k, v in r1.sources.items()} | {f"reader-2/{k}": v for k, v in r2.sources.items()}
+    ds = Dataset(sources=sources)
+    assert sorted(reader_groups(ds)) == ["reader-1", "reader-2"]
+    f = _findings(ds)
+    # without dataset.csv the sparse exports count absent images as negative for each other
+    # (11 images listed in all): IMG0000021 and IMG0000078 differ at image level
+    assert sorted(f.loc[f["code"] == "FA803", "image"]) == ["IMG0000021.jpg", "IMG0000078.jpg"]
+    assert sorted(f.loc[f["code"] == "FA801", "image"]) == ["IMG0000021.jpg", "IMG0000023.jpg", "IMG0000030.jpg", "IMG0000078.jpg"]
+    assert f.loc[f["code"] == "FA802", "image"].tolist() == ["IMG0000026.jpg"]
+    assert set(f.loc[f["code"] == "FA801", "source"]) == {"reader-1/coco", "reader-2/coco"}
+    only_one = Dataset(sources={"coco": r1.sources["coco"], "voc": r1.sources["voc"]})
+    assert len(_findings(only_one)) == 0

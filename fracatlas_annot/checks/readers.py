@@ -10,6 +10,7 @@ lowest threshold (0.1: the readers marked the same fracture) and at the context'
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -50,6 +51,9 @@ def _agreement(ctx: CheckContext) -> Any:
         thresholds = sorted({LOW_THRESHOLD, float(ctx.iou_threshold)})
         ds = ctx.dataset
         meta = ds if ds.has_csv else None
+        # findings name sources by their key in the dataset ("reader-1/coco")
+        sa = {k: dataclasses.replace(v, name=k) for k, v in sa.items()}
+        sb = {k: dataclasses.replace(v, name=k) for k, v in sb.items()}
         return agree(Dataset(sources=sa), Dataset(sources=sb), names=(na, nb), iou=thresholds, geometry="both", meta=meta)
 
     return ctx.shared("readers.agreement", compute)
