@@ -2,8 +2,9 @@
 near-duplicates by perceptual hash. Used by ``validate`` (FA6xx) and by grouped splits.
 
 Groups are connected components: two images are in one ``near`` group when their 64-bit
-pHashes differ in at most :data:`~fracatlas_annot.pixels.PHASH_THRESHOLD` bits (chains
-join), in one ``pixel`` group when their EXIF-corrected pixels are identical, in one
+pHashes differ in at most :data:`~fracatlas_annot.pixels.PHASH_THRESHOLD` bits and their
+32x32 thumbnails correlate at :data:`~fracatlas_annot.pixels.NEAR_CORRELATION` or more
+(chains join), in one ``pixel`` group when their EXIF-corrected pixels are identical, in one
 ``byte`` group when the files are byte-identical. Each kind lists only groups that the
 stricter kinds do not already cover whole.
 """
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .pixels import PHASH_THRESHOLD, iter_phash_pairs, scan
+from .pixels import NEAR_CORRELATION, PHASH_THRESHOLD, iter_phash_pairs, scan, thumbnail_correlation
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Dataset
@@ -113,6 +114,10 @@ def duplicate_groups(
             if ii:
                 i = np.concatenate(ii)
                 j = np.concatenate(jj)
+                thumbs = np.frombuffer(b"".join(good["thumb"]), dtype=np.uint8).reshape(len(good), -1)
+                confirmed = thumbnail_correlation(thumbs[i], thumbs[j]) >= NEAR_CORRELATION
+                i, j = i[confirmed], j[confirmed]
+            if ii and len(i):
                 comp = _components(len(keys), i, j)
                 ph = good["pixel_hash"].to_numpy(dtype=object)
                 in_edge = np.zeros(len(keys), dtype=bool)
