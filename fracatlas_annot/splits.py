@@ -100,7 +100,7 @@ def make_splits(
     if method == "none":
         out["split"] = "train"
         out["reason"] = "none"
-        out["group"] = out["group"].where(out["group"].str.startswith("dup:"), None).str.slice(4)
+        out["group"] = pd.Series(_group_labels(out["group"].to_numpy(dtype=object)), index=out.index, dtype=object)
         return out[SPLIT_COLUMNS]
     ratios = parse_ratios(ratios)
     out["split"] = None
@@ -132,8 +132,13 @@ def make_splits(
     todo = out["split"].isna().to_numpy()
     if todo.any():
         out.loc[todo, "split"] = _draw(out[todo], ratios=ratios, seed=seed)
-    out["group"] = out["group"].where(out["group"].str.startswith("dup:"), None).str.slice(4)
+    out["group"] = pd.Series(_group_labels(out["group"].to_numpy(dtype=object)), index=out.index, dtype=object)
     return out[SPLIT_COLUMNS]
+
+
+def _group_labels(units: np.ndarray) -> np.ndarray:
+    """``dup:<n>`` -> ``"<n>"``; singletons -> None."""
+    return np.array([u[4:] if isinstance(u, str) and u.startswith("dup:") else None for u in units], dtype=object)
 
 
 def _fractured(images: pd.DataFrame, fallback: pd.Series | None) -> pd.Series:
