@@ -60,7 +60,11 @@ def convert_command(path: Path, out: Path, to: str, source: str | None, split: s
         except LossyConversionError as exc:
             if as_json:
                 echo_json({"error": "lossy", "summary": exc.summary, "cases": exc.cases})
-            raise
+            # one case per line, never wrapped: each names the image, file and location
+            err_console.print(f"error: {exc.summary} (pass --allow-lossy to accept):", markup=False, highlight=False, soft_wrap=True)
+            for case in exc.cases:
+                err_console.print(f"  - {case}", markup=False, highlight=False, soft_wrap=True)
+            raise SystemExit(exc.exit_code) from None
     if as_json:
         echo_json(manifest)
         return
