@@ -1,0 +1,173 @@
+"""File / folder / zip iteration shared by the per-image-file readers."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from fracatlas_annot.formats import _files
+
+
+def make_zip(path: Path, entries: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> Path:
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        for name, data in entries.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 3, 23, 7, 10, 18)), data)
+    return path
+
+
+def collect(path, suffixes=(".txt",), **kw):
+    problems = []
+    entries = list(_files.iter_entries(path, suffixes, problems=problems, **kw))
+    return entries, problems
+
+
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        pytest.param("../evil.txt", "'..'", id="parent"),
+        pytest.param("a/../../evil.txt", "'..'", id="nested-parent"),
+        pytest.param("a\\..\\evil.txt", "'..'", id="backslash-parent"),
+        pytest.param("/etc/evil.txt", "absolute", id="absolute"),
+        pytest.param("\\evil.txt", "absolute", id="backslash-absolute"),
+        pytest.param("C:/evil.txt", "absolute", id="drive-letter"),
+        pytest.param("IMG0000019.txt", None, id="flat-safe"),
+        pytest.param("labels/IMG..19.txt", None, id="double-dot-in-name-safe"),
+    ],
+)
+def test_unsafe_entry_reason(name, reason):
+    got = _files.unsafe_entry_reason(name)
+    assert (got is None) if reason is None else (reason in got)
+
+
+@pytest.mark.parametrize(
+    "name, stem",
+    [("IMG0000019.txt", "IMG0000019"), ("a.b.c.txt", "a.b.c"), ("dir/x.y.xml", "x.y"), ("noext", "noext"),
+     (".hidden", ".hidden"), ("win\\dir\\IMG.txt", "IMG")],
+)
+def test_stem_of_removes_only_the_last_extension(name, stem):
+    assert _files.stem_of(name) == stem
+
+
+def test_folder_sorted_non_recursive_with_base(tmp_path):
+    root = tmp_path / "root"
+    folder = root / "Annotations" / "YOLO"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("b.txt", "a.TXT", "classes.txt", ".DS_Store.txt", "c.xml"):
+        (folder / name).write_bytes(name.encode())
+    (folder / "sub" / "d.txt").write_bytes(b"d")
+    entries, problems = collect(folder, base=root, exclude=("classes.txt",))
+    assert problems == []
+    assert entries == [("Annotations/YOLO/a.TXT", b"a.TXT"), ("Annotations/YOLO/b.txt", b"b.txt")]
+    deep, _ = collect(folder, recursive=True, exclude=("classes.txt",))
+    assert [n for n, _ in deep] == ["a.TXT", "b.txt", "sub/d.txt"]
+
+
+def test_single_file_any_suffix(tmp_path):
+    f = tmp_path / "x" / "IMG.txt"
+    f.parent.mkdir()
+    f.write_bytes(b"0 1 1 1 1")
+    assert collect(f, (".xml",)) == ([("IMG.txt", b"0 1 1 1 1")], [])
+    assert collect(f, base=tmp_path)[0][0][0] == "x/IMG.txt"
+
+
+def test_zip_entries_in_order_with_display_names(tmp_path):
+    z = make_zip(tmp_path / "labels.zip", {"b.txt": b"B", "a.txt": b"A", "dir/": b"", "dir/c.txt": b"C",
+                                           "__MACOSX/._a.txt": b"junk", "img.jpg": b"\xff"})
+    entries, problems = collect(z)
+    assert problems == []
+    assert entries == [("labels.zip!b.txt", b"B"), ("labels.zip!a.txt", b"A"), ("labels.zip!dir/c.txt", b"C")]
+
+
+def test_deflated_zip_is_read_too(tmp_path):
+    z = make_zip(tmp_path / "x.zip", {"a.txt": b"A" * 1000}, compression=zipfile.ZIP_DEFLATED)
+    assert collect(z) == ([("x.zip!a.txt", b"A" * 1000)], [])
+
+
+def test_unsafe_zip_entries_are_reported_never_opened(tmp_path):
+    work = tmp_path / "deep" / "work"
+    work.mkdir(parents=True)
+    z = make_zip(work / "labels.zip", {"../evil.txt": b"E", "../../evil.txt": b"E", "/tmp/evil.txt": b"E",
+                                       "ok.txt": b"OK"})
+    before = sorted(tmp_path.rglob("*"))
+    entries, problems = collect(z, source="reader-1")
+    assert sorted(tmp_path.rglob("*")) == before
+    assert entries == [("labels.zip!ok.txt", b"OK")]
+    assert [(p.kind, p.file, p.source) for p in problems] == [
+        ("unsafe-zip-entry", "labels.zip!../evil.txt", "reader-1"),
+        ("unsafe-zip-entry", "labels.zip!../../evil.txt", "reader-1"),
+        ("unsafe-zip-entry", "labels.zip!/tmp/evil.txt", "reader-1"),
+    ]
+    assert all("never extracted" in p.message for p in problems)
+
+
+def test_oversized_entry_is_refused(tmp_path, monkeypatch):
+    z = make_zip(tmp_path / "big.zip", {"a.txt": b"x" * 100, "b.txt": b"y"})
+    monkeypatch.setattr(_files, "MAX_ENTRY_BYTES", 50)
+    entries, problems = collect(z)
+    assert entries == [("big.zip!b.txt", b"y")]
+    assert [(p.kind, p.file) for p in problems] == [("unsafe-zip-entry", "big.zip!a.txt")]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [pytest.param(b"PK\x03\x04garbage", id="truncated-zip"), pytest.param(b"", id="empty-zip"),
+     pytest.param(b"not a zip at all", id="text")],
+)
+def test_bad_zip_is_a_parse_error(tmp_path, data):
+    z = tmp_path / "labels.zip"
+    z.write_bytes(data)
+    entries, problems = collect(z)
+    assert entries == [] and [(p.kind, p.file) for p in problems] == [("parse-error", "labels.zip")]
+
+
+def test_corrupt_entry_is_a_parse_error(tmp_path):
+    z = make_zip(tmp_path / "c.zip", {"a.txt": b"AAAA", "b.txt": b"BBBB"})
+    raw = bytearray(z.read_bytes())
+    raw[raw.index(b"AAAA")] = ord("Z")  # CRC mismatch
+    z.write_bytes(bytes(raw))
+    entries, problems = collect(z)
+    assert entries == [("c.zip!b.txt", b"BBBB")]
+    assert [(p.kind, p.file) for p in problems] == [("parse-error", "c.zip!a.txt")]
+
+
+def test_zip_detected_by_signature_without_suffix(tmp_path):
+    z = make_zip(tmp_path / "export", {"a.txt": b"A"})
+    assert collect(z) == ([("export!a.txt", b"A")], [])
+
+
+def test_missing_path_is_a_problem(tmp_path):
+    entries, problems = collect(tmp_path / "missing.txt")
+    assert entries == [] and [p.kind for p in problems] == ["parse-error"]
+
+
+def test_read_folder_files_reports_os_errors(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"x" * 70000)  # over the first 64 KiB read
+    (tmp_path / "dir.txt").mkdir()
+    out = _files.read_folder_files(str(tmp_path), ["a.txt", "gone.txt", "dir.txt"])
+    assert out[0] == b"x" * 70000
+    assert isinstance(out[1], FileNotFoundError) and isinstance(out[2], OSError)
+
+
+@pytest.mark.parametrize("n, k, sizes", [(10, 2, [5, 5]), (5, 2, [3, 2]), (1, 2, [1]), (0, 2, [0]), (7, 1, [7])])
+def test_split_chunks_keeps_order(n, k, sizes):
+    chunks = _files.split_chunks(list(range(n)), k)
+    assert [len(c) for c in chunks] == sizes
+    assert [x for c in chunks for x in c] == list(range(n))
+
+
+@pytest.mark.parametrize(
+    "n, workers, env, expected",
+    [(100, None, "", 1), (_files.PARALLEL_MIN_FILES + 1, 1, "", 1), (10, 2, "", 2), (1, 2, "", 1),
+     (10, None, "2", 2), (100_000, None, "1", 1)],
+)
+def test_default_workers(monkeypatch, n, workers, env, expected):
+    monkeypatch.setenv("FRACATLAS_WORKERS", env)
+    assert _files.default_workers(n, workers) == expected
+
+
+def test_run_chunks_in_worker_processes_keeps_order():
+    chunks = _files.split_chunks(list(range(100)), 3)
+    assert _files.run_chunks(sum, chunks) == [sum(c) for c in chunks]
+    assert _files.run_chunks(sum, [[1, 2]]) == [3]
