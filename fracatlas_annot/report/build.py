@@ -39,18 +39,22 @@ def _load(dataset_or_path: Dataset | str | os.PathLike) -> Dataset:
     return read(dataset_or_path)
 
 
-def _validate(ds: Dataset, findings: pd.DataFrame | None, *, select: Any, ignore: Any, fast: bool, progress: bool) -> tuple[pd.DataFrame, dict]:
-    from ..validate import to_json, validate
+def _validate(ds: Dataset, findings: pd.DataFrame | None, *, select: Any, ignore: Any, fast: bool, progress: bool) -> tuple[pd.DataFrame, dict, Any]:
+    """Run the rules as :func:`fracatlas_annot.validate.validate_with_dataset` does, keeping the
+    check context: its pixel scan and duplicate groups are reused for the duplicates section
+    instead of decoding every image a second time."""
+    from ..checks import load_all
+    from ..checks.registry import CheckContext, run_rules, select_rules
+    from ..validate import to_json
 
+    load_all()
+    rules = select_rules(select, ignore)
+    ctx = CheckContext(dataset=ds, fast=fast, progress=progress)
     if findings is None:
-        findings = validate(ds, select=select, ignore=ignore, fast=fast, progress=progress)
-    return findings, to_json(findings, ds)
-
-
-def _duplicates(ds: Dataset, *, fast: bool, progress: bool) -> pd.DataFrame:
-    from ..duplicates import duplicate_groups
-
-    return duplicate_groups(ds, pixels=not fast, progress=progress)
+        findings = run_rules(ctx, rules)
+        findings.attrs["rules_run"] = [r.code for r in rules if not (fast and r.needs_pixels)]
+        findings.attrs["fast"] = fast
+    return findings, to_json(findings, ds), ctx
 
 
 def _agreement(readers: Sequence[Any], ds: Dataset) -> Any:
@@ -359,12 +363,11 @@ def _agreement_section(agreement: dict | None, plot: tuple[str, str] | None, tab
     return "".join(parts)
 
 
-def _duplicates_section(ds: Dataset, groups: list[dict], thumbs: dict[str, str], total: int, error: str | None) -> str:
-    if error:
-        return f'<section id="duplicates"><h2>Duplicate groups</h2><p class="note">Not computed: {H.esc(error)}</p></section>'
+def _duplicates_section(ds: Dataset, groups: list[dict], thumbs: dict[str, str], total: int, fast: bool) -> str:
+    how = "byte-identical files only (--fast: pixels not compared)" if fast else "identical bytes, identical pixels after EXIF correction, or near-identical (perceptual hash)"
     if not groups:
-        return '<section id="duplicates"><h2>Duplicate groups</h2><p>No duplicate images found.</p></section>'
-    parts = [f'<section id="duplicates"><h2>Duplicate groups</h2><p>{total} group(s).</p>']
+        return f'<section id="duplicates"><h2>Duplicate groups</h2><p>No duplicate images found ({H.esc(how)}).</p></section>'
+    parts = [f'<section id="duplicates"><h2>Duplicate groups</h2><p>{total} group(s): {H.esc(how)}. Members of a group are shown side by side, with their labels.</p>']
     img = ds.images
     for g in groups:
         figs = []
@@ -511,16 +514,12 @@ def build_report(
         "max_thumbs_per_rule": max_thumbs_per_rule,
         "max_thumbs": max_thumbs,
     }
-    findings, vjson = _validate(ds, findings, select=select, ignore=ignore, fast=fast, progress=progress)
+    findings, vjson, ctx = _validate(ds, findings, select=select, ignore=ignore, fast=fast, progress=progress)
     findings = findings.reset_index(drop=True)
     stats = dataset_stats(ds)
 
     # duplicate groups
-    dup_error = None
-    try:
-        dups = _duplicates(ds, fast=fast, progress=progress)
-    except ImportError as exc:
-        dups, dup_error = None, f"duplicate detection unavailable ({exc})"
+    dups = ctx.duplicate_groups  # computed once: shared with the FA6xx rules when they ran
     dup_groups: list[dict] = []
     if dups is not None and len(dups):
         for g, sub in dups.groupby("group", sort=True):
@@ -600,7 +599,7 @@ def build_report(
             findings=_findings_section(findings, finding_thumbs, rules),
             plots=_plots_section(plots),
             agreement=_agreement_section(agreement_json, agreement_plot, agreement_tables),
-            duplicates=_duplicates_section(ds, shown_groups, dup_thumbs, len(dup_groups), dup_error),
+            duplicates=_duplicates_section(ds, shown_groups, dup_thumbs, len(dup_groups), fast),
         )
         raw = page.encode("utf-8")
         size = len(raw) - len(H.SIZE_MARKER) + len(H.human_size(len(raw)))

@@ -29,12 +29,18 @@ def make_dataset(root: Path, n: int = 8) -> Dataset:
         rows.append(
             {
                 "image": key, "path": str(path), "folder": "Fractured" if i < 3 else "Non_fractured",
-                "width": w, "height": h, "split": ["train", "val", "test", None][i % 4], "in_csv": True,
+                "width": w, "height": h, "raw_width": h if i == 1 else w, "raw_height": w if i == 1 else h,
+                "orientation": 6 if i == 1 else None, "file_size": path.stat().st_size, "header_error": None,
+                "split": ["train", "val", "test", None][i % 4], "in_csv": True,
                 "fractured": int(i < 3), "hand": int(i % 2 == 0), "leg": int(i % 2 == 1), "hip": 0,
                 "shoulder": 0, "mixed": 0, "frontal": 1, "lateral": int(i % 3 == 0), "oblique": 0,
             }
         )  # fmt: skip
     images = pd.DataFrame(rows).set_index("image")
+    images["orientation"] = images["orientation"].astype("Int64")
+    files = pd.DataFrame(
+        {"image": keys, "path": images["path"].tolist(), "folder": images["folder"].tolist(), "file_size": images["file_size"].tolist()}
+    )
     flat = [[50, 60, 120, 70, 110, 150, 40, 140], [200, 200, 260, 210, 250, 300], [30, 30, 90, 35, 80, 100, 25, 95]]
     geoms = polygons_from_flat(flat)
     b = np.array([g.bounds for g in geoms])
@@ -52,6 +58,7 @@ def make_dataset(root: Path, n: int = 8) -> Dataset:
         images=images,
         labels=["fractured"],
         sources={"coco": Source("coco", "coco", coco, geometry="polygon"), "voc": Source("voc", "voc", voc)},
+        files=files,
         root=root,
         format="fracatlas",
     )
