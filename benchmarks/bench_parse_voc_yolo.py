@@ -72,10 +72,18 @@ def timed(label: str, fn) -> None:
     )
 
 
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def untraced(label: str, fn) -> None:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     source, problems = fn()
-    print(f"{label:<22} {time.perf_counter() - t0:7.3f} s  (no tracemalloc)")
+    wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+    load = os.getloadavg()[0]
+    print(f"{label:<22} {wall:7.3f} s wall  {cpu:7.3f} s CPU (this process + workers)  load avg {load:.1f}")
 
 
 def main() -> None:

@@ -44,6 +44,8 @@ from ._files import (
 
 SUFFIXES = (".xml",)
 COORDS = ("xmin", "ymin", "xmax", "ymax")
+#: Documents read and matched together (bounds the memory of the joined text).
+BATCH = 8192
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
@@ -372,15 +374,16 @@ def _parse_tree(data: bytes, file: str, cols: _Columns, source: str, *, doc: int
 def _folder_chunk(folder: str, prefix: str, source: str, names: list[str]) -> dict[str, Any]:
     """Read and parse ``names`` under ``folder`` (runs in a worker process for big folders)."""
     cols = _Columns()
-    files, datas = [], []
-    for name, data in zip(names, read_folder_files(folder, names)):
-        if isinstance(data, OSError):
-            if not isinstance(data, IsADirectoryError):
-                cols.problems.append(os_error_problem(data, file=prefix + name, source=source))
-            continue
-        files.append(prefix + name)
-        datas.append(data)
-    _parse_batch(files, datas, cols, source)
+    for start in range(0, len(names), BATCH):  # slices keep the joined text small
+        files, datas = [], []
+        for name, data in zip(names[start:start + BATCH], read_folder_files(folder, names[start:start + BATCH])):
+            if isinstance(data, OSError):
+                if not isinstance(data, IsADirectoryError):
+                    cols.problems.append(os_error_problem(data, file=prefix + name, source=source))
+                continue
+            files.append(prefix + name)
+            datas.append(data)
+        _parse_batch(files, datas, cols, source)
     return cols.finish(source)
 
 

@@ -289,7 +289,7 @@ def _folder_chunk(folder: str, prefix: str, source: str, image_keys: Mapping[str
                 problems.append(os_error_problem(data, file=prefix + name, source=source))
             continue
         files.append(prefix + name)
-        datas.append(data)
+        datas.append(data if data.strip() else b"")  # negatives: drop the bytes early
     part = _parse_files(files, datas, image_keys, source)
     part["problems"] = problems + part["problems"]
     return part

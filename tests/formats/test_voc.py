@@ -402,3 +402,15 @@ def test_two_workers_give_the_same_source_as_one(tmp_path):
     pd.testing.assert_frame_equal(one.images, two.images)
     assert [(p.kind, p.file) for p in p1] == [(p.kind, p.file) for p in p2] == [("parse-error", "IMG0000011.xml")]
     assert len(one.images) == 59 and len(one.objects) == 2 * 20 + 1
+
+
+def test_small_batches_give_the_same_source(tmp_path, monkeypatch):
+    docs = {f"IMG{i:07d}.xml": (TWO_OBJECTS if i % 4 else WITH_COMMENT).replace(b"IMG0000019", b"IMG%07d" % i)
+            for i in range(23)}
+    folder = write_folder(tmp_path / "voc", docs)
+    whole, _ = voc.read(folder, workers=1)
+    monkeypatch.setattr(voc, "BATCH", 5)
+    sliced, _ = voc.read(folder, workers=1)
+    pd.testing.assert_frame_equal(whole.objects, sliced.objects)
+    pd.testing.assert_frame_equal(whole.images, sliced.images)
+    assert whole.objects["loc"].tolist()[:2] == ["/annotation/object[1]", "/annotation/object[2]"]
