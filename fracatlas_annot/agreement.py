@@ -280,23 +280,26 @@ def _assign(cand: pd.DataFrame) -> pd.DataFrame:
     """Maximum-total-IoU one-to-one assignment of candidate pairs, per image."""
     if not len(cand):
         return cand.iloc[0:0]
+    cand = cand.reset_index(drop=True)
     dup = cand["ia"].duplicated(keep=False) | cand["ib"].duplicated(keep=False)
     if not dup.any():
         return cand
     hard_images = pd.unique(cand.loc[dup, "image"])
     hard_mask = cand["image"].isin(hard_images).to_numpy()
     keep = [np.flatnonzero(~hard_mask)]
-    hard = cand[hard_mask]
-    for _, g in hard.groupby("image", sort=False):
-        ua, ra = np.unique(g["ia"].to_numpy(), return_inverse=True)
-        ub, rb = np.unique(g["ib"].to_numpy(), return_inverse=True)
+    ia_all = cand["ia"].to_numpy()
+    ib_all = cand["ib"].to_numpy()
+    iou_all = cand["iou"].to_numpy()
+    for pos in cand[hard_mask].groupby("image", sort=False).indices.values():
+        pos = np.flatnonzero(hard_mask)[pos]  # positions in cand
+        ua, ra = np.unique(ia_all[pos], return_inverse=True)
+        ub, rb = np.unique(ib_all[pos], return_inverse=True)
         m = np.zeros((len(ua), len(ub)))
-        m[ra, rb] = g["iou"].to_numpy()
+        m[ra, rb] = iou_all[pos]
         rows, cols = linear_sum_assignment(m, maximize=True)
-        chosen = set(zip(ua[rows].tolist(), ub[cols].tolist()))
-        pos = np.flatnonzero(hard_mask)[np.asarray(g.index.map(cand.index.get_loc))]
-        sel = np.fromiter(((x, y) in chosen for x, y in zip(g["ia"].to_numpy(), g["ib"].to_numpy())), dtype=bool, count=len(g))
-        keep.append(pos[sel])
+        chosen = np.zeros((len(ua), len(ub)), dtype=bool)
+        chosen[rows, cols] = True
+        keep.append(pos[chosen[ra, rb]])
     return cand.iloc[np.sort(np.concatenate(keep))]
 
 

@@ -192,6 +192,25 @@ def test_matching_maximises_total_iou_not_greedy():
     assert sorted(zip(pairs["ia"], pairs["ib"])) == [(0, 1), (1, 0)]
 
 
+def test_matching_several_conflicting_images():
+    # the Hungarian case on x.jpg and y.jpg, a plain pair on w.jpg between them: 5 pairs
+    rows_a, rows_b = [], []
+    for img in ("x.jpg", "w.jpg", "y.jpg"):
+        if img == "w.jpg":
+            rows_a.append((img, 0, 0, 10, 10))
+            rows_b.append((img, 0, 0, 10, 10))
+            continue
+        rows_a += [(img, 0, 0, 30, 10), (img, 17.5, 0, 47.5, 10)]
+        rows_b += [(img, 7.5, 0, 37.5, 10), (img, -10, 0, 20, 10)]
+    a = make_source("a", rows_a, ["x.jpg", "w.jpg", "y.jpg"])
+    b = make_source("b", rows_b, ["x.jpg", "w.jpg", "y.jpg"])
+    r = agree(a, b, iou=0.3, geometry="box")
+    row = r.instance.iloc[0]
+    # 2 + 1 + 2 pairs; mean IoU = (.5 * 4 + 1) / 5
+    assert (row["tp"], row["fn"], row["fp"]) == (5, 0, 0)
+    assert row["mean_iou"] == pytest.approx(3 / 5)
+
+
 def test_match_pairs_discards_pairs_under_threshold():
     pairs = pd.DataFrame({"ia": [0, 1], "ib": [0, 1], "image": ["x", "y"], "iou": [0.49, 0.5], "same_label": [True, True]})
     m = match_pairs(pairs, 0.5)
