@@ -51,7 +51,6 @@ def _poly_info(ctx: CheckContext, name: str) -> pd.DataFrame:
         nv = np.where(np.isnan(declared), nv, declared).astype(np.int64)
     # zero area = all vertices on one line: the convex hull has no area (a symmetric
     # bow-tie also has a net shoelace area of 0, but it is an invalid polygon, FA102)
-    area = shapely.area(shapely.convex_hull(geom))
     coords_finite = np.ones(len(obj), dtype=bool)
     present = ~missing
     if present.any():
@@ -60,6 +59,17 @@ def _poly_info(ctx: CheckContext, name: str) -> pd.DataFrame:
         if bad.any():
             idx = np.flatnonzero(present)[np.unique(owner[bad])]
             coords_finite[idx] = False
+    # GEOS refuses NaN / inf coordinates: measure only finite shapes
+    ok = present & coords_finite
+    area = np.full(len(obj), np.nan)
+    if ok.any():
+        g = geom[ok]
+        hull = shapely.area(shapely.convex_hull(g))
+        b = shapely.bounds(g)
+        with np.errstate(invalid="ignore"):
+            scale = np.maximum(1.0, ((b[:, 2] - b[:, 0]) + (b[:, 3] - b[:, 1])) ** 2)
+        # relative to the extent: float noise on collinear vertices (x0 + w / 2) leaves ~1e-12 px²
+        area[ok] = np.where(hull <= 1e-9 * scale, 0.0, hull)
     info = pd.DataFrame(
         {"missing": missing, "n_vertices": nv, "area": area, "finite": coords_finite}, index=obj.index
     )

@@ -44,11 +44,29 @@ def _from_problems(ctx: CheckContext, code: str | None) -> pd.DataFrame | None:
     if not len(p):
         return None
     out = findings(
-        image=p["image"], source=p["source"], message=p["message"], file=p["file"], line=p["line"], loc=p["loc"]
+        image=_problem_images(ctx, p), source=p["source"], message=p["message"], file=p["file"], line=p["line"], loc=p["loc"]
     )
     if code is None:
         out["severity"] = p["severity"].fillna("error").to_numpy()
         out["message"] = [f"{k}: {m}" for k, m in zip(p["kind"], p["message"])]
+    return out
+
+
+def _problem_images(ctx: CheckContext, p: pd.DataFrame) -> list:
+    """The problem's image, or, for one-file-per-image formats (VOC, YOLO), the dataset image
+    whose stem is the file's stem (a VOC file that does not parse still names its image)."""
+    images = p["image"].tolist()
+    if all(i is not None and i == i for i in images):
+        return images
+    stems: dict[str, str] = {}
+    for key in ctx.dataset.images.index:
+        stems.setdefault(str(key).rsplit(".", 1)[0], key)
+    out = []
+    for img, f in zip(images, p["file"]):
+        if (img is None or img != img) and isinstance(f, str) and not f.endswith(".json"):
+            stem = f.replace("\\", "/").rsplit("/", 1)[-1].rsplit("!", 1)[-1].rsplit(".", 1)[0]
+            img = stems.get(stem)
+        out.append(img if img == img else None)
     return out
 
 
@@ -446,7 +464,9 @@ def label_name_mismatch(ctx: CheckContext):
     known = set(ref)
     parts = []
     for name, src in ctx.dataset.sources.items():
-        declared_bad = [l for l in src.labels if l not in known]
+        # only formats that declare a label list (COCO categories, classes.txt); VOC, CSV
+        # and VGG derive theirs from the objects, reported per object below
+        declared_bad = [l for l in src.labels if l not in known] if src.format in ("coco", "yolo") else []
         for l in declared_bad:
             parts.append(
                 findings(
