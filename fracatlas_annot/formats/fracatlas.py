@@ -1,0 +1,369 @@
+"""The FracAtlas archive layout (v6 and v7; ``reference/fracatlas-dataset.md`` §0-6).
+
+::
+
+    FracAtlas/
+      dataset.csv                               13 columns, one row per image (BOM tolerated)
+      images/Fractured/*.jpg  images/Non_fractured/*.jpg
+      Annotations/COCO JSON/COCO_fracture_masks.json
+      Annotations/PASCAL VOC/<stem>.xml         every image (negatives without <object>)
+      Annotations/YOLO/<stem>.txt + classes.txt every image (empty for negatives)
+      Annotations/VGG JSON/*.json               when present
+      Utilities/Fracture Split/{train,valid,test}.csv
+
+The images table is driven by ``dataset.csv`` (``in_csv``), plus any image file the CSV
+does not list. ``Dataset.files`` keeps every physical file: in v7 two fractured images
+also sit in ``Non_fractured/``; ``images.path`` then points at the folder that matches
+``fractured`` and both files stay listed (nothing is silently dropped).
+
+    >>> ds = read("fixtures/fracatlas-mini")
+    >>> ds.sources["coco"].counts()
+    {'objects': 13, 'images': 10, 'images_with_objects': 10}
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..images import read_headers
+from ..model import (
+    FILE_COLUMNS,
+    IMAGE_COLUMNS,
+    SPLIT_LIST_COLUMNS,
+    Dataset,
+    Problem,
+    Source,
+    problems_frame,
+    resolve_normalized,
+)
+
+CSV_NAME = "dataset.csv"
+META_COLUMNS = [
+    "hand", "leg", "hip", "shoulder", "mixed", "hardware",
+    "multiscan", "fractured", "fracture_count", "frontal", "lateral", "oblique",
+]  # fmt: skip
+IMAGE_FOLDERS = ("images/Fractured", "images/Non_fractured")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+COCO_DIR = "Annotations/COCO JSON"
+COCO_NAME = "COCO_fracture_masks.json"
+VOC_DIR = "Annotations/PASCAL VOC"
+YOLO_DIR = "Annotations/YOLO"
+VGG_DIR = "Annotations/VGG JSON"
+SPLIT_DIR = "Utilities/Fracture Split"
+SPLIT_FILES = {"train": "train", "valid": "val", "val": "val", "test": "test"}
+
+
+def is_root(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a FracAtlas archive root (``dataset.csv`` + ``Annotations/``)."""
+    p = Path(path)
+    return (p / CSV_NAME).is_file() and (p / "Annotations").is_dir()
+
+
+def find_root(path: str | os.PathLike[str]) -> Path | None:
+    """The archive root at ``path`` or in its ``FracAtlas/`` sub-folder, else None."""
+    p = Path(path)
+    if not p.is_dir():
+        return None
+    if is_root(p):
+        return p
+    for name in ("FracAtlas", "fracatlas"):
+        if is_root(p / name):
+            return p / name
+    subs = [d for d in p.iterdir() if d.is_dir() and is_root(d)] if p.is_dir() else []
+    return subs[0] if len(subs) == 1 else None
+
+
+# --------------------------------------------------------------------------- dataset.csv
+
+
+def read_csv(path: Path, *, file: str = CSV_NAME) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """``dataset.csv`` as a frame indexed by image id (first row per id), with a ``line`` column.
+
+    Metadata columns become nullable integers; a cell that is not an integer is a
+    ``bad-value`` problem with its line (the cell becomes <NA>).
+    """
+    problems: list[Problem] = []
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem("parse-error", f"cannot read file: {exc.strerror or exc}", file=file)]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return None, [Problem("parse-error", f"not UTF-8: invalid byte at offset {exc.start}", file=file, line=line)]
+    if not text.strip():
+        return None, [Problem("parse-error", "empty file", file=file, line=1)]
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, skip_blank_lines=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        return None, [Problem("parse-error", f"CSV syntax error: {exc}", file=file)]
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame["line"] = np.arange(2, len(frame) + 2)
+    if "image_id" not in frame.columns:
+        return None, [Problem("missing-key", f"no 'image_id' column (header: {', '.join(frame.columns[:-1])})", file=file, line=1, loc="header")]
+    for col in META_COLUMNS:
+        if col not in frame.columns:
+            problems.append(Problem("missing-key", f"no '{col}' column", file=file, line=1, loc="header", severity="warning"))
+    frame["image_id"] = frame["image_id"].astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+    blank = (frame["image_id"] == "").to_numpy()
+    for ln in frame.loc[blank, "line"]:
+        row_text = text.splitlines()[ln - 1] if ln - 1 < len(text.splitlines()) else ""
+        if row_text.strip():
+            problems.append(Problem("missing-key", "row without an image_id", file=file, line=int(ln), loc="image_id"))
+    frame = frame[~blank]
+    for col in [c for c in META_COLUMNS if c in frame.columns]:
+        raw = frame[col].astype(object)
+        values = pd.to_numeric(raw.str.strip(), errors="coerce")
+        bad = values.isna().to_numpy() | (values.notna().to_numpy() & (values.to_numpy(dtype=float, na_value=0) % 1 != 0))
+        for ln, key, v in zip(frame.loc[bad, "line"], frame.loc[bad, "image_id"], raw[bad]):
+            problems.append(Problem("bad-value", f"{col} is {v!r}, not an integer", file=file, line=int(ln), loc=col, image=key))
+        values = values.where(~bad)
+        frame[col] = pd.array(values.to_numpy(dtype=float, na_value=np.nan), dtype="Float64").astype("Int64") if len(values) else pd.array([], dtype="Int64")
+    dup = frame["image_id"].duplicated(keep="first").to_numpy()
+    if dup.any():
+        first = frame[~dup].set_index("image_id")["line"]
+        for ln, key in zip(frame.loc[dup, "line"], frame.loc[dup, "image_id"]):
+            problems.append(Problem("duplicate-image-id", f"{key} is listed again (first at line {int(first[key])})",
+                                    file=file, line=int(ln), loc="image_id", image=key))  # fmt: skip
+    frame = frame[~dup].set_index("image_id")
+    frame.index = pd.Index(frame.index, dtype=object, name="image")
+    return frame, problems
+
+
+# --------------------------------------------------------------------------- files
+
+
+def list_images(root: Path) -> pd.DataFrame:
+    """Every image file in ``images/Fractured`` and ``images/Non_fractured`` (``Dataset.files``)."""
+    rows: list[tuple[str, str, str]] = []
+    for rel in IMAGE_FOLDERS:
+        folder = root / rel
+        if not folder.is_dir():
+            continue
+        with os.scandir(folder) as it:
+            names = sorted(e.name for e in it if e.name.lower().endswith(IMAGE_SUFFIXES) and e.is_file())
+        label = rel.rsplit("/", 1)[-1]
+        base = str(folder) + os.sep
+        rows += [(n, base + n, label) for n in names]
+    frame = pd.DataFrame(rows, columns=["image", "path", "folder"], dtype=object)
+    return frame
+
+
+def read_splits(root: Path) -> tuple[pd.DataFrame, list[Problem]]:
+    """Raw rows of the split lists (``split`` = the list name: train / valid / test)."""
+    problems: list[Problem] = []
+    rows: list[tuple[str, str, str, int]] = []
+    folder = root / SPLIT_DIR
+    for name in ("train", "valid", "test"):
+        f = folder / f"{name}.csv"
+        rel = f"{SPLIT_DIR}/{name}.csv"
+        if not f.is_file():
+            continue
+        try:
+            text = f.read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem("parse-error", f"cannot read split list: {exc}", file=rel))
+            continue
+        lines = text.splitlines()
+        start = 0
+        if lines and lines[0].strip().lower() in ("image_id", "image", "file_name", "filename"):
+            start = 1
+        for i in range(start, len(lines)):
+            value = lines[i].split(",")[0].strip()
+            if value:
+                rows.append((name, value, rel, i + 1))
+    frame = pd.DataFrame(rows, columns=SPLIT_LIST_COLUMNS)
+    frame = frame.astype({"split": object, "image": object, "file": object})
+    frame["line"] = frame["line"].astype("int64")
+    return frame, problems
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _relpath(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _json_files(folder: Path, preferred: str | None = None) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".json")
+    if preferred:
+        files.sort(key=lambda p: p.name != preferred)
+    return files
+
+
+def _add(sources: dict[str, Source], problems: list[Problem], name: str, result: tuple[Source, list[Problem]]) -> None:
+    source, probs = result
+    source.name = name
+    sources[name] = source
+    for p in probs:
+        if p.source is None:
+            p.source = name
+    problems += probs
+
+
+def read_sources(root: Path, known: Sequence[str], *, names: Any = None) -> tuple[dict[str, Source], list[Problem]]:
+    """COCO, VOC, YOLO and VGG sources of the archive (YOLO still normalised)."""
+    from . import coco, vgg, voc, yolo
+
+    sources: dict[str, Source] = {}
+    problems: list[Problem] = []
+    for i, f in enumerate(_json_files(root / COCO_DIR, COCO_NAME)):
+        name = "coco" if i == 0 else f"coco-{f.stem}"
+        _add(sources, problems, name, coco.read(f, name=name, base=root))
+    if (root / VOC_DIR).is_dir():
+        _add(sources, problems, "voc", voc.read(root / VOC_DIR, name="voc", base=root))
+    if (root / YOLO_DIR).is_dir():
+        keys = {k.rpartition(".")[0] or k: k for k in known}
+        _add(sources, problems, "yolo", yolo.read(root / YOLO_DIR, name="yolo", names=names, image_keys=keys, base=root))
+    for i, f in enumerate(_json_files(root / VGG_DIR)):
+        name = "vgg" if i == 0 else f"vgg-{f.stem}"
+        _add(sources, problems, name, vgg.read(f, name=name, base=root))
+    return sources, problems
+
+
+def _declared_sizes(images: pd.DataFrame, sources: dict[str, Source]) -> pd.DataFrame:
+    """Header sizes, completed with the sizes VOC / COCO declare for images not on disk."""
+    sizes = images[["width", "height"]].copy()
+    for name in ("voc", "coco"):
+        src = sources.get(name)
+        if src is None or not len(src.images):
+            continue
+        decl = src.images[["width", "height"]]
+        decl = decl[~decl.index.duplicated(keep="first")]
+        missing = sizes.index[sizes["width"].isna().to_numpy() | sizes["height"].isna().to_numpy()]
+        extra = decl.index.difference(sizes.index)
+        if len(extra):
+            sizes = pd.concat([sizes, decl.loc[extra]])
+        if len(missing):
+            fill = decl.reindex(missing)
+            sizes.loc[missing, "width"] = sizes.loc[missing, "width"].fillna(fill["width"])
+            sizes.loc[missing, "height"] = sizes.loc[missing, "height"].fillna(fill["height"])
+    return sizes
+
+
+# --------------------------------------------------------------------------- the archive
+
+
+def read(path: str | os.PathLike[str], *, names: Any = None, headers: bool = True) -> Dataset:
+    """Read a FracAtlas archive root (v6 or v7) into a :class:`Dataset`.
+
+    Args:
+        path: the folder holding ``dataset.csv`` (or its parent holding ``FracAtlas/``).
+        names: YOLO class names (default: ``Annotations/YOLO/classes.txt``).
+        headers: read image headers for sizes and EXIF orientation (no pixel decoding).
+    """
+    root = find_root(path) or Path(path)
+    problems: list[Problem] = []
+    csv, probs = (None, [])
+    if (root / CSV_NAME).is_file():
+        csv, probs = read_csv(root / CSV_NAME)
+    else:
+        probs = [Problem("missing-key", f"no {CSV_NAME} in the archive root", file=CSV_NAME, severity="warning")]
+    problems += probs
+
+    files = list_images(root)
+    if headers and len(files):
+        head = read_headers(files["path"].tolist())
+        files["file_size"] = head["file_size"].to_numpy()
+    else:
+        head = None
+        files["file_size"] = pd.array([None] * len(files), dtype="Int64")
+
+    csv_keys = list(csv.index) if csv is not None else []
+    csv_set = set(csv_keys)
+    extra = sorted(set(files["image"]) - csv_set)
+    keys = csv_keys + extra
+    images = pd.DataFrame(index=pd.Index(keys, dtype=object, name="image"))
+    # pick one file per key: the folder that matches `fractured` when a key has two files
+    choice = files.copy()
+    if csv is not None and "fractured" in csv.columns and len(choice):
+        fr = csv["fractured"].reindex(choice["image"]).to_numpy(dtype=float, na_value=np.nan)
+        want = np.where(fr == 1, "Fractured", np.where(fr == 0, "Non_fractured", ""))
+        choice["rank"] = (choice["folder"].to_numpy() != want).astype(int)
+    else:
+        choice["rank"] = 0
+    choice["row"] = np.arange(len(choice))
+    choice = choice.sort_values(["image", "rank", "row"], kind="stable").drop_duplicates("image", keep="first")
+    choice = choice.set_index("image")
+    images["path"] = choice["path"].reindex(images.index).astype(object)
+    images["folder"] = choice["folder"].reindex(images.index).astype(object)
+    images["path"] = images["path"].where(images["path"].notna(), None)
+    images["folder"] = images["folder"].where(images["folder"].notna(), None)
+    for col in ("width", "height", "raw_width", "raw_height", "orientation", "file_size"):
+        if head is not None and len(files):
+            values = head[col].iloc[choice["row"].to_numpy()]
+            values.index = choice.index
+            images[col] = values.reindex(images.index).astype("Int64")
+        else:
+            images[col] = pd.array([None] * len(images), dtype="Int64")
+    if head is not None and len(files):
+        err = head["header_error"].iloc[choice["row"].to_numpy()]
+        err.index = choice.index
+        err = err.reindex(images.index)
+        images["header_error"] = pd.Series(np.where(err.isna(), None, err), index=images.index, dtype=object)
+        trunc = head["truncated"].iloc[choice["row"].to_numpy()]
+        trunc.index = choice.index
+        images["truncated"] = trunc.reindex(images.index).fillna(False).astype(bool)
+    else:
+        images["header_error"] = pd.Series([None] * len(images), index=images.index, dtype=object)
+    missing = images["path"].isna().to_numpy()
+    if missing.any():
+        images.loc[missing, "header_error"] = "image file not found in images/Fractured or images/Non_fractured"
+
+    split_lists, probs = read_splits(root)
+    problems += probs
+    split = pd.Series([None] * len(images), index=images.index, dtype=object)
+    if len(split_lists):
+        first = split_lists.drop_duplicates("image", keep="first").set_index("image")["split"].map(SPLIT_FILES)
+        split = first.reindex(images.index).astype(object)
+        split = split.where(split.notna(), None)
+    images["split"] = split
+    images["in_csv"] = np.isin(images.index.to_numpy(dtype=object), np.array(csv_keys, dtype=object)) if csv_keys else False
+    if csv is not None:
+        for col in [c for c in META_COLUMNS if c in csv.columns]:
+            images[col] = csv[col].reindex(images.index)
+        images["csv_line"] = csv["line"].reindex(images.index).astype("Int64")
+    ordered = [c for c in IMAGE_COLUMNS] + [c for c in images.columns if c not in IMAGE_COLUMNS]
+    images = images[ordered]
+
+    sources, probs = read_sources(root, keys, names=names)
+    problems += probs
+    if "yolo" in sources:
+        y = sources["yolo"]
+        y.objects = resolve_normalized(y.objects, _declared_sizes(images, sources))
+
+    labels: list[str] = []
+    for name in ("coco", "yolo", "voc", "vgg"):
+        if name in sources and sources[name].labels:
+            labels = list(sources[name].labels)
+            break
+    dup_keys = files["image"][files["image"].duplicated(keep=False)].unique().tolist()
+    meta = {
+        "version": "v7" if dup_keys else "v6",
+        "csv": CSV_NAME if csv is not None else None,
+        "image_files": int(len(files)),
+        "images_in_csv": int(len(csv_keys)),
+        "files_in_two_folders": len(dup_keys),
+    }
+    files_out = files[FILE_COLUMNS].reset_index(drop=True)
+    return Dataset(
+        images=images,
+        labels=labels,
+        sources=sources,
+        problems=problems_frame(problems),
+        files=files_out,
+        split_lists=split_lists,
+        root=root,
+        format="fracatlas",
+        meta=meta,
+    )

@@ -1,0 +1,227 @@
+"""Image sizes and EXIF orientation from file headers, without decoding pixels.
+
+JPEG files are read with a small marker walker (SOFn for the stored size, APP1 Exif IFD0 for
+tag 0x0112), which only touches the first few kilobytes and the last bytes of each file;
+anything else (PNG, odd JPEGs) falls back to Pillow's lazy ``Image.open``.
+
+Example::
+
+    read_headers(["fixtures/fracatlas-mini/images/Fractured/IMG0000036.jpg"])
+    #    width  height  raw_width  raw_height  orientation  file_size header_error  truncated
+    # 0    373     454        454         373            6       8825         None      False
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from concurrent.futures import ProcessPoolExecutor
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+HEADER_COLUMNS = ["width", "height", "raw_width", "raw_height", "orientation", "file_size", "header_error", "truncated"]
+
+#: Above this many files, headers are read by two processes.
+PARALLEL_MIN = 20_000
+_HEAD = 4096
+_TAIL = 1024
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+_NO_LENGTH = {0x01, 0xD0, 0xD1, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8}
+
+
+class HeaderError(ValueError):
+    """The header of an image could not be read (the message says why)."""
+
+
+def _exif_orientation(seg: bytes) -> int | None:
+    """Orientation tag (0x0112) from an APP1 payload starting with ``Exif\\0\\0``."""
+    tiff = seg[6:]
+    if len(tiff) < 8:
+        return None
+    order = tiff[:2]
+    if order == b"II":
+        e = "<"
+    elif order == b"MM":
+        e = ">"
+    else:
+        return None
+    (ifd,) = struct.unpack_from(e + "I", tiff, 4)
+    if ifd + 2 > len(tiff):
+        return None
+    (n,) = struct.unpack_from(e + "H", tiff, ifd)
+    for i in range(n):
+        off = ifd + 2 + 12 * i
+        if off + 12 > len(tiff):
+            return None
+        tag, typ, count = struct.unpack_from(e + "HHI", tiff, off)
+        if tag == 0x0112:
+            if typ == 3:  # SHORT
+                return struct.unpack_from(e + "H", tiff, off + 8)[0]
+            if typ == 4:  # LONG (non-standard but seen)
+                return struct.unpack_from(e + "I", tiff, off + 8)[0]
+            return None
+    return None
+
+
+def jpeg_header(fd: int, file_size: int, head: bytes | None = None) -> tuple[int, int, int | None, bool]:
+    """Walk the JPEG markers of the file open as descriptor ``fd``.
+
+    Returns ``(raw_width, raw_height, orientation or None, has_eoi)``. Raises
+    :class:`HeaderError` when the markers end before a frame header. Only the segments it
+    needs are read (``os.pread``; large APP segments such as EXIF thumbnails are skipped).
+    """
+    buf = head if head is not None else os.pread(fd, _HEAD, 0)
+    base = 0
+
+    def window(start: int, n: int) -> bytes:
+        nonlocal buf, base
+        if start < base or start + n > base + len(buf):
+            buf, base = os.pread(fd, max(n, _HEAD), start), start
+            if len(buf) < n:
+                raise HeaderError(f"truncated JPEG header: the file ends at byte {file_size} before the frame header")
+        return buf[start - base : start - base + n]
+
+    if buf[:2] != b"\xff\xd8":
+        raise HeaderError("not a JPEG file (no SOI marker)")
+    pos = 2
+    orientation: int | None = None
+    while True:
+        off = pos - base
+        if off < 0 or off + 4 > len(buf):
+            window(pos, 4)
+            off = pos - base
+        b0, marker = buf[off], buf[off + 1]
+        if b0 != 0xFF:
+            raise HeaderError(f"corrupt JPEG header: expected a marker at byte {pos}")
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in _NO_LENGTH:
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA):
+            raise HeaderError("corrupt JPEG header: scan data or end of image before the frame header (SOF)")
+        length = (buf[off + 2] << 8) | buf[off + 3]
+        if length < 2:
+            raise HeaderError(f"corrupt JPEG header: segment length {length} at byte {pos}")
+        if marker in _SOF:
+            seg = window(pos + 4, 5)
+            raw_h, raw_w = struct.unpack_from(">HH", seg, 1)
+            if raw_w == 0 or raw_h == 0:
+                raise HeaderError(f"JPEG frame header declares size {raw_w}x{raw_h}")
+            tail = os.pread(fd, 2, max(0, file_size - 2))
+            has_eoi = tail == b"\xff\xd9" or b"\xff\xd9" in os.pread(fd, _TAIL, max(0, file_size - _TAIL))
+            return raw_w, raw_h, orientation, has_eoi
+        if marker == 0xE1 and orientation is None and length >= 16:
+            seg = window(pos + 4, length - 2)
+            if seg[:6] == b"Exif\x00\x00":
+                try:
+                    orientation = _exif_orientation(seg)
+                except struct.error:
+                    orientation = None
+        pos += 2 + length
+
+
+def _pil_header(path: str) -> tuple[int, int, int | None]:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            try:
+                o = im.getexif().get(0x0112)
+            except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image
+                o = None
+    except UnidentifiedImageError:
+        raise HeaderError("not an image file Pillow can identify") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise HeaderError(f"unreadable image header: {exc}") from None
+    return int(w), int(h), (int(o) if isinstance(o, int) else None)
+
+
+def read_header(path: str | os.PathLike[str]) -> tuple:
+    """One file's ``(width, height, raw_width, raw_height, orientation, file_size, header_error, truncated)``."""
+    p = os.fspath(path)
+    size: int | None = None
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        return (None, None, None, None, None, None, "file not found", False)
+    except OSError as exc:
+        return (None, None, None, None, None, None, f"cannot open: {exc.strerror or exc}", False)
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return (None, None, None, None, None, 0, "empty file", False)
+        head = os.pread(fd, _HEAD, 0)
+        truncated = False
+        if head[:2] == b"\xff\xd8":
+            rw, rh, orient, has_eoi = jpeg_header(fd, size, head)
+            truncated = not has_eoi
+        else:
+            rw, rh, orient = _pil_header(p)
+    except HeaderError as exc:
+        return (None, None, None, None, None, size, str(exc), str(exc).startswith("truncated"))
+    except OSError as exc:
+        return (None, None, None, None, None, size, f"cannot read: {exc.strerror or exc}", False)
+    finally:
+        os.close(fd)
+    w, h = (rh, rw) if orient in (5, 6, 7, 8) else (rw, rh)
+    err = "truncated JPEG: the file ends before the end-of-image marker" if truncated else None
+    return (w, h, rw, rh, orient, size, err, truncated)
+
+
+def _read_many(paths: Sequence[str]) -> list[tuple]:
+    return [read_header(p) for p in paths]
+
+
+def read_headers(paths: Iterable[str | os.PathLike[str]], *, processes: int | None = None) -> pd.DataFrame:
+    """Read the header of every path; one row per path, in order (index = position).
+
+    Columns: ``width``/``height`` (EXIF-corrected), ``raw_width``/``raw_height`` (as stored),
+    ``orientation`` (EXIF tag 1..8 or <NA>), ``file_size``, ``header_error`` (text or None),
+    ``truncated`` (the JPEG lacks its end-of-image marker). Never raises for a bad file.
+    """
+    paths = [os.fspath(p) for p in paths]
+    n = len(paths)
+    if processes is None:
+        processes = 2 if n >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 else 1
+    if processes > 1 and n > 1:
+        chunks = [paths[i::processes] for i in range(processes)]
+        with ProcessPoolExecutor(max_workers=processes) as ex:
+            parts = list(ex.map(_read_many, chunks))
+        rows: list[tuple] = [()] * n
+        for i, part in enumerate(parts):
+            rows[i::processes] = part
+    else:
+        rows = _read_many(paths)
+    return headers_frame(rows)
+
+
+def headers_frame(rows: Sequence[tuple]) -> pd.DataFrame:
+    """Typed DataFrame from ``read_header`` tuples."""
+    cols = list(zip(*rows)) if rows else [()] * len(HEADER_COLUMNS)
+    data = {}
+    for name, values in zip(HEADER_COLUMNS, cols):
+        if name == "header_error":
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = list(values)
+            data[name] = pd.Series(arr, dtype=object)
+        elif name == "truncated":
+            data[name] = pd.Series(np.asarray(values, dtype=bool))
+        else:
+            data[name] = pd.Series(pd.array(list(values), dtype="Int64"))
+    return pd.DataFrame(data)
+
+
+def header_table(paths: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
+    """:func:`read_headers` with ``path`` as a column (for joining)."""
+    frame = read_headers(paths)
+    frame.insert(0, "path", [str(p) for p in paths])
+    return frame
+
+
+__all__ = ["read_headers", "read_header", "header_table", "jpeg_header", "HeaderError", "HEADER_COLUMNS"]
+
