@@ -28,7 +28,7 @@ def write(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
     cls = np.where(positive, CLASS_NAMES[0], CLASS_NAMES[1])
     dests = {k: tmp / str(s) / c / str(k) for k, s, c in zip(images.index, images["split"], cls)}
     links = link_images(plan, dests)
-    present = pd.Series([d.exists() for d in dests.values()], index=images.index)
+    present = pd.Series([d.exists() for d in dests.values()], index=images.index, dtype=bool)
     frame = pd.DataFrame({"split": images["split"].to_numpy(), "cls": cls, "present": present.to_numpy()})
     per_split = {
         str(s): {str(c): int(n) for c, n in g[g["present"]]["cls"].value_counts().sort_index().items()}

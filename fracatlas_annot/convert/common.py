@@ -18,7 +18,11 @@ __all__ = ["link_images", "write_text_files", "object_counts", "stem_of"]
 
 def stem_of(keys: pd.Index | np.ndarray) -> np.ndarray:
     """File name without its last extension (``IMG1.jpg`` -> ``IMG1``), as makesense and Ultralytics do."""
-    return np.array([os.path.splitext(str(k))[0] for k in keys], dtype=object)
+    out = []
+    for k in map(str, keys):
+        dot = k.rfind(".")
+        out.append(k[:dot] if dot > 0 else k)
+    return np.array(out, dtype=object)
 
 
 def check_stems(plan: Plan, keys: pd.Index) -> None:
@@ -31,20 +35,30 @@ def check_stems(plan: Plan, keys: pd.Index) -> None:
         raise UsageError(f"image names share a stem and would share one label file: {pairs}")
 
 
-def link_images(plan: Plan, dests: dict[str, Path], *, progress: Any = None) -> dict[str, int]:
-    """Hard-link (or copy) each image key's file to ``dests[key]``; record missing files."""
+def link_images(plan: Plan, dests: dict[str, Any], *, progress: Any = None, n_images: int | None = None) -> dict[str, int]:
+    """Hard-link (or copy) each image key's file to ``dests[key]``; record missing files.
+
+    Without any image file in the input, one note replaces a row per image (``n_images``).
+    """
     paths = plan.images["path"]
+    if paths.isna().all():
+        n = len(dests) if n_images is None else n_images
+        if n:
+            plan.notes.append(f"no image files in the input: labels written for {n} images, images/ left empty")
+        return {"linked": 0, "copied": 0, "missing": n}
+    path_of = paths.to_dict()
     linked = copied = 0
     missing: list[str] = []
-    made: set[Path] = set()
+    made: set[str] = set()
     for key, dst in dests.items():
-        src = paths.get(key)
+        src = path_of.get(key)
         if src is None or not isinstance(src, (str, os.PathLike)) or not os.path.isfile(src):
             missing.append(key)
             continue
-        if dst.parent not in made:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            made.add(dst.parent)
+        parent = os.path.dirname(dst)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
         if link_or_copy(src, dst):
             linked += 1
         else:
@@ -56,18 +70,35 @@ def link_images(plan: Plan, dests: dict[str, Path], *, progress: Any = None) -> 
     return {"linked": linked, "copied": copied, "missing": len(missing)}
 
 
-def write_text_files(folder_of: dict[str, Path], names: dict[str, str], texts: dict[str, str]) -> int:
-    """Write one text file per image key (empty for keys without text); returns files written."""
-    made: set[Path] = set()
-    n = 0
-    for key, folder in folder_of.items():
-        if folder not in made:
-            folder.mkdir(parents=True, exist_ok=True)
-            made.add(folder)
-        with open(folder / names[key], "w", encoding="utf-8", newline="\n") as f:
-            f.write(texts.get(key, ""))
-        n += 1
-    return n
+def write_text_files(paths: list[str], texts: list[str | bytes]) -> int:
+    """Write each text (UTF-8) to its path; the files must not exist yet. Returns files written.
+
+    Plain ``os.open``/``os.write``: no buffered text layer per file, which is what costs
+    when a dataset has 100k label files. Parent folders are created once each.
+    """
+    for parent in {p[: p.rfind(os.sep)] for p in paths}:
+        os.makedirs(parent, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for path, text in zip(paths, texts):
+        fd = os.open(path, flags, 0o666)
+        try:
+            if text:
+                os.write(fd, text.encode("utf-8") if isinstance(text, str) else text)
+        finally:
+            os.close(fd)
+    return len(paths)
+
+
+def group_lines(images: np.ndarray, lines: np.ndarray) -> dict[Any, str]:
+    """``image -> "line\nline\n"`` keeping the order of ``lines``."""
+    per: dict[Any, list[str]] = {}
+    for k, t in zip(images.tolist(), lines.tolist()):
+        lst = per.get(k)
+        if lst is None:
+            per[k] = [t]
+        else:
+            lst.append(t)
+    return {k: "\n".join(v) + "\n" for k, v in per.items()}
 
 
 def object_counts(plan: Plan, written: pd.DataFrame) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import pandas as pd
 import shapely
 
 from .coco import polygon_parts
-from .common import check_stems, object_counts, stem_of
+from .common import check_stems, group_lines, object_counts, stem_of
 from .plan import Plan
 from .shapes import clamped_boxes, format_rows, traced_geometry
 
@@ -134,7 +134,7 @@ def write(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
     lines = yolo_lines(plan)
     doc = coco_document(plan, names)
     plan.recorder.raise_if_lossy(plan.allow_lossy)
-    texts = lines.groupby("image", sort=False)["text"].agg("\n".join)
+    texts = {k: v[:-1] for k, v in group_lines(lines["image"].to_numpy(dtype=object), lines["text"].to_numpy(dtype=object)).items()}
     with zipfile.ZipFile(tmp / "labels_yolo.zip", "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("labels.txt", "\n".join(names))
         for key, stem in zip(plan.images.index, stem_of(plan.images.index)):

@@ -9,6 +9,7 @@ with >= 3 distinct vertices; a segment set never holds a box line.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pandas as pd
 import yaml
 
 from ..splits import SPLITS
-from .common import check_stems, link_images, object_counts, stem_of, write_text_files
+from .common import check_stems, group_lines, link_images, object_counts, stem_of, write_text_files
 from .plan import Plan
 from .shapes import clamped_boxes, format_rows, seg_instances, traced_geometry
 
@@ -81,19 +82,21 @@ def write(plan: Plan, tmp: Path, final: Path, task: str) -> dict[str, Any]:
     check_stems(plan, plan.images.index)
     lines = build_lines(plan, task)
     plan.recorder.raise_if_lossy(plan.allow_lossy)
-    texts = lines.groupby("image", sort=False)["text"].agg("\n".join) + "\n"
+    texts = group_lines(lines["image"].to_numpy(dtype=object), lines["text"].to_numpy(dtype=object))
     images = plan.images
     split = images["split"].astype(object)
     used = [s for s in SPLITS if (split == s).any()]
     keys = images.index
-    stems = stem_of(keys)
-    label_dir = {s: tmp / "labels" / s for s in used}
-    folder_of = {k: label_dir[s] for k, s in zip(keys, split)}
-    names = {k: f"{st}.txt" for k, st in zip(keys, stems)}
-    write_text_files(folder_of, names, texts.to_dict())
+    root = os.fspath(tmp)
+    sep = os.sep
+    label_paths = [f"{root}{sep}labels{sep}{s}{sep}{st}.txt" for s, st in zip(split.tolist(), stem_of(keys).tolist())]
+    write_text_files(label_paths, [texts.get(k, "") for k in keys.tolist()])
     for s in used:
         (tmp / "images" / s).mkdir(parents=True, exist_ok=True)
-    links = link_images(plan, {k: tmp / "images" / s / str(k) for k, s in zip(keys, split)})
+    if images["path"].notna().any():
+        links = link_images(plan, {k: f"{root}{sep}images{sep}{s}{sep}{k}" for k, s in zip(keys.tolist(), split.tolist())})
+    else:
+        links = link_images(plan, {}, n_images=len(keys))
     (tmp / "data.yaml").write_text(data_yaml(final, plan.names, used), encoding="utf-8")
     counts = object_counts(plan, lines)
     return {"counts": counts, "images": links, "files": ["data.yaml", "images/", "labels/"]}
