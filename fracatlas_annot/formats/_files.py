@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path, PurePosixPath
@@ -303,13 +304,15 @@ def default_workers(n_items: int, workers: int | None = None) -> int:
     """How many processes to use for ``n_items`` files.
 
     ``workers`` wins when given; else the ``FRACATLAS_WORKERS`` environment variable; else
-    2 when there are more than :data:`PARALLEL_MIN_FILES` files, 2+ CPUs and ``fork``.
+    2 when there are more than :data:`PARALLEL_MIN_FILES` files, 2+ CPUs, ``fork``, and this
+    process runs a single thread (forking next to a live thread, e.g. a progress-bar
+    refresher holding the stderr lock, can deadlock the child).
     """
     if workers is None:
         env = os.environ.get("FRACATLAS_WORKERS", "").strip()
         if env.isdigit():
             workers = int(env)
-        elif n_items > PARALLEL_MIN_FILES:
+        elif n_items > PARALLEL_MIN_FILES and threading.active_count() == 1:
             workers = min(2, os.cpu_count() or 1)
         else:
             workers = 1

@@ -167,6 +167,22 @@ def test_default_workers(monkeypatch, n, workers, env, expected):
     assert _files.default_workers(n, workers) == expected
 
 
+def test_no_automatic_fork_next_to_a_live_thread(monkeypatch):
+    import threading
+
+    monkeypatch.setenv("FRACATLAS_WORKERS", "")
+    n = _files.PARALLEL_MIN_FILES + 1
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert _files.default_workers(n) == 1
+        assert _files.default_workers(n, 2) == 2  # an explicit request is honoured
+    finally:
+        stop.set()
+        t.join()
+
+
 def test_run_chunks_in_worker_processes_keeps_order():
     chunks = _files.split_chunks(list(range(100)), 3)
     assert _files.run_chunks(sum, chunks) == [sum(c) for c in chunks]
