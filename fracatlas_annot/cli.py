@@ -16,7 +16,7 @@ from . import __version__
 
 #: Command modules, in the order their commands appear in --help.
 COMMAND_MODULES: list[str] = [
-    # "info",  (added by each command's module when it exists)
+    "info",
     "report",
     "agree",
     "convert",

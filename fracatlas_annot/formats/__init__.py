@@ -79,7 +79,7 @@ def read(path: str | os.PathLike[str], *, format: str | None = None, names: Sequ
         ds = _assemble(p, {}, [], fmt="folder")
     else:
         source, problems = _read_one(fmt, p, name=fmt, names=names, base=p if p.is_dir() else p.parent)
-        ds = _assemble(p if p.is_dir() else p.parent, {fmt: source}, problems, fmt=fmt, root=p)
+        ds = _assemble(p, {fmt: source}, problems, fmt=fmt)
     _raise_if_empty(ds, p)
     return ds
 
@@ -144,9 +144,10 @@ def _list_images(folder: Path) -> pd.DataFrame:
     return pd.DataFrame({"image": names, "path": [base + n for n in names], "folder": [folder.name] * len(names)}, dtype=object)
 
 
-def _assemble(folder: Path, sources: dict[str, Source], problems: list[Problem], *, fmt: str, root: Path | None = None) -> Dataset:
-    """A Dataset around sources read from plain exports: images = image files in the folder
-    (headers read) plus every image a source names; YOLO scaled with known sizes."""
+def _assemble(folder: Path, sources: dict[str, Source], problems: list[Problem], *, fmt: str) -> Dataset:
+    """A Dataset around sources read from plain exports: images = image files directly in
+    ``folder`` when it is a folder (headers read) plus every image a source names; YOLO
+    scaled with the known sizes (image headers, then sizes declared by VOC / CSV / COCO)."""
     files = _list_images(folder) if folder.is_dir() else pd.DataFrame(columns=["image", "path", "folder"], dtype=object)
     head = read_headers(files["path"].tolist()) if len(files) else None
     files["file_size"] = head["file_size"].to_numpy() if head is not None else pd.array([], dtype="Int64")
@@ -192,7 +193,7 @@ def _assemble(folder: Path, sources: dict[str, Source], problems: list[Problem],
         sources=sources,
         problems=problems_frame(problems),
         files=files[["image", "path", "folder", "file_size"]].reset_index(drop=True),
-        root=root or folder,
+        root=folder,
         format=fmt,
         meta={},
     )
