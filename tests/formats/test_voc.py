@@ -12,6 +12,8 @@ import pytest
 
 from fracatlas_annot.formats import voc
 
+from .test_files import make_zip
+
 # makesense RECT -> VOC, byte for byte: no declaration, TAB indentation, LF, no trailing newline.
 MAKESENSE = (
     b"<annotation>\n"
@@ -279,17 +281,22 @@ EQUIVALENCE = [MAKESENSE, TWO_OBJECTS, OLD_UNSPECIFIED, BLANK_LINES, ONLY_BLANK_
                MAKESENSE.replace(b"IMG0000019.jpg</filename>", b"</filename>")]
 
 
-@pytest.mark.parametrize("data", [pytest.param(d, id=f"doc{i}") for i, d in enumerate(EQUIVALENCE)])
-def test_fast_path_matches_full_parser(data):
+def assert_fast_path_matches_full_parser(data: bytes, file: str = "x/a.b.xml") -> None:
+    """The batch path (regex, lxml fallback) and the lxml parser give the same rows and problems."""
     fast = voc._Columns()
-    voc._parse_batch(["x/a.b.xml"], [data], fast, "voc")
+    voc._parse_batch([file], [data], fast, "voc")
     full = voc._Columns()
-    voc._parse_tree(data, "x/a.b.xml", full, "voc", doc=0)
+    voc._parse_tree(data, file, full, "voc", doc=0)
     a, b = fast.finish("voc"), full.finish("voc")
     np.testing.assert_array_equal(a.pop("xy"), b.pop("xy"))
     pa, pb = a.pop("problems"), b.pop("problems")
     assert [(p.kind, p.loc) for p in pa] == [(p.kind, p.loc) for p in pb]
     assert a == b
+
+
+@pytest.mark.parametrize("data", [pytest.param(d, id=f"doc{i}") for i, d in enumerate(EQUIVALENCE)])
+def test_fast_path_matches_full_parser(data):
+    assert_fast_path_matches_full_parser(data)
 
 
 def test_makesense_layout_takes_the_fast_path():
@@ -331,13 +338,6 @@ def test_read_single_file(tmp_path):
     source, problems = voc.read(f, name="reader-1")
     assert source.name == "reader-1" and source.objects["file"].tolist() == ["IMG0000019.xml"]
     assert problems == []
-
-
-def make_zip(path: Path, entries: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name, data in entries.items():
-            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 3, 23, 7, 10, 18)), data)
-    return path
 
 
 def test_read_makesense_store_zip(tmp_path):

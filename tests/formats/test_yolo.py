@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +9,8 @@ import pytest
 import shapely
 
 from fracatlas_annot.formats import yolo
+
+from .test_files import make_zip
 
 # makesense RECT -> YOLO example (373x454 image): six decimals, single spaces, no trailing newline.
 MAKESENSE = b"0 0.403913 0.490768 0.161542 0.099541\n1 0.053887 0.842181 0.107774 0.315638"
@@ -199,13 +199,6 @@ def test_bad_class_list_is_a_problem(tmp_path, name, data, kind):
 
 
 # ----------------------------------------------------------------- read(): folder, zip
-
-
-def make_zip(path: Path, entries: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name, data in entries.items():
-            zf.writestr(zipfile.ZipInfo(name, date_time=(2022, 2, 1, 1, 21, 27)), data)
-    return path
 
 
 def test_read_makesense_store_zip(tmp_path):
