@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
@@ -316,8 +317,8 @@ def default_workers(n_items: int, workers: int | None = None) -> int:
             workers = min(2, os.cpu_count() or 1)
         else:
             workers = 1
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1
+    if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
+        return 1  # fork is unsafe on macOS and absent on Windows
     return max(1, min(workers, n_items))
 
 
