@@ -513,7 +513,8 @@ def read_meta(meta: Any) -> pd.DataFrame | None:
     if "image_id" in frame.columns:
         frame = frame.set_index("image_id")
     frame = frame.copy()
-    frame.index = pd.Index([str(k).strip() for k in frame.index], dtype=object, name="image")
+    keys = pd.Series(frame.index.to_numpy(dtype=object), dtype=object).astype(str).str.strip()
+    frame.index = pd.Index(keys.to_numpy(dtype=object), dtype=object, name="image")
     return frame
 
 
@@ -934,16 +935,18 @@ def _group_instance(by: str, group: str, g: str, t: float, in_a: np.ndarray, in_
 
 
 def _breakdowns(ra, rb, geoms, thresholds, matches, images, meta) -> dict[str, pd.DataFrame]:
-    groups: list[tuple[str, str, pd.Index]] = []
+    # group membership as a boolean per row of ``images`` (one hash lookup per image)
+    groups: list[tuple[str, str, np.ndarray]] = []
     if meta is not None:
+        pos = meta.index.get_indexer(images.index)
         for by, cols in (("body part", BODY_PARTS), ("view", VIEWS)):
             for c in cols:
                 if c in meta.columns:
                     flag = pd.to_numeric(meta[c], errors="coerce").fillna(0).to_numpy() == 1
-                    groups.append((by, c, pd.Index(meta.index[flag], dtype=object)))
+                    groups.append((by, c, np.where(pos >= 0, flag[np.clip(pos, 0, None)], False)))
     img_rows = []
-    for by, group, keys in groups:
-        sub = images[images.index.isin(keys)]
+    for by, group, member in groups:
+        sub = images[member]
         lvl = _image_level(sub, (ra.name, rb.name))
         img_rows.append(
             {
@@ -965,10 +968,12 @@ def _breakdowns(ra, rb, geoms, thresholds, matches, images, meta) -> dict[str, p
         sb = size_class(tb["area"].to_numpy())
         ra_both = ta["both_read"].to_numpy(dtype=bool)
         rb_both = tb["both_read"].to_numpy(dtype=bool)
+        pa = images.index.get_indexer(ta["image"].to_numpy(dtype=object))
+        pb = images.index.get_indexer(tb["image"].to_numpy(dtype=object))
         for t in thresholds:
             fa, fb = _matched_flags(len(ta), len(tb), matches[(g, t)])
-            for by, group, keys in groups:
-                inst_rows.append(_group_instance(by, group, g, t, ta["image"].isin(keys).to_numpy() & ra_both, tb["image"].isin(keys).to_numpy() & rb_both, fa, fb))
+            for by, group, member in groups:
+                inst_rows.append(_group_instance(by, group, g, t, member[pa] & ra_both, member[pb] & rb_both, fa, fb))
             for s in ("small", "medium", "large"):
                 inst_rows.append(_group_instance("size", s, g, t, (sa == s) & ra_both, (sb == s) & rb_both, fa, fb))
     inst_cols = ["by", "group", "geometry", "iou", "objects_a", "objects_b", "matched_a", "matched_b", "fn", "fp", "f1"]
