@@ -267,13 +267,16 @@ def int_array(values: list[Any]) -> np.ndarray:
 
     (A float array converts to Int64 without a Python loop; integers above 2**53 lose precision.)
     """
+    out = None
     if values and set(map(type, values)) == {int}:
         try:
-            return np.array(values, dtype=np.float64)
+            out = np.array(values, dtype=np.float64)
         except OverflowError:
             pass
-    ints = map(as_int, values)
-    return np.array([np.nan if i is None else i for i in ints], dtype=np.float64)
+    if out is None:
+        out = np.array([np.nan if i is None else i for i in map(as_int, values)], dtype=np.float64)
+    out[np.abs(out) >= 2**53] = np.nan  # beyond exact float64 integers: not an id or a size
+    return out
 
 
 def lookup_all(mapping: dict[Any, Any], values: list[Any]) -> list[Any]:

@@ -68,11 +68,12 @@ def parse(data: bytes, *, file: str, name: str = "csv") -> tuple[Source, list[Pr
     ) if len(table) else np.empty((0, len(_NUMERIC)))  # fmt: skip
     bad = ~np.isfinite(values)
     no_image = (table["image_name"].str.strip() == "").to_numpy(dtype=bool) if len(table) else np.zeros(0, bool)
-    bad[:, 4:] |= values[:, 4:] != np.round(values[:, 4:])  # image sizes are whole pixels
+    with np.errstate(invalid="ignore"):  # image sizes are whole pixels of a sane magnitude
+        bad[:, 4:] |= (values[:, 4:] != np.round(values[:, 4:])) | (np.abs(values[:, 4:]) >= 2**31)
     for r in np.flatnonzero(bad.any(axis=1) | no_image):
         cols = [HEADER[_NUMERIC[c]] for c in np.flatnonzero(bad[r])]
         what = ", ".join(f"{c}={table.at[r, c]!r}" for c in cols)
-        msg = f"not a finite number: {what}" if cols else "image_name is empty"
+        msg = f"not a finite number (image sizes: whole pixels): {what}" if cols else "image_name is empty"
         problems.append(Problem("bad-value", msg, file=file, loc=f"line {numbers[r]}", line=numbers[r], source=name,
                                 image=table.at[r, "image_name"] or None))  # fmt: skip
     good = ~bad.any(axis=1) & ~no_image
