@@ -344,3 +344,17 @@ def test_read_names_file_relative_to_base(tmp_path) -> None:
     missing, problems = coco.read(tmp_path / "nope.json", name="reader-1")
     assert len(missing.objects) == 0 and missing.name == "reader-1"
     assert [p.kind for p in problems] == ["parse-error"] and problems[0].file == "nope.json"
+
+
+@pytest.mark.parametrize("reader", ["reader-1", "reader-2"])
+def test_committed_reader_export(fixtures_dir, reader: str) -> None:
+    manifest = json.loads((fixtures_dir / "readers" / "manifest.json").read_text())["readers"][reader]
+    path = fixtures_dir / "readers" / reader / manifest["files"]["coco"]
+    source, problems = coco.read(path, name=reader, base=fixtures_dir / "readers")
+    assert problems == []
+    assert source.objects["image"].value_counts().to_dict() == manifest["objects_per_image"]
+    assert source.objects["file"].unique().tolist() == [f"{reader}/{path.name}"]
+    assert (source.objects["n_vertices"] >= 3).all() and source.objects["ann_id"].iloc[0] == 0
+    # declared bbox = polygon extent (makesense computes it from the vertices)
+    for a, b in (("x0", "bbox_x0"), ("y0", "bbox_y0"), ("x1", "bbox_x1"), ("y1", "bbox_y1")):
+        assert np.allclose(source.objects[a], source.objects[b])

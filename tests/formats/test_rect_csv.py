@@ -128,3 +128,17 @@ def test_read_file(tmp_path) -> None:
     source, problems = rect_csv.read(path, name="reader-2", base=tmp_path)
     assert problems == [] and source.name == "reader-2" and source.path == str(path)
     assert source.objects.at[0, "file"] == "exports/labels.csv"
+
+
+@pytest.mark.parametrize("reader", ["reader-1", "reader-2"])
+def test_committed_reader_export(fixtures_dir, reader: str) -> None:
+    import json
+
+    manifest = json.loads((fixtures_dir / "readers" / "manifest.json").read_text())["readers"][reader]
+    path = fixtures_dir / "readers" / reader / manifest["files"]["csv"]
+    source, problems = rect_csv.read(path, name=reader)
+    assert problems == [] and source.meta["header"] is True
+    assert source.objects["image"].value_counts().to_dict() == manifest["objects_per_image"]
+    assert source.objects["line"].tolist() == list(range(2, len(source.objects) + 2))
+    values = source.objects[["x0", "y0", "x1", "y1"]].to_numpy()
+    assert (values == values.round()).all()  # Math.round()ed pixels

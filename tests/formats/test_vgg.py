@@ -169,3 +169,18 @@ def test_read_file(tmp_path) -> None:
     source, problems = vgg.read(path, name="reader-1")
     assert problems == [] and source.name == "reader-1" and source.path == str(path)
     assert source.objects.at[0, "file"] == path.name
+
+
+@pytest.mark.parametrize("reader", ["reader-1", "reader-2"])
+def test_committed_reader_export_matches_its_coco(fixtures_dir, reader: str) -> None:
+    """The same reader's VGG (closed lists) and COCO (open rings) exports give the same polygons."""
+    from fracatlas_annot.formats import coco
+
+    manifest = json.loads((fixtures_dir / "readers" / "manifest.json").read_text())["readers"][reader]
+    source, problems = vgg.read(fixtures_dir / "readers" / reader / manifest["files"]["vgg"])
+    assert problems == []
+    assert source.objects["image"].value_counts().to_dict() == manifest["objects_per_image"]
+    other, _ = coco.read(fixtures_dir / "readers" / reader / manifest["files"]["coco"])
+    assert source.objects["image"].tolist() == other.objects["image"].tolist()
+    assert shapely.equals_exact(source.objects["geometry"].to_numpy(), other.objects["geometry"].to_numpy(), tolerance=0).all()
+    assert (source.objects["n_vertices"] == other.objects["n_vertices"]).all()
