@@ -90,8 +90,10 @@ def jpeg_header(fd: int, file_size: int, head: bytes | None = None) -> tuple[int
     while True:
         off = pos - base
         if off < 0 or off + 4 > len(buf):
-            window(pos, 4)
-            off = pos - base
+            buf, base = os.pread(fd, _HEAD, pos), pos
+            off = 0
+            if len(buf) < 2:
+                raise HeaderError(f"truncated JPEG header: the file ends at byte {file_size} before the frame header")
         b0, marker = buf[off], buf[off + 1]
         if b0 != 0xFF:
             raise HeaderError(f"corrupt JPEG header: expected a marker at byte {pos}")
@@ -103,6 +105,8 @@ def jpeg_header(fd: int, file_size: int, head: bytes | None = None) -> tuple[int
             continue
         if marker in (0xD9, 0xDA):
             raise HeaderError("corrupt JPEG header: scan data or end of image before the frame header (SOF)")
+        if off + 4 > len(buf):
+            raise HeaderError(f"truncated JPEG header: the file ends at byte {file_size} before the frame header")
         length = (buf[off + 2] << 8) | buf[off + 3]
         if length < 2:
             raise HeaderError(f"corrupt JPEG header: segment length {length} at byte {pos}")

@@ -117,16 +117,16 @@ def _render(s: dict[str, Any], limit: int) -> None:
     if not problems:
         console.print("[green]No reading problems.[/]")
         return
-    ptable = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for col in ("severity", "kind", "location", "image", "message"):
-        ptable.add_column(col, no_wrap=col in ("severity", "kind"))
+    console.print(f"[bold]{len(problems)} reading problem{'s' if len(problems) != 1 else ''}[/]")
     shown = problems if limit <= 0 else problems[:limit]
     for p in shown:
         sev = p.get("severity") or "error"
-        ptable.add_row(f"[{SEVERITY_STYLE.get(sev, '')}]{sev}[/]", escape(str(p.get("kind") or "")), escape(p["location"]),
-                       escape(str(p.get("image") or "")), escape(str(p.get("message") or "")))  # fmt: skip
-    console.print(f"[bold]{len(problems)} reading problem{'s' if len(problems) != 1 else ''}[/]")
-    console.print(ptable)
+        image = f" [{escape(str(p['image']))}]" if p.get("image") else ""
+        console.print(
+            f"  [{SEVERITY_STYLE.get(sev, '')}]{sev}[/] {escape(str(p.get('kind') or ''))} "
+            f"[bold]{escape(p['location'])}[/]{image}: {escape(str(p.get('message') or ''))}",
+            soft_wrap=True,
+        )
     if limit > 0 and len(problems) > limit:
         console.print(f"[dim]... and {len(problems) - limit} more (use --limit 0 or --json)[/]")
 

@@ -1,0 +1,167 @@
+"""The FracAtlas archive layout (v6, v7) read into a Dataset; counts from the fixture manifests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fracatlas_annot.formats import fracatlas, read
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+MINI = FIXTURES / "fracatlas-mini"
+V7 = FIXTURES / "fracatlas-v7"
+
+
+def _manifest(root: Path) -> dict:
+    return json.loads((root / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return read(MINI)
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    dst = tmp_path / "FracAtlas"
+    shutil.copytree(MINI, dst)
+    return dst
+
+
+def test_mini_counts_match_the_manifest(mini) -> None:
+    m = _manifest(MINI)
+    assert mini.format == "fracatlas" and mini.meta["version"] == "v6"
+    assert len(mini.images) == m["images"] and int(mini.images["in_csv"].sum()) == m["images"]
+    assert mini.images["path"].notna().all() and len(mini.files) == m["image_files"]
+    for name, counts in m["sources"].items():
+        assert mini.sources[name].counts()["objects"] == counts["objects"], name
+        assert mini.sources[name].counts()["images"] == counts["images"], name
+    assert int((mini.images["fractured"] == 1).sum()) == m["fractured"]
+    assert int(mini.images["fracture_count"].sum()) == m["objects"]
+    assert mini.labels == ["fractured"] and len(mini.problems) == 0
+
+
+def test_splits_from_the_lists(mini) -> None:
+    m = _manifest(MINI)
+    split = mini.images["split"]
+    assert int((split == "train").sum()) == m["splits"]["train"]["images"]
+    assert int((split == "val").sum()) == m["splits"]["valid"]["images"]
+    assert int((split == "test").sum()) == m["splits"]["test"]["images"]
+    assert split[mini.images["fractured"] == 0].isna().all()
+    sl = mini.split_lists
+    assert set(sl["split"]) == {"train", "valid", "test"}
+    first = sl.iloc[0]
+    assert first["line"] == 2 and first["file"] == "Utilities/Fracture Split/train.csv"
+
+
+def test_exif_rotated_images_have_displayed_sizes(mini) -> None:
+    m = _manifest(MINI)
+    for name, orient in m["orientation"].items():
+        row = mini.images.loc[name]
+        raw_w, raw_h = m["raw_sizes"][name]
+        assert row["orientation"] == orient and (row["raw_width"], row["raw_height"]) == (raw_w, raw_h)
+        assert (row["width"], row["height"]) == (raw_h, raw_w)
+        declared = mini.sources["coco"].images.loc[name]
+        assert (declared["width"], declared["height"]) == (row["width"], row["height"])
+
+
+def test_yolo_is_scaled_to_pixels_and_matches_voc(mini) -> None:
+    yolo = mini.sources["yolo"].objects
+    voc = mini.sources["voc"].objects
+    assert (yolo["units"] == "px").all()
+    a = yolo.sort_values(["image", "x0"]).reset_index(drop=True)
+    b = voc.sort_values(["image", "x0"]).reset_index(drop=True)
+    assert a["image"].tolist() == b["image"].tolist()
+    # VOC rounds to integers (<= 0.5 px), YOLO keeps 6 decimals of the same float box
+    for c in ("x0", "y0", "x1", "y1"):
+        assert np.abs(a[c].to_numpy() - b[c].to_numpy()).max() <= 0.5 + 1e-3
+
+
+def test_origins_are_relative_to_the_root(mini) -> None:
+    assert mini.sources["coco"].objects["file"].iat[0] == "Annotations/COCO JSON/COCO_fracture_masks.json"
+    assert mini.sources["voc"].objects["file"].iat[0].startswith("Annotations/PASCAL VOC/")
+    assert mini.sources["yolo"].objects["file"].iat[0].startswith("Annotations/YOLO/")
+
+
+def test_v7_stray_copies_are_kept_in_files_and_paths_follow_the_csv() -> None:
+    ds = read(V7)
+    m = _manifest(V7)
+    assert ds.meta["version"] == "v7" and len(ds.files) == m["image_files"] == m["images"] + 2
+    dup = ds.files[ds.files["image"].duplicated(keep=False)]
+    assert sorted(dup["image"].unique()) == sorted(m["stray_copies"])
+    assert sorted(dup["folder"]) == ["Fractured", "Fractured", "Non_fractured", "Non_fractured"]
+    assert len(ds.images) == m["images"] and ds.images.index.is_unique
+    for name in m["stray_copies"]:
+        assert ds.images.loc[name, "folder"] == "Fractured"
+        assert ds.images.loc[name, "path"].endswith(f"images/Fractured/{name}")
+
+
+def test_parent_folder_holding_fracatlas_is_found(copy: Path) -> None:
+    ds = read(copy.parent)
+    assert ds.format == "fracatlas" and Path(ds.root) == copy and len(ds.images) == 40
+
+
+def test_bom_in_dataset_csv(copy: Path) -> None:
+    csv = copy / "dataset.csv"
+    csv.write_bytes(b"\xef\xbb\xbf" + csv.read_bytes())
+    ds = read(copy)
+    assert "fractured" in ds.images.columns and len(ds.problems) == 0
+    assert int(ds.images["fractured"].sum()) == 10 and str(ds.images["hand"].dtype) == "Int64"
+
+
+def test_bad_metadata_cell_and_duplicate_row_are_located(copy: Path) -> None:
+    csv = copy / "dataset.csv"
+    lines = csv.read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[1] = "yes"
+    lines[3] = ",".join(cells)
+    lines.append(lines[5])
+    csv.write_text("\n".join(lines) + "\n")
+    ds = read(copy)
+    bad = ds.problems[ds.problems["kind"] == "bad-value"].iloc[0]
+    assert bad["file"] == "dataset.csv" and bad["line"] == 4 and bad["loc"] == "hand" and "'yes'" in bad["message"]
+    assert pd.isna(ds.images.loc[cells[0], "hand"])
+    dup = ds.problems[ds.problems["kind"] == "duplicate-image-id"].iloc[0]
+    assert dup["line"] == len(lines) and "line 6" in dup["message"]
+    assert len(ds.images) == 40
+
+
+def test_image_missing_from_disk_uses_declared_sizes_for_yolo(copy: Path) -> None:
+    m = _manifest(MINI)
+    name = next(n for n in m["fractured_images"] if n not in m["orientation"])
+    (copy / "images" / "Fractured" / name).unlink()
+    ds = read(copy)
+    row = ds.images.loc[name]
+    assert row["path"] is None and "not found" in row["header_error"] and pd.isna(row["width"])
+    yolo = ds.sources["yolo"].objects
+    voc = ds.sources["voc"].objects
+    y = yolo[yolo["image"] == name].iloc[0]
+    v = voc[voc["image"] == name].iloc[0]
+    assert y["units"] == "px" and abs(y["x1"] - v["x1"]) <= 0.5 + 1e-3
+
+
+def test_image_not_in_the_csv_is_listed(copy: Path) -> None:
+    shutil.copy(copy / "images" / "Non_fractured" / "IMG0000019.jpg", copy / "images" / "Non_fractured" / "IMG0009999.jpg")
+    ds = read(copy)
+    assert not ds.images.loc["IMG0009999.jpg", "in_csv"] and ds.images.loc["IMG0009999.jpg", "path"] is not None
+    assert pd.isna(ds.images.loc["IMG0009999.jpg", "fractured"])
+
+
+def test_broken_annotation_files_are_problems_not_crashes(copy: Path) -> None:
+    (copy / "Annotations" / "COCO JSON" / "COCO_fracture_masks.json").write_bytes(b'{"images": [')
+    (copy / "Annotations" / "YOLO" / "IMG0000019.txt").write_bytes(b"0 0.5 0.5 0.1\n")
+    ds = read(copy)
+    files = set(ds.problems["file"])
+    assert "Annotations/COCO JSON/COCO_fracture_masks.json" in files
+    assert "Annotations/YOLO/IMG0000019.txt" in files
+    assert len(ds.sources["voc"].objects) == 13
+
+
+def test_is_root_and_find_root(tmp_path: Path) -> None:
+    assert fracatlas.is_root(MINI) and not fracatlas.is_root(tmp_path)
+    assert fracatlas.find_root(tmp_path) is None
