@@ -61,7 +61,7 @@ def build_consensus(
 
     Returns:
         A Source with format ``consensus``; polygon geometry unless ``geometry="box"`` or
-        ``method="mean"``. ``meta`` holds method, unmatched, iou, readers, counts and queue.
+        ``method="mean"``. ``meta`` holds method, unmatched, iou, matched_on, readers, counts and queue.
     """
     if method not in METHODS:
         raise UsageError(f"consensus method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -211,7 +211,7 @@ def build_consensus(
         "method": method,
         "unmatched": unmatched,
         "iou": t,
-        "geometry": geometry,
+        "matched_on": geometry,  # the geometry whose IoU paired the objects
         "readers": [na, nb],
         "pairs": int(len(ok)),
         "kept_unmatched": int(len(lone_frame)) if unmatched == "keep" else 0,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ._common import console, echo_json, err_console, handle_errors, verbose_option
@@ -246,12 +247,12 @@ def _print_tables(result: Any, consensus: Any, top: int) -> None:
 
     d = result.disagreements
     counts = result.disagreement_counts()
-    dt = Table(title=f"Disagreements: {len(d)} ({', '.join(f'{k} {v}' for k, v in counts.items()) or 'none'}); worst first", title_justify="left")
+    dt = Table(title=escape(f"Disagreements: {len(d)} ({', '.join(f'{k} {v}' for k, v in counts.items()) or 'none'}); worst first"), title_justify="left")
     for c in ("image", "kind", "geometry", "IoU", "where", "message"):
         dt.add_column(c)
     for row in d.head(top).to_dict("records"):
         where = "; ".join(x for x in (row["ref_a"], row["ref_b"]) if isinstance(x, str))
-        dt.add_row(row["image"], row["kind"], row["geometry"] or "image", _fmt(row["iou"], 2), where, row["message"])
+        dt.add_row(escape(str(row["image"])), row["kind"], row["geometry"] or "image", _fmt(row["iou"], 2), escape(where), escape(str(row["message"])))
     console.print(dt)
     if len(d) > top:
         console.print(f"... {len(d) - top} more (use --out DIR for the full queue)", markup=False)
