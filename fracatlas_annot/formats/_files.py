@@ -90,13 +90,11 @@ def list_folder(
     (``.DS_Store``, ``._IMG.xml`` resource forks) are skipped.
     """
     skip = {e.lower() for e in exclude}
+    ends = tuple(s.lower() for s in suffixes)
     folder = os.fspath(folder)
     if not recursive:
-        names = [
-            n
-            for n in os.listdir(folder)
-            if _matches(n, suffixes) and not n.startswith(".") and n.lower() not in skip
-        ]
+        lowered = [(n.lower(), n) for n in os.listdir(folder)]
+        names = [n for low, n in lowered if low.endswith(ends) and low[:1] != "." and low not in skip]
         names.sort()
         return names
     out: list[str] = []
