@@ -77,6 +77,8 @@ def _render(m: dict[str, Any]) -> None:
     console.print(f"source: {inp['source']} ({inp['source_format']}, {inp['geometry']})")
     for c in m["class_map"]:
         raw = f"{c['source_format']} id {c['source_id']} " if c.get("source_id") is not None else ""
+        if m["target"] == "yolo-cls":
+            raw = f"{c['source_format']}: "
         console.print(f"class map: {raw}'{c['name']}' -> class {c['class']}")
     counts = m.get("counts", {})
     table = Table(title=f"split: {m['splits']['method']}", show_edge=False)

@@ -23,6 +23,9 @@ CLASS_NAMES = ("fractured", "non_fractured")
 def write(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
     # image-level task: object-level changes of the plan (unknown labels ...) do not apply
     plan.recorder.keep_kinds({"split-moved"})
+    basis = "dataset.csv fractured" if "fractured" in plan.dataset.images.columns else f"has objects in source '{plan.source.name}'"
+    # Ultralytics numbers class folders in sorted order
+    plan.class_map = [{"class": i, "name": n, "source_id": None, "source_format": f"image-level ({basis})"} for i, n in enumerate(CLASS_NAMES)]
     images = plan.images
     positive = images["positive"].to_numpy(dtype=bool)
     cls = np.where(positive, CLASS_NAMES[0], CLASS_NAMES[1])

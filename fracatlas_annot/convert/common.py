@@ -35,7 +35,7 @@ def check_stems(plan: Plan, keys: pd.Index) -> None:
         raise UsageError(f"image names share a stem and would share one label file: {pairs}")
 
 
-def link_images(plan: Plan, dests: dict[str, Any], *, progress: Any = None, n_images: int | None = None) -> dict[str, int]:
+def link_images(plan: Plan, dests: dict[str, Any], *, n_images: int | None = None) -> dict[str, int]:
     """Hard-link (or copy) each image key's file to ``dests[key]``; record missing files.
 
     Without any image file in the input, one note replaces a row per image (``n_images``).
@@ -46,25 +46,27 @@ def link_images(plan: Plan, dests: dict[str, Any], *, progress: Any = None, n_im
         if n:
             plan.notes.append(f"no image files in the input: labels written for {n} images, images/ left empty")
         return {"linked": 0, "copied": 0, "missing": n}
+    from ..commands._common import progress as progress_bar
+
     path_of = paths.to_dict()
     linked = copied = 0
     missing: list[str] = []
     made: set[str] = set()
-    for key, dst in dests.items():
-        src = path_of.get(key)
-        if src is None or not isinstance(src, (str, os.PathLike)) or not os.path.isfile(src):
-            missing.append(key)
-            continue
-        parent = os.path.dirname(dst)
-        if parent not in made:
-            os.makedirs(parent, exist_ok=True)
-            made.add(parent)
-        if link_or_copy(src, dst):
-            linked += 1
-        else:
-            copied += 1
-        if progress:
-            progress(1)
+    with progress_bar("linking images", total=len(dests), enabled=plan.progress) as advance:
+        for key, dst in dests.items():
+            advance(1)
+            src = path_of.get(key)
+            if src is None or not isinstance(src, (str, os.PathLike)) or not os.path.isfile(src):
+                missing.append(key)
+                continue
+            parent = os.path.dirname(dst)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            if link_or_copy(src, dst):
+                linked += 1
+            else:
+                copied += 1
     if missing:
         plan.recorder.add("image-missing", None, "no image file: the image is not in the output", image=np.array(missing, dtype=object))
     return {"linked": linked, "copied": copied, "missing": len(missing)}

@@ -42,6 +42,7 @@ class Plan:
     options: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     objects_in: pd.DataFrame | None = None
+    progress: bool = False
 
     @property
     def allow_lossy(self) -> bool:
@@ -240,6 +241,7 @@ def make_plan(
         options=opts,
         notes=notes,
         objects_in=objects_in,
+        progress=progress,
     )
 
 
