@@ -53,6 +53,7 @@ from .model import Dataset, Source
 
 __all__ = [
     "AgreementResult",
+    "add_readers",
     "agree",
     "box_iou_pairs",
     "cohen_kappa",
@@ -516,6 +517,30 @@ def read_meta(meta: Any) -> pd.DataFrame | None:
     keys = pd.Series(frame.index.to_numpy(dtype=object), dtype=object).astype(str).str.strip()
     frame.index = pd.Index(keys.to_numpy(dtype=object), dtype=object, name="image")
     return frame
+
+
+def add_readers(dataset: Dataset, a: Any, b: Any, *, names: Sequence[str] = ("reader-1", "reader-2")) -> Dataset:
+    """A copy of ``dataset`` with each reader's sources added (for the FA8xx rules of ``validate``).
+
+    Each reader (a path, Dataset or Source) contributes its sources as ``"<name>/<source>"``
+    with ``meta["reader"] = name``; the dataset's own images, csv metadata and sources stay.
+
+    Example:
+        ```python
+        ds = add_readers(read("FracAtlas"), "exports/reader-1", "exports/reader-2")
+        findings = validate(ds, select="FA8")
+        ```
+    """
+    import dataclasses
+
+    sources = dict(dataset.sources)
+    for x, name in zip((a, b), names):
+        obj = _as_dataset(x, name)
+        srcs = {obj.name: obj} if isinstance(obj, Source) else obj.sources
+        for key, src in srcs.items():
+            full = f"{name}/{key}"
+            sources[full] = dataclasses.replace(src, name=full, meta={**src.meta, "reader": name})
+    return dataclasses.replace(dataset, sources=sources)
 
 
 # =========================================================================== result

@@ -585,3 +585,21 @@ def test_fa8xx_rules_group_sources_by_reader_and_fire_only_with_two_readers(fixt
     assert set(f.loc[f["code"] == "FA801", "source"]) == {"reader-1/coco", "reader-2/coco"}
     only_one = Dataset(sources={"coco": r1.sources["coco"], "voc": r1.sources["voc"]})
     assert len(_findings(only_one)) == 0
+
+
+def test_validate_runs_fa8xx_on_an_archive_with_readers_added(fixtures_dir):
+    from fracatlas_annot.agreement import add_readers
+    from fracatlas_annot.formats import read
+    from fracatlas_annot.validate import validate
+
+    root = fixtures_dir / "readers"
+    ds = add_readers(read(fixtures_dir / "fracatlas-mini"), root / "reader-1", root / "reader-2")
+    assert {s.meta.get("reader") for s in ds.sources.values()} >= {"reader-1", "reader-2"}
+    f = validate(ds, select="FA8", fast=True, progress=False)
+    # with the archive's dataset.csv (40 images) the planted disagreements, on polygons:
+    assert sorted(f.loc[f["code"] == "FA803", "image"]) == ["IMG0000021.jpg", "IMG0000078.jpg"]
+    assert sorted(f.loc[f["code"] == "FA801", "image"]) == ["IMG0000021.jpg", "IMG0000023.jpg", "IMG0000030.jpg", "IMG0000078.jpg"]
+    assert f.loc[f["code"] == "FA802", "image"].tolist() == ["IMG0000026.jpg"]
+    assert set(f.loc[f["code"] == "FA801", "source"]) == {"reader-1/coco", "reader-2/coco"}
+    summary = f.loc[f["code"] == "FA806", "message"].iloc[0]
+    assert "40 images read by both, kappa 0.87" in summary

@@ -201,3 +201,34 @@ def test_consensus_written_as_yolo_seg_passes_ultralytics(tmp_path, monkeypatch,
             assert len(lab) == 1 and len(segments) == 1
     # 3 pairs (1.jpg, 2.jpg, 5.jpg) + A's 3.jpg + B's 4.jpg
     assert found == 5
+
+
+def test_fixture_consensus_into_the_mini_archive_as_yolo_seg(fixtures_dir, tmp_path, monkeypatch):
+    # the readers' consensus written with the mini archive's images: every label passes
+    # Ultralytics' check and the 40 images (30 negatives) all come out
+    from fracatlas_annot.convert import convert
+    from fracatlas_annot.formats import read
+
+    cfg = tmp_path / "yolo-config"
+    cfg.mkdir()
+    monkeypatch.setenv("YOLO_OFFLINE", "1")
+    monkeypatch.setenv("YOLO_AUTOINSTALL", "0")
+    monkeypatch.setenv("YOLO_CONFIG_DIR", str(cfg))
+    from ultralytics.data.utils import verify_image_label
+
+    archive = read(fixtures_dir / "fracatlas-mini")
+    r = agree(fixtures_dir / "readers" / "reader-1", fixtures_dir / "readers" / "reader-2", meta=archive)
+    cons = r.consensus("union", "drop")
+    assert cons.meta["pairs"] == 11 and cons.meta["dropped"] == 4
+    out = tmp_path / "seg"
+    manifest = convert(archive, to="yolo-seg", source=cons, out=out, progress=False)
+    assert manifest["counts"]["images_out"] == 40 and manifest["counts"]["objects_out"] == 11
+    labels = sorted((out / "labels").rglob("*.txt"))
+    assert len(labels) == 40
+    total = 0
+    for lb in labels:
+        im = next((out / "images" / lb.parent.name).glob(lb.stem + ".*"))
+        im_file, lab, shape, segments, _kp, nm, nf, ne, nc, msg = verify_image_label((str(im), str(lb), "", False, 1, 0, 0, False))
+        assert nc == 0, msg
+        total += len(lab)
+    assert total == 11
