@@ -1043,29 +1043,18 @@ def _disagreements(ra, rb, geoms, thresholds, pairs, matches, images, names) -> 
         used_a[m["ia"].to_numpy()] = True
         used_b[m["ib"].to_numpy()] = True
         # only objects on images both readers saw: the rest is in the image-only rows
-        both = pd.Series(sa & sb, index=images.index)
-        ok_a = both.reindex(ta["image"], fill_value=False).to_numpy()
-        ok_b = both.reindex(tb["image"], fill_value=False).to_numpy()
-        miss_b = np.flatnonzero(~used_a & ok_a)
-        miss_a = np.flatnonzero(~used_b & ok_b)
-        if len(miss_b):
-            parts.append(
-                _rows(
-                    ta["image"].to_numpy(dtype=object)[miss_b], "missing-in-b", geometry=g, iou=best_a[miss_b],
-                    label_a=ta["label"].to_numpy(dtype=object)[miss_b], object_a=ta["object"].to_numpy()[miss_b],
-                    ref_a=ta["ref"].to_numpy(dtype=object)[miss_b], area_a=ta["area"].to_numpy()[miss_b],
-                    message=[f"{nb} has no matching {g} (best IoU {v:.2f} < {lo:g})" for v in best_a[miss_b]],
-                )
-            )
-        if len(miss_a):
-            parts.append(
-                _rows(
-                    tb["image"].to_numpy(dtype=object)[miss_a], "missing-in-a", geometry=g, iou=best_b[miss_a],
-                    label_b=tb["label"].to_numpy(dtype=object)[miss_a], object_b=tb["object"].to_numpy()[miss_a],
-                    ref_b=tb["ref"].to_numpy(dtype=object)[miss_a], area_b=tb["area"].to_numpy()[miss_a],
-                    message=[f"{na} has no matching {g} (best IoU {v:.2f} < {lo:g})" for v in best_b[miss_a]],
-                )
-            )
+        for t, used, best, side, kind, other in ((ta, used_a, best_a, "a", "missing-in-b", nb), (tb, used_b, best_b, "b", "missing-in-a", na)):
+            miss = np.flatnonzero(~used & t["both_read"].to_numpy(dtype=bool))
+            if not len(miss):
+                continue
+            cols = {
+                f"label_{side}": t["label"].to_numpy(dtype=object)[miss],
+                f"object_{side}": t["object"].to_numpy()[miss],
+                f"ref_{side}": t["ref"].to_numpy(dtype=object)[miss],
+                f"area_{side}": t["area"].to_numpy()[miss],
+            }
+            msg = [f"{other} has no matching {g} (best IoU {v:.2f} < {lo:g})" for v in best[miss]]
+            parts.append(_rows(t["image"].to_numpy(dtype=object)[miss], kind, geometry=g, iou=best[miss], message=msg, **cols))
         for kind, sel in (("label-mismatch", ~m["label_match"].to_numpy()), ("low-overlap", m["label_match"].to_numpy() & (m["iou"].to_numpy() < hi))):
             sub = m[sel]
             if not len(sub):
