@@ -6,17 +6,9 @@ import json
 
 import pytest
 
-import fracatlas_annot.formats as formats
 from fracatlas_annot.cli import main
 
-from ._mini import MINI, assemble
-
-
-@pytest.fixture(autouse=True)
-def archive_reader(monkeypatch):
-    """Until the archive reader lands, read the fixture with the test assembler."""
-    if not hasattr(formats, "read"):
-        monkeypatch.setattr(formats, "read", lambda path, **kw: assemble(path), raising=False)
+from ._mini import MINI
 
 
 def test_convert_prints_class_map_and_summary(tmp_path, capsys):

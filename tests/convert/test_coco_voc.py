@@ -16,7 +16,7 @@ from fracatlas_annot.formats import coco as coco_reader
 from fracatlas_annot.formats import voc as voc_reader
 from fracatlas_annot.model import Source, make_objects
 
-from ._mini import read_mini
+from ._mini import read_mini, rle_source
 
 
 @pytest.fixture(scope="module")
@@ -77,24 +77,14 @@ def test_coco_reads_back_same_polygons(mini_ds, tmp_path):
 
 
 def test_coco_keeps_multipolygons_and_rle(mini_ds, tmp_path):
-    from pycocotools import mask as mask_utils
-
-    w, h = (int(v) for v in mini_ds.images.loc["IMG0000019.jpg", ["width", "height"]])
-    m = np.zeros((h, w), dtype=np.uint8)
-    m[20:60, 30:90] = 1
-    rle = mask_utils.encode(np.asfortranarray(m))
-    doc = {"images": [{"id": 7, "width": w, "height": h, "file_name": "IMG0000019.jpg"}],
-           "annotations": [
-               {"id": 0, "image_id": 7, "category_id": 1, "iscrowd": 1, "bbox": [30, 20, 60, 40], "area": 2400,
-                "segmentation": {"size": [h, w], "counts": rle["counts"].decode()}},
-               {"id": 1, "image_id": 7, "category_id": 1, "iscrowd": 0, "bbox": [0, 0, 1, 1], "area": 1,
-                "segmentation": [[100, 100, 140, 100, 140, 130], [200, 200, 230, 200, 230, 240, 200, 240]]}],
-           "categories": [{"id": 1, "name": "fractured"}]}
-    src, _ = coco_reader.parse(json.dumps(doc).encode(), file="x.json")
+    multi = {"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0, "bbox": [0, 0, 1, 1], "area": 1,
+             "segmentation": [[100, 100, 140, 100, 140, 130], [200, 200, 230, 200, 230, 240, 200, 240]]}
+    src, doc = rle_source(mini_ds, extra=[multi])
+    rle = doc["annotations"][0]["segmentation"]
     convert(mini_ds, to="coco", source=src, out=tmp_path / "c", progress=False)
     out = json.loads((tmp_path / "c" / "annotations.json").read_text())
     rle_ann, poly_ann = out["annotations"]
-    assert rle_ann["segmentation"] == {"size": [h, w], "counts": rle["counts"].decode()} and rle_ann["iscrowd"] == 1
+    assert rle_ann["segmentation"] == rle and rle_ann["iscrowd"] == 1
     assert rle_ann["area"] == 2400 and rle_ann["bbox"] == [30, 20, 60, 40]
     assert len(poly_ann["segmentation"]) == 2
     assert poly_ann["bbox"] == [100, 100, 130, 140]  # recomputed from the polygons, not the declared [0,0,1,1]

@@ -14,7 +14,7 @@ import shapely
 from fracatlas_annot.convert import convert
 from fracatlas_annot.model import Source, make_objects
 
-from ._mini import read_mini
+from ._mini import read_mini, rle_source
 
 
 @pytest.fixture(scope="module")
@@ -127,25 +127,8 @@ def test_coco_segmentation_is_list_of_flat_number_lists(pack):
             assert all(isinstance(v, (int, float)) for v in ring)
 
 
-def _rle_source(mini_ds) -> Source:
-    from pycocotools import mask as mask_utils
-
-    from fracatlas_annot.formats.coco import parse
-
-    w, h = (int(v) for v in mini_ds.images.loc["IMG0000019.jpg", ["width", "height"]])
-    m = np.zeros((h, w), dtype=np.uint8)
-    m[20:60, 30:90] = 1
-    rle = mask_utils.encode(np.asfortranarray(m))
-    doc = {"images": [{"id": 1, "width": w, "height": h, "file_name": "IMG0000019.jpg"}],
-           "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 1, "bbox": [30, 20, 60, 40], "area": 2400,
-                            "segmentation": {"size": [h, w], "counts": rle["counts"].decode()}}],
-           "categories": [{"id": 1, "name": "fractured"}]}
-    src, _ = parse(json.dumps(doc).encode(), file="rle.json")
-    return src
-
-
 def test_coco_never_rle_and_never_crowd(mini_ds, tmp_path):
-    src = _rle_source(mini_ds)
+    src, _ = rle_source(mini_ds)
     m = convert(mini_ds, to="makesense", source=src, out=tmp_path / "o", progress=False, allow_lossy=True)
     (a,) = _coco(tmp_path / "o")["annotations"]
     assert isinstance(a["segmentation"], list) and a["iscrowd"] == 0

@@ -18,7 +18,7 @@ from fracatlas_annot.convert import convert
 from fracatlas_annot.errors import LossyConversionError
 from fracatlas_annot.model import Source, make_objects
 
-from ._mini import MINI, read_mini
+from ._mini import MINI, read_mini, rle_source
 
 
 @pytest.fixture(scope="module")
@@ -277,25 +277,13 @@ def test_hole_is_recorded_as_lossy(mini_ds, tmp_path):
 
 
 def test_rle_object_is_traced_and_recorded(mini_ds, tmp_path):
-    from fracatlas_annot.formats.coco import parse
-
-    w, h = (int(v) for v in mini_ds.images.loc["IMG0000019.jpg", ["width", "height"]])
-    mask = np.zeros((h, w), dtype=np.uint8)
-    mask[20:60, 30:90] = 1
-    from pycocotools import mask as mask_utils
-
-    rle = mask_utils.encode(np.asfortranarray(mask))
-    doc = {"images": [{"id": 1, "width": w, "height": h, "file_name": "IMG0000019.jpg"}],
-           "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 1, "bbox": [30, 20, 60, 40], "area": 2400.0,
-                            "segmentation": {"size": [h, w], "counts": rle["counts"].decode()}}],
-           "categories": [{"id": 1, "name": "fractured"}]}
-    src, problems = parse(json.dumps(doc).encode(), file="rle.json")
-    assert not problems
+    src, doc = rle_source(mini_ds)
     with pytest.raises(LossyConversionError) as err:
         convert(mini_ds, to="yolo-seg", source=src, split="none", out=tmp_path / "x", progress=False)
     assert "rle-to-polygon" in str(err.value)
     m = convert(mini_ds, to="yolo-seg", source=src, split="none", out=tmp_path / "y", progress=False, allow_lossy=True)
     (row,) = _seg_lines(tmp_path / "y")
+    w, h = doc["images"][0]["width"], doc["images"][0]["height"]
     xy = np.asarray(row[1:]).reshape(-1, 2) * [w, h]
     assert shapely.Polygon(xy).area == pytest.approx(59 * 39, rel=0.02)
     assert m["change_counts"] == {"rle-to-polygon": 1}
