@@ -182,8 +182,10 @@ def _annotations(
 
     # segmentation kinds: the makesense shape [[x, y, ...]] goes through one fast check
     kind = np.full(n, _POLY, dtype=np.int8)
-    parts_fast = n > 0 and all(type(s) is list and len(s) == 1 and type(s[0]) is list and not len(s[0]) % 2 for s in segs)
-    if not parts_fast or flat_floats(list(chain.from_iterable(s[0] for s in segs))) is None:
+    fast_xy = None  # all vertices, when every annotation has one numeric ring
+    if n and all(type(s) is list and len(s) == 1 and type(s[0]) is list and not len(s[0]) % 2 for s in segs):
+        fast_xy = flat_floats(list(chain.from_iterable(s[0] for s in segs)))
+    if fast_xy is None:
         kind = np.fromiter((_seg_kind(s) for s in segs), dtype=np.int8, count=n)
     box, box_ok = _boxes(bboxes)
 
@@ -229,7 +231,11 @@ def _annotations(
         seg_rows = [segs[j] for j in rows[poly]]
         ring_len = np.fromiter((len(p) // 2 for s in seg_rows for p in s), dtype=np.int64)
         owner = np.repeat(np.arange(len(poly)), [len(s) for s in seg_rows])
-        xy = np.array(list(chain.from_iterable(chain.from_iterable(seg_rows))), dtype=np.float64)
+        if fast_xy is not None:  # one ring per annotation: select the kept rings' vertices
+            all_len = np.fromiter((len(s[0]) for s in segs), dtype=np.int64, count=n)
+            xy = fast_xy if m == n else fast_xy[np.repeat(ok, all_len)]
+        else:
+            xy = np.array(list(chain.from_iterable(chain.from_iterable(seg_rows))), dtype=np.float64)
         built = rings_to_objects(xy, ring_len, owner, len(poly))
         geometry[poly] = built["geometry"]
         ext[:, poly] = np.stack([built[c] for c in ("x0", "y0", "x1", "y1")])
