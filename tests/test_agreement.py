@@ -603,3 +603,16 @@ def test_validate_runs_fa8xx_on_an_archive_with_readers_added(fixtures_dir):
     assert set(f.loc[f["code"] == "FA801", "source"]) == {"reader-1/coco", "reader-2/coco"}
     summary = f.loc[f["code"] == "FA806", "message"].iloc[0]
     assert "40 images read by both, kappa 0.87" in summary
+
+
+def test_fa805_label_mismatch_and_fa804_image_read_once():
+    from fracatlas_annot.model import Dataset
+
+    a = make_source("reader-1", [("1.jpg", 0, 0, 10, 10), ("2.jpg", 0, 0, 10, 10)], ["1.jpg", "2.jpg", "3.jpg"], labels=["fractured", "fractured"])
+    b = make_source("reader-2", [("1.jpg", 0, 0, 10, 10)], ["1.jpg", "3.jpg"], labels=["hardware"])
+    f = _findings(Dataset(sources={"reader-1": a, "reader-2": b}))
+    codes = f.set_index("code")
+    assert codes.loc["FA805", "image"] == "1.jpg" and "'fractured'" in codes.loc["FA805", "message"] and "'hardware'" in codes.loc["FA805", "message"]
+    # both lists hold an image without objects (3.jpg), so 2.jpg, absent from reader-2's list, was read once
+    assert codes.loc["FA804", "image"] == "2.jpg"
+    assert "FA801" not in codes.index  # the object on 2.jpg is not a miss: reader-2 never read the image
