@@ -55,11 +55,11 @@ def display_prefix(folder: str | os.PathLike[str], base: str | os.PathLike[str] 
 def unsafe_entry_reason(name: str) -> str | None:
     """Why a zip entry name must not be used, or None when it is safe."""
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":" and name[0].isalpha()):
-        return "an absolute path"
+        return "is an absolute path"
     if any(part == ".." for part in name.replace("\\", "/").split("/")):
-        return "a '..' component"
+        return "has a '..' component"
     if "\x00" in name:
-        return "a NUL character"
+        return "has a NUL character"
     return None
 
 
@@ -183,7 +183,7 @@ def iter_zip(
                 problems.append(
                     Problem(
                         kind="unsafe-zip-entry",
-                        message=f"zip entry name {name!r} is {reason}; entry skipped (never extracted)",
+                        message=f"zip entry name {name!r} {reason}; entry skipped (never extracted)",
                         file=where,
                         source=source,
                     )
