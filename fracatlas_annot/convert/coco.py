@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from .. import __version__
 from .common import object_counts

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from fracatlas_annot.cli import main
 
 from ._mini import MINI
