@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from ..model import Problem
+from ..model import Problem, Source
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -52,6 +52,21 @@ def load_json(data: bytes, *, file: str, source: str | None = None) -> tuple[Any
         return None, [Problem("parse-error", msg, file=file, loc=f"column {exc.colno}", line=exc.lineno, source=source)]
     except RecursionError:
         return None, [Problem("parse-error", "invalid JSON: nested too deeply", file=file, source=source)]
+
+
+def read_document(
+    parse: Callable[..., tuple[Source, list[Problem]]], path: str | Path, *, name: str, base: str | Path | None,
+    format: str, geometry: str,
+) -> tuple[Source, list[Problem]]:
+    """``read()`` for a single-document format: load the file, ``parse`` it, record the path."""
+    file = origin_name(path, base)
+    data, problems = read_bytes(path, file=file, source=name)
+    if data is None:
+        source = Source.empty(name, format, geometry=geometry)
+    else:
+        source, problems = parse(data, file=file, name=name)
+    source.path = str(path)
+    return source, problems
 
 
 def read_bytes(path: str | Path, *, file: str, source: str | None = None) -> tuple[bytes | None, list[Problem]]:
@@ -134,30 +149,17 @@ def rings_to_objects(
     ring_owner = np.asarray(ring_owner, dtype=np.int64)
     n_rings = len(ring_len)
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    starts = np.zeros(n_rings, dtype=np.int64)
-    if n_rings:
-        starts[1:] = np.cumsum(ring_len)[:-1]
     # drop an explicit closing vertex (first == last)
-    closed = np.zeros(n_rings, dtype=bool)
-    multi = ring_len >= 2
-    if multi.any():
-        first = xy[starts[multi]]
-        last = xy[starts[multi] + ring_len[multi] - 1]
-        closed[multi] = (first == last).all(axis=1)
+    starts = _starts(ring_len)
+    closed = _closed(xy, starts, ring_len)
     keep = np.ones(len(xy), dtype=bool)
     keep[(starts + ring_len - 1)[closed]] = False
     xy = xy[keep]
     eff = ring_len - closed
     ring_of_vertex = np.repeat(np.arange(n_rings), eff)
-
-    starts_eff = np.zeros(n_rings, dtype=np.int64)
-    if n_rings:
-        starts_eff[1:] = np.cumsum(eff)[:-1]
+    starts_eff = _starts(eff)
     # a ring still closed after dropping one repeat ([a, b, a, a]) is read by GEOS as closed
-    still_closed = np.zeros(n_rings, dtype=bool)
-    two = eff >= 2
-    if two.any():
-        still_closed[two] = (xy[starts_eff[two]] == xy[starts_eff[two] + eff[two] - 1]).all(axis=1)
+    still_closed = _closed(xy, starts_eff, eff)
     good = (eff - still_closed) >= 3
     distinct = np.zeros(n_rings, dtype=np.int64)
     polys = np.empty(n_rings, dtype=object)
@@ -227,6 +229,22 @@ def rings_to_objects(
         "n_parts": n_parts,
         "n_vertices": np.where(n_parts > 0, n_vertices, -1),
     }
+
+
+def _starts(lengths: np.ndarray) -> np.ndarray:
+    """Offset of each ring's first vertex in the stacked vertex array."""
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    starts[1:] = np.cumsum(lengths)[:-1]
+    return starts
+
+
+def _closed(xy: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Rings (of 2+ vertices) whose last vertex repeats the first."""
+    closed = np.zeros(len(lengths), dtype=bool)
+    two = lengths >= 2
+    if two.any():
+        closed[two] = (xy[starts[two]] == xy[starts[two] + lengths[two] - 1]).all(axis=1)
+    return closed
 
 
 def _polygons(block: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Problem, Source, make_objects, make_source_images
-from ._json import as_float, flat_floats, int_array, load_json, lookup_all, origin_name, read_bytes, rings_to_objects
+from ._json import as_float, flat_floats, int_array, load_json, lookup_all, read_document, rings_to_objects
 
 __all__ = ["parse", "read"]
 
@@ -32,14 +32,7 @@ _NONE, _POLY, _RLE, _BAD = 0, 1, 2, 3
 
 def read(path: str | Path, *, name: str = "coco", base: str | Path | None = None) -> tuple[Source, list[Problem]]:
     """Read a COCO JSON file. ``file`` in rows and problems is relative to ``base`` when given."""
-    file = origin_name(path, base)
-    data, problems = read_bytes(path, file=file, source=name)
-    if data is None:
-        source = Source.empty(name, "coco", geometry="polygon")
-    else:
-        source, problems = parse(data, file=file, name=name)
-    source.path = str(path)
-    return source, problems
+    return read_document(parse, path, name=name, base=base, format="coco", geometry="polygon")
 
 
 def parse(data: bytes, *, file: str, name: str = "coco") -> tuple[Source, list[Problem]]:

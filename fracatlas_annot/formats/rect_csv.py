@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Problem, Source, make_objects, make_source_images
-from ._json import decode_text, origin_name, read_bytes
+from ._json import decode_text, read_document
 
 __all__ = ["HEADER", "parse", "read"]
 
@@ -26,14 +26,7 @@ _NUMERIC = [1, 2, 3, 4, 6, 7]
 
 def read(path: str | Path, *, name: str = "csv", base: str | Path | None = None) -> tuple[Source, list[Problem]]:
     """Read a rect CSV file. ``file`` in rows and problems is relative to ``base`` when given."""
-    file = origin_name(path, base)
-    data, problems = read_bytes(path, file=file, source=name)
-    if data is None:
-        source = Source.empty(name, "csv")
-    else:
-        source, problems = parse(data, file=file, name=name)
-    source.path = str(path)
-    return source, problems
+    return read_document(parse, path, name=name, base=base, format="csv", geometry="box")
 
 
 def parse(data: bytes, *, file: str, name: str = "csv") -> tuple[Source, list[Problem]]:

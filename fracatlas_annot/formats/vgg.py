@@ -18,21 +18,14 @@ from typing import Any
 import numpy as np
 
 from ..model import Problem, Source, make_objects, make_source_images
-from ._json import as_int, flat_floats, load_json, origin_name, read_bytes, rings_to_objects
+from ._json import as_int, flat_floats, load_json, read_document, rings_to_objects
 
 __all__ = ["parse", "read"]
 
 
 def read(path: str | Path, *, name: str = "vgg", base: str | Path | None = None) -> tuple[Source, list[Problem]]:
     """Read a VGG JSON file. ``file`` in rows and problems is relative to ``base`` when given."""
-    file = origin_name(path, base)
-    data, problems = read_bytes(path, file=file, source=name)
-    if data is None:
-        source = Source.empty(name, "vgg", geometry="polygon")
-    else:
-        source, problems = parse(data, file=file, name=name)
-    source.path = str(path)
-    return source, problems
+    return read_document(parse, path, name=name, base=base, format="vgg", geometry="polygon")
 
 
 def parse(data: bytes, *, file: str, name: str = "vgg") -> tuple[Source, list[Problem]]:
