@@ -53,17 +53,18 @@ def parse(data: bytes, *, file: str, name: str = "coco") -> tuple[Source, list[P
         value = doc.get(key, _MISSING)
         if value is _MISSING:
             problem("missing-key", f"top-level key '{key}' is missing", "$")
-            value = []
         elif not isinstance(value, list):
             problem("bad-value", f"'{key}' is a JSON {type(value).__name__}, expected a list", key)
-            value = []
-        lists[key] = value
+        else:
+            lists[key] = value
+    images_usable = "images" in lists
+    lists = {key: lists.get(key, []) for key in ("images", "annotations", "categories")}
 
     labels, label_ids = _categories(lists["categories"], problem)
     id_to_key, images = _images(lists["images"], file, problem)
     objects = _annotations(lists["annotations"], id_to_key, label_ids, file, problem)
-    if "images" not in doc:
-        # without images nothing can be placed; one missing-key problem says it all
+    if not images_usable:
+        # without images nothing can be placed; the one images problem says it all
         problems[:] = [p for p in problems if p.kind != "orphan-annotation"]
     info = doc.get("info")
     meta = {"info": info} if isinstance(info, dict) else {}
@@ -101,13 +102,13 @@ def _images(entries: list, file: str, problem: Any) -> tuple[dict[Any, str], pd.
         entries = [e if ok else {"file_name": None} for e, ok in zip(entries, is_dict)]
     fnames = [e.get("file_name") for e in entries]
     cids = [e.get("id", _MISSING) for e in entries]
-    if not (set(map(type, fnames)) <= {str} and all(fnames)):
+    if not (set(map(type, fnames)) <= {str} and all(fnames)) or any(f.endswith(("/", "\\")) for f in fnames):
         for i, (f, ok) in enumerate(zip(fnames, is_dict)):
-            if ok and not (type(f) is str and f):
+            if ok and not (type(f) is str and f.replace("\\", "/").rsplit("/", 1)[-1]):
                 what = "missing" if f is None else f"not a file name ({f!r})"
                 problem("missing-key", f"image entry has no usable 'file_name' ({what})", f"images[{i}]")
-    named = [i for i, f in enumerate(fnames) if type(f) is str and f]
-    keys = {i: fnames[i].replace("\\", "/").rsplit("/", 1)[-1] for i in named}
+    keys = {i: f.replace("\\", "/").rsplit("/", 1)[-1] for i, f in enumerate(fnames) if type(f) is str}
+    named = [i for i, key in keys.items() if key]
 
     id_to_key: dict[Any, str] = {}
     first: dict[Any, int] = {}

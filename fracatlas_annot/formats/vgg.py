@@ -50,7 +50,11 @@ def parse(data: bytes, *, file: str, name: str = "vgg") -> tuple[Source, list[Pr
             problem("bad-value", f"entry is a JSON {type(entry).__name__}, expected an object", top)
             continue
         fname = entry.get("filename")
-        image = (fname if isinstance(fname, str) and fname else top).replace("\\", "/").rsplit("/", 1)[-1]
+        image = _bare(fname) if isinstance(fname, str) else ""
+        image = image or _bare(top)
+        if not image:
+            problem("missing-key", "entry has neither a 'filename' nor a file-name key", top)
+            continue
         if image in images:
             msg = f"image '{image}' is listed twice ({images[image][0]} and {top}); regions of both are kept"
             problem("duplicate-image-id", msg, top, image=image, severity="warning")
@@ -84,6 +88,10 @@ def parse(data: bytes, *, file: str, name: str = "vgg") -> tuple[Source, list[Pr
         labels=list(dict.fromkeys(r[1] for r in rows if r[1] is not None)),
     )  # fmt: skip
     return source, problems
+
+
+def _bare(name: str) -> str:
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _region(region: Any) -> tuple | list:

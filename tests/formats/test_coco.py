@@ -311,8 +311,16 @@ def test_duplicate_file_name_is_listed_once() -> None:
     assert list(source.images.index) == ["a.jpg"]
 
 
-def test_image_without_file_name_orphans_its_annotations() -> None:
-    images = [{"id": 1, "width": 10, "height": 10}, {"id": 2, "width": 10, "height": 10, "file_name": "b.jpg"}]
+@pytest.mark.parametrize(
+    "first",
+    [
+        pytest.param({"id": 1, "width": 10, "height": 10}, id="no-file-name"),
+        pytest.param({"id": 1, "file_name": "images/"}, id="folder-only"),
+        pytest.param({"id": 1, "file_name": 19}, id="number"),
+    ],
+)
+def test_image_without_file_name_orphans_its_annotations(first: dict) -> None:
+    images = [first, {"id": 2, "width": 10, "height": 10, "file_name": "b.jpg"}]
     source, problems = parse(doc([ann(SQUARE), ann(SQUARE, image_id=2)], images=images))
     assert [(p.kind, p.loc) for p in problems] == [("missing-key", "images[0]"), ("orphan-annotation", "annotations[0]")]
     assert "file_name" in problems[0].message
@@ -322,6 +330,8 @@ def test_image_without_file_name_orphans_its_annotations() -> None:
 def test_missing_images_reports_once_not_per_annotation() -> None:
     source, problems = parse(dumps({"annotations": [ann(SQUARE)] * 5, "categories": []}))
     assert [(p.kind, p.loc) for p in problems] == [("missing-key", "$")]
+    source, problems = parse(dumps({"images": "IMG0000019.jpg", "annotations": [ann(SQUARE)] * 5, "categories": []}))
+    assert [(p.kind, p.loc) for p in problems] == [("bad-value", "images")]
     assert "'images'" in problems[0].message
     assert len(source.objects) == 0
 

@@ -147,6 +147,7 @@ NOT_UTF8_AT = NOT_UTF8.index(b"\xe4")
         pytest.param(b"[]", "parse-error", "$", None, "expected an object", id="top-level-list"),
         pytest.param(dumps({"a.jpg": 3}), "bad-value", "a.jpg", None, "expected an object", id="entry-not-object"),
         pytest.param(dumps({"a.jpg": {"filename": "a.jpg"}}), "missing-key", "a.jpg", None, "'regions'", id="no-regions-key"),
+        pytest.param(dumps({"": entry({}, name="")}), "missing-key", "", None, "'filename'", id="no-file-name"),
         pytest.param(dumps({"a.jpg": entry("0", name="a.jpg")}), "bad-value", "a.jpg", None, "'regions'", id="regions-string"),
         pytest.param(dumps({"a.jpg": entry({"0": polygon([0, "x", 4], [0, 0, 4])}, name="a.jpg")}), "bad-value", "a.jpg/regions/0", None, "not a number", id="non-numeric-point"),
         pytest.param(dumps({"a.jpg": entry({"0": polygon([0, 4, 4], [0, 0])}, name="a.jpg")}), "bad-value", "a.jpg/regions/0", None, "all_points_y has 2", id="unequal-lengths"),
