@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._common import compared_pairs, concat, fmt, match_sources, object_counts, object_findings
+from ._common import compared_pairs, concat, counts_array, fmt, keyspace, match_sources, object_findings
 from .registry import CheckContext, Severity, findings, rule
 
 #: A matched box/polygon pair is reported when its IoU is below ``ctx.iou_threshold`` and
@@ -113,18 +113,18 @@ def box_polygon_count_mismatch(ctx: CheckContext):
     ds = ctx.dataset
     for box, poly in box_polygon_pairs(ctx):
         B, P = ds.sources[box], ds.sources[poly]
-        common = sorted(match_sources(ctx, box, poly)["images"])
-        nb = object_counts(B).reindex(common, fill_value=0)
-        npoly = object_counts(P).reindex(common, fill_value=0)
-        diff = nb.to_numpy() != npoly.to_numpy()
+        common = keyspace(ctx).get_indexer(match_sources(ctx, box, poly)["images"])
+        nb = counts_array(ctx, box)[common]
+        npoly = counts_array(ctx, poly)[common]
+        diff = nb != npoly
         if diff.any():
-            keys = np.asarray(common, dtype=object)[diff]
+            keys = keyspace(ctx).to_numpy(dtype=object)[common[diff]]
             file_of = B.images["file"][~B.images.index.duplicated()] if len(B.images) else pd.Series(dtype=object)
             parts.append(
                 findings(
                     image=keys,
                     source=box,
-                    message=[f"{a} box(es) in `{box}`, {b} polygon(s) in `{poly}`" for a, b in zip(nb.to_numpy()[diff], npoly.to_numpy()[diff])],
+                    message=[f"{a} box(es) in `{box}`, {b} polygon(s) in `{poly}`" for a, b in zip(nb[diff], npoly[diff])],
                     file=file_of.reindex(keys).to_numpy(dtype=object) if len(file_of) else None,
                 )
             )

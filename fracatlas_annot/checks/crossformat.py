@@ -7,7 +7,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import compared_pairs, concat, fmt, listed, lists_negatives, match_sources, object_counts, object_findings
+from ._common import (
+    compared_pairs,
+    concat,
+    counts_array,
+    counts_cached,
+    fmt,
+    in_csv,
+    keyspace,
+    listed_mask,
+    lists_negatives,
+    match_sources,
+    object_findings,
+)
 from .registry import CheckContext, Severity, findings, rule
 
 
@@ -47,12 +59,13 @@ def object_count_mismatch(ctx: CheckContext):
     ds = ctx.dataset
     for s, r in _same_kind_pairs(ctx):
         S, R = ds.sources[s], ds.sources[r]
-        common = sorted(listed(S) & listed(R))
-        ns = object_counts(S).reindex(common, fill_value=0).to_numpy()
-        nr = object_counts(R).reindex(common, fill_value=0).to_numpy()
-        diff = ns != nr
-        if diff.any():
-            keys = np.asarray(common, dtype=object)[diff]
+        common = listed_mask(ctx, s) & listed_mask(ctx, r)
+        ns_all, nr_all = counts_array(ctx, s), counts_array(ctx, r)
+        diff_all = common & (ns_all != nr_all)
+        ns, nr = ns_all[diff_all], nr_all[diff_all]
+        diff = np.ones(len(ns), dtype=bool)
+        if diff_all.any():
+            keys = keyspace(ctx).to_numpy(dtype=object)[diff_all]
             parts.append(
                 findings(
                     image=keys,
@@ -99,8 +112,8 @@ def object_geometry_mismatch(ctx: CheckContext):
         # unmatched objects on images whose counts agree (count mismatches are FA301)
         ua = S.objects.loc[m["unmatched_a"]]
         if len(ua):
-            ns = object_counts(S)
-            nr = object_counts(ds.sources[r])
+            ns = counts_cached(ctx, s)
+            nr = counts_cached(ctx, r)
             same = ns.reindex(ua["image"]).to_numpy() == nr.reindex(ua["image"], fill_value=0).to_numpy()
             ua = ua[same]
             if len(ua):
@@ -166,30 +179,33 @@ def image_missing_from_source(ctx: CheckContext):
     srcs = ds.sources
     if len(srcs) < 2 and not len(ds.images):
         return None
-    with_objects: dict[str, set[str]] = {n: set(s.objects["image"].dropna().unique()) for n, s in srcs.items()}
-    listed_by = {n: listed(s) for n, s in srcs.items()}
-    dataset_keys = set()
+    K = keyspace(ctx)
+    keys = K.to_numpy(dtype=object)
+    has = {n: counts_array(ctx, n) > 0 for n in srcs}
+    in_dataset = np.zeros(len(K), dtype=bool)
     if len(ds.images):
-        im = ds.images
-        keep = im["in_csv"].fillna(False).to_numpy(dtype=bool) if "in_csv" in im and ds.has_csv else im["path"].notna().to_numpy()
-        dataset_keys = set(im.index[keep])
-    rows = []
+        keep = in_csv(ctx) if ds.has_csv else ds.images["path"].notna().to_numpy()
+        codes = K.get_indexer(np.asarray(ds.images.index[keep], dtype=object))
+        in_dataset[codes] = True
+    parts = []
     for n, src in srcs.items():
-        mine = listed_by[n]
-        full = lists_negatives(src)
-        for other, keys in with_objects.items():
+        mine = listed_mask(ctx, n)
+        reported = np.zeros(len(K), dtype=bool)
+        for other, labelled in has.items():
             if other == n:
                 continue
-            for k in sorted(keys - mine):
-                rows.append((k, n, f"image has objects in `{other}` but is not in `{n}`"))
-        if full:
-            missing = dataset_keys - mine - set().union(*[with_objects[o] for o in srcs if o != n]) if srcs else set()
-            for k in sorted(missing):
-                rows.append((k, n, f"`{n}` lists images without objects but not this one"))
-    if not rows:
-        return None
-    df = pd.DataFrame(rows, columns=["image", "source", "message"]).drop_duplicates(subset=["image", "source"])
-    return findings(image=df["image"], source=df["source"], message=df["message"], file=[srcs[s].path for s in df["source"]])
+            lost = labelled & ~mine & ~reported
+            if lost.any():
+                parts.append(findings(image=np.sort(keys[lost]), source=n, message=f"image has objects in `{other}` but is not in `{n}`", file=src.path))
+                reported |= lost
+        if lists_negatives(src):
+            missing = in_dataset & ~mine & ~reported
+            for other, labelled in has.items():
+                if other != n:
+                    missing &= ~labelled
+            if missing.any():
+                parts.append(findings(image=np.sort(keys[missing]), source=n, message=f"`{n}` lists images without objects but not this one", file=src.path))
+    return concat(parts)
 
 
 @rule("FA305", "image-size-mismatch-between-sources", Severity.ERROR, "cross-format")
@@ -221,9 +237,10 @@ def image_size_mismatch_between_sources(ctx: CheckContext):
     if len(frames) < 2:
         return None
     all_ = pd.concat(frames, ignore_index=True).drop_duplicates(subset=["image", "source"])
-    all_["size"] = all_["w"].astype(str) + "x" + all_["h"].astype(str)
-    nsize = all_.groupby("image")["size"].transform("nunique")
-    bad = all_[nsize > 1]
+    distinct = all_.drop_duplicates(subset=["image", "w", "h"])
+    several = distinct["image"][distinct["image"].duplicated()].unique()
+    bad = all_[all_["image"].isin(several).to_numpy()].copy()
+    bad["size"] = bad["w"].astype(str) + "x" + bad["h"].astype(str)
     if not len(bad):
         return None
     # report on every source whose size differs from the most common size for that image

@@ -15,7 +15,9 @@ def _image_labels(ctx: CheckContext) -> pd.Series:
     ds = ctx.dataset
     im = ds.images
     if ds.has_csv:
-        fr = pd.to_numeric(im["fractured"], errors="coerce")
+        from ._common import csv_numeric
+
+        fr = csv_numeric(ctx, "fractured")
         lab = pd.Series(np.where(fr == 1, "fractured", np.where(fr == 0, "not fractured", None)), index=im.index, dtype=object)
     else:
         lab = pd.Series([None] * len(im), index=im.index, dtype=object)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._common import concat, extents, fmt, frame_size, object_findings
+from ._common import concat, extents, fmt, frame_size, object_findings, px_extents
 from .registry import CheckContext, Severity, rule
 
 
@@ -45,10 +45,17 @@ def _poly_info(ctx: CheckContext, name: str) -> pd.DataFrame:
     obj = ctx.dataset.sources[name].objects
     geom = obj["geometry"].to_numpy()
     missing = shapely.is_missing(geom)
-    nv = _distinct_vertices(geom)
-    if "n_vertices" in obj:
-        declared = obj["n_vertices"].to_numpy(dtype="float64", na_value=np.nan)
-        nv = np.where(np.isnan(declared), nv, declared).astype(np.int64)
+    if missing.all():
+        info = pd.DataFrame({"missing": missing, "n_vertices": 0, "area": np.nan, "finite": True}, index=obj.index)
+        ctx.cache[key] = info
+        return info
+    # the reader's count of distinct vertices when it gave one, else counted here
+    declared = obj["n_vertices"].to_numpy(dtype="float64", na_value=np.nan) if "n_vertices" in obj else np.full(len(obj), np.nan)
+    declared[declared < 0] = np.nan
+    todo = np.isnan(declared) & ~missing
+    nv = np.where(np.isnan(declared), 0, declared).astype(np.int64)
+    if todo.any():
+        nv[todo] = _distinct_vertices(geom[todo])
     # zero area = all vertices on one line: the convex hull has no area (a symmetric
     # bow-tie also has a net shoelace area of 0, but it is an invalid polygon, FA102)
     coords_finite = np.ones(len(obj), dtype=bool)
@@ -242,10 +249,13 @@ def object_outside_image(ctx: CheckContext):
         obj = src.objects
         if not len(obj):
             continue
-        e = extents(obj)
-        norm = obj["units"].to_numpy() == "norm"
         keys = obj["image"].to_numpy()
         W, H, known = frame_size(ctx, src, keys)
+        e = px_extents(ctx, name).copy()
+        # normalised rows whose image size is unknown: checked in [0, 1]
+        norm = (obj["units"].to_numpy() == "norm") & ~known
+        if norm.any():
+            e[norm] = extents(obj[norm])
         W = np.where(norm, 1.0, W)
         H = np.where(norm, 1.0, H)
         known = known | norm

@@ -74,7 +74,8 @@ def _declared_vs_actual(ctx: CheckContext) -> pd.DataFrame:
         return ctx.cache[key]
     im = ctx.dataset.images
     frames = []
-    if len(im):
+    if len(im) and im["width"].notna().any():
+        im = im[~im.index.duplicated()]
         for n, src in ctx.dataset.sources.items():
             si = src.images
             if not len(si) or "width" not in si:
@@ -84,17 +85,18 @@ def _declared_vs_actual(ctx: CheckContext) -> pd.DataFrame:
             if not len(si):
                 continue
             keys = si.index
+            real = im[["width", "height", "raw_width", "raw_height", "orientation"]].reindex(keys)
             f = pd.DataFrame(
                 {
                     "image": keys.to_numpy(dtype=object),
                     "source": n,
                     "dw": si["width"].to_numpy(dtype="float64"),
                     "dh": si["height"].to_numpy(dtype="float64"),
-                    "w": im["width"].reindex(keys).to_numpy(dtype="float64", na_value=np.nan),
-                    "h": im["height"].reindex(keys).to_numpy(dtype="float64", na_value=np.nan),
-                    "rw": im["raw_width"].reindex(keys).to_numpy(dtype="float64", na_value=np.nan),
-                    "rh": im["raw_height"].reindex(keys).to_numpy(dtype="float64", na_value=np.nan),
-                    "orientation": im["orientation"].reindex(keys).to_numpy(dtype="float64", na_value=np.nan),
+                    "w": real["width"].to_numpy(dtype="float64", na_value=np.nan),
+                    "h": real["height"].to_numpy(dtype="float64", na_value=np.nan),
+                    "rw": real["raw_width"].to_numpy(dtype="float64", na_value=np.nan),
+                    "rh": real["raw_height"].to_numpy(dtype="float64", na_value=np.nan),
+                    "orientation": real["orientation"].to_numpy(dtype="float64", na_value=np.nan),
                     "file": si["file"].to_numpy(dtype=object),
                     "loc": si["loc"].to_numpy(dtype=object),
                 }

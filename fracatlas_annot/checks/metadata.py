@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import concat, listed, object_counts
+from ._common import concat, counts_array, counts_cached, csv_numeric, dataset_array, in_csv, keyspace, listed_mask
 from .registry import CheckContext, Severity, findings, rule
 
 FRACTURED_FOLDERS = {"fractured": 1, "non_fractured": 0, "nonfractured": 0, "non-fractured": 0}
 
 
 def _csv_int(ctx: CheckContext, col: str) -> pd.Series:
-    return pd.to_numeric(ctx.dataset.images[col], errors="coerce")
+    return csv_numeric(ctx, col)
 
 
 def _csv_loc(ctx: CheckContext, keys) -> tuple:
@@ -47,10 +47,10 @@ def fractured_flag_vs_folder(ctx: CheckContext):
     if not ds.has_csv or "folder" not in ds.images:
         return None
     im = ds.images
-    folder = im["folder"].astype(object).map(lambda f: FRACTURED_FOLDERS.get(str(f).lower()) if f is not None else None)
+    folder = im["folder"].astype(object).str.lower().map(FRACTURED_FOLDERS).astype("float64")
     fr = _csv_int(ctx, "fractured")
-    known = folder.notna() & fr.notna() & im["in_csv"].fillna(False).astype(bool)
-    bad = known & (folder.astype("float64") != fr.astype("float64"))
+    known = folder.notna().to_numpy() & fr.notna().to_numpy() & in_csv(ctx)
+    bad = pd.Series(known & (folder.to_numpy() != fr.to_numpy()), index=im.index)
     if not bad.any():
         return None
     rows = im[bad.to_numpy()]
@@ -64,7 +64,7 @@ def fractured_flag_vs_folder(ctx: CheckContext):
 
 
 def _objects_per_source(ctx: CheckContext) -> dict[str, pd.Series]:
-    return {n: object_counts(s) for n, s in ctx.dataset.sources.items()}
+    return {n: counts_cached(ctx, n) for n in ctx.dataset.sources}
 
 
 @rule("FA402", "fractured-flag-vs-annotations", Severity.ERROR, "metadata")
@@ -87,8 +87,9 @@ def fractured_flag_vs_annotations(ctx: CheckContext):
     ds = ctx.dataset
     if not ds.has_csv or not ds.sources:
         return None
-    im = ds.images[ds.images["in_csv"].fillna(False).astype(bool).to_numpy()] if "in_csv" in ds.images else ds.images
-    fr = pd.to_numeric(im["fractured"], errors="coerce")
+    mask = in_csv(ctx)
+    im = ds.images[mask]
+    fr = csv_numeric(ctx, "fractured")[mask]
     counts = _objects_per_source(ctx)
     has_by = {n: c.reindex(im.index, fill_value=0).to_numpy() > 0 for n, c in counts.items()}
     any_obj = np.zeros(len(im), dtype=bool)
@@ -137,19 +138,17 @@ def fracture_count_mismatch(ctx: CheckContext):
     ds = ctx.dataset
     if not ds.has_csv or "fracture_count" not in ds.images:
         return None
-    fc = _csv_int(ctx, "fracture_count")
-    fc = fc[ds.images["in_csv"].fillna(False).astype(bool).to_numpy()] if "in_csv" in ds.images else fc
-    fc = fc.dropna()
+    fc = _csv_int(ctx, "fracture_count").where(in_csv(ctx))
+    fc_all = dataset_array(ctx, fc)
+    keys_all = keyspace(ctx).to_numpy(dtype=object)
     parts = []
     for n, src in ds.sources.items():
-        keys = sorted(listed(src) & set(fc.index))
-        if not keys:
-            continue
-        have = object_counts(src).reindex(keys, fill_value=0).to_numpy()
-        want = fc.reindex(keys).to_numpy(dtype="int64")
-        bad = have != want
-        if bad.any():
-            k = np.asarray(keys, dtype=object)[bad]
+        have_all = counts_array(ctx, n)
+        sel = listed_mask(ctx, n) & ~np.isnan(fc_all) & (have_all != fc_all)
+        if sel.any():
+            k = keys_all[sel]
+            have, want = have_all[sel], fc_all[sel].astype("int64")
+            bad = np.ones(len(k), dtype=bool)
             file_of = src.images["file"][~src.images.index.duplicated()].reindex(k).to_numpy(dtype=object) if len(src.images) else None
             parts.append(
                 findings(
@@ -182,12 +181,12 @@ def image_missing_on_disk(ctx: CheckContext):
     if not ds.has_csv or not len(ds.images):
         return None
     im = ds.images
-    in_csv = im["in_csv"].fillna(False).astype(bool).to_numpy()
-    missing = in_csv & im["path"].isna().to_numpy()
+    listed_ = in_csv(ctx)
+    missing = listed_ & im["path"].isna().to_numpy()
     if not missing.any():
         return None
-    if missing.sum() == in_csv.sum():
-        return findings(message=f"none of the {int(in_csv.sum())} images of dataset.csv is on disk (images folder missing?)", file=_csv_loc(ctx, [])[0])
+    if missing.sum() == listed_.sum():
+        return findings(message=f"none of the {int(listed_.sum())} images of dataset.csv is on disk (images folder missing?)", file=_csv_loc(ctx, [])[0])
     keys = im.index[missing]
     f, line = _csv_loc(ctx, keys)
     return findings(image=keys, message="listed in dataset.csv but not found in the image folders", file=f, line=line)
@@ -212,7 +211,7 @@ def image_not_in_csv(ctx: CheckContext):
     if not ds.has_csv or not len(ds.images):
         return None
     im = ds.images
-    bad = ~im["in_csv"].fillna(False).astype(bool).to_numpy() & im["path"].notna().to_numpy()
+    bad = ~in_csv(ctx) & im["path"].notna().to_numpy()
     if not bad.any():
         return None
     rows = im[bad]
@@ -271,34 +270,34 @@ def invalid_csv_metadata(ctx: CheckContext):
     ds = ctx.dataset
     if not ds.has_csv:
         return None
-    im = ds.images[ds.images["in_csv"].fillna(False).astype(bool).to_numpy()] if "in_csv" in ds.images else ds.images
+    mask = in_csv(ctx)
+    im = ds.images[mask]
     flags = [c for c in ("hand", "leg", "hip", "shoulder", "mixed", "hardware", "multiscan", "fractured", "frontal", "lateral", "oblique") if c in im]
-    msgs = pd.Series([[] for _ in range(len(im))], index=im.index, dtype=object)
+    msgs: dict[int, list[str]] = {}
     bad = np.zeros(len(im), dtype=bool)
     for c in flags:
-        v = pd.to_numeric(im[c], errors="coerce")
+        v = csv_numeric(ctx, c)[mask]
         b = ~v.isin([0, 1]).to_numpy()
         for i in np.flatnonzero(b):
-            msgs.iat[i] = msgs.iat[i] + [f"{c}={im[c].iat[i]!r} is not 0 or 1"]
+            msgs.setdefault(int(i), []).append(f"{c}={im[c].iat[i]!r} is not 0 or 1")
         bad |= b
     if "fracture_count" in im:
-        fc = pd.to_numeric(im["fracture_count"], errors="coerce")
-        fcv = fc.to_numpy(dtype="float64", na_value=np.nan)
+        fcv = csv_numeric(ctx, "fracture_count")[mask].to_numpy(dtype="float64", na_value=np.nan)
         b = ~(np.isfinite(fcv) & (fcv >= 0) & (np.mod(fcv, 1) == 0))
         for i in np.flatnonzero(b):
-            msgs.iat[i] = msgs.iat[i] + [f"fracture_count={im['fracture_count'].iat[i]!r} is not a count"]
+            msgs.setdefault(int(i), []).append(f"fracture_count={im['fracture_count'].iat[i]!r} is not a count")
         bad |= b
         if "fractured" in im:
-            fr = pd.to_numeric(im["fractured"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            fr = csv_numeric(ctx, "fractured")[mask].to_numpy(dtype="float64", na_value=np.nan)
             b1 = (fr == 1) & (fcv == 0)
             b0 = (fr == 0) & (fcv > 0)
             for i in np.flatnonzero(b1):
-                msgs.iat[i] = msgs.iat[i] + ["fractured=1 with fracture_count=0"]
+                msgs.setdefault(int(i), []).append("fractured=1 with fracture_count=0")
             for i in np.flatnonzero(b0):
-                msgs.iat[i] = msgs.iat[i] + [f"fractured=0 with fracture_count={int(fcv[i])}"]
+                msgs.setdefault(int(i), []).append(f"fractured=0 with fracture_count={int(fcv[i])}")
             bad |= b1 | b0
     if not bad.any():
         return None
     keys = im.index[bad]
     f, line = _csv_loc(ctx, keys)
-    return findings(image=keys, message=["; ".join(m) for m in msgs[bad]], file=f, line=line)
+    return findings(image=keys, message=["; ".join(msgs[int(i)]) for i in np.flatnonzero(bad)], file=f, line=line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._common import csv_numeric
 from .registry import CheckContext, Severity, findings, rule
 
 
@@ -61,8 +62,8 @@ def split_entry_not_in_csv(ctx: CheckContext):
     if not len(sl) or not len(ds.images):
         return None
     im = ds.images
-    known = im.index[im["in_csv"].fillna(False).astype(bool).to_numpy()] if ds.has_csv else im.index
-    bad = sl[~sl["image"].isin(list(known)).to_numpy()]
+    known = im.index[im["in_csv"].fillna(False).to_numpy(dtype=bool)] if ds.has_csv and "in_csv" in im else im.index
+    bad = sl[~sl["image"].isin(known).to_numpy()]
     if not len(bad):
         return None
     where = "dataset.csv" if ds.has_csv else "the dataset"
@@ -88,7 +89,8 @@ def non_fractured_image_in_split(ctx: CheckContext):
     ds = ctx.dataset
     if not len(sl) or not ds.has_csv:
         return None
-    fr = pd.to_numeric(ds.images["fractured"], errors="coerce")
+    fr = csv_numeric(ctx, "fractured")
+    fr = fr[~fr.index.duplicated()]
     v = fr.reindex(sl["image"]).to_numpy(dtype="float64", na_value=np.nan)
     bad = sl[v == 0]
     if not len(bad):
@@ -117,8 +119,8 @@ def fractured_image_in_no_split(ctx: CheckContext):
     if not len(sl) or not ds.has_csv:
         return None
     im = ds.images
-    fr = pd.to_numeric(im["fractured"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    listed = im.index.isin(list(set(sl["image"])))
+    fr = csv_numeric(ctx, "fractured").to_numpy(dtype="float64", na_value=np.nan)
+    listed = im.index.isin(sl["image"].unique())
     bad = (fr == 1) & ~listed
     if "in_csv" in im:
         bad &= im["in_csv"].fillna(False).astype(bool).to_numpy()
