@@ -1,7 +1,10 @@
-"""Shared helpers for single-document readers: bytes -> text -> JSON, with located problems.
+"""Shared helpers for the single-document readers (COCO, VGG, rect CSV).
 
-Nothing here raises on bad input: every failure becomes a :class:`Problem` naming the
-file and the line / column / byte offset where it happened.
+* bytes -> text -> JSON with located problems (:func:`decode_text`, :func:`load_json`):
+  nothing here raises on bad input; every failure becomes a :class:`Problem` naming the
+  file and the line / column / byte offset where it happened;
+* strict JSON-number columns (:func:`flat_floats`, :func:`int_array`);
+* stacked polygon rings -> per-object geometry columns, vectorised (:func:`rings_to_objects`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from fracatlas_annot.model import OBJECT_COLUMNS, Problem, Source
 
 PARSERS = {"coco": coco.parse, "vgg": vgg.parse, "csv": rect_csv.parse}
 # FUZZ_EXAMPLES=5000 for a longer hunt
-SETTINGS = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "120")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "100")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 numbers = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
