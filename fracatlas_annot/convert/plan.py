@@ -115,6 +115,10 @@ def _plain_id(v: Any) -> Any:
         return str(v)
 
 
+def _float(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce").astype("float64")
+
+
 def _images(dataset: Dataset, source: Source) -> pd.DataFrame:
     """Every image the dataset or the source knows, in dataset order, with its size."""
     ds = dataset.images
@@ -131,11 +135,11 @@ def _images(dataset: Dataset, source: Source) -> pd.DataFrame:
     if "path" not in out:
         out["path"] = None
     out["path"] = out["path"].astype(object).where(out["path"].notna(), None)
-    w = pd.to_numeric(out["width"], errors="coerce") if "width" in out else pd.Series(np.nan, index=index)
-    h = pd.to_numeric(out["height"], errors="coerce") if "height" in out else pd.Series(np.nan, index=index)
+    w = _float(out["width"]) if "width" in out else pd.Series(np.nan, index=index)
+    h = _float(out["height"]) if "height" in out else pd.Series(np.nan, index=index)
     if len(src_imgs):
-        sw = pd.to_numeric(src_imgs["width"], errors="coerce")
-        sh = pd.to_numeric(src_imgs["height"], errors="coerce")
+        sw = _float(src_imgs["width"])
+        sh = _float(src_imgs["height"])
         sw = sw[~sw.index.duplicated()].reindex(index)
         sh = sh[~sh.index.duplicated()].reindex(index)
         w = w.fillna(sw)

@@ -298,3 +298,60 @@ def test_unknown_label_refused_then_dropped(mini_ds, tmp_path):
     assert "'fracture'" in str(err.value)
     m = convert(mini_ds, to="yolo-detect", source=src, split="none", out=tmp_path / "y", progress=False, allow_lossy=True)
     assert m["counts"]["objects_out"] == 1 and m["change_counts"] == {"object-dropped": 1}
+
+
+def test_duplicate_groups_land_in_one_split(tmp_path):
+    """Two negatives made byte copies of a train and a valid image follow them."""
+    import shutil
+
+    from fracatlas_annot.formats import read
+
+    root = tmp_path / "FracAtlas"
+    shutil.copytree(MINI, root)
+    neg = root / "images" / "Non_fractured"
+    shutil.copyfile(root / "images" / "Fractured" / "IMG0000023.jpg", neg / "IMG0000019.jpg")  # train
+    shutil.copyfile(root / "images" / "Fractured" / "IMG0000078.jpg", neg / "IMG0000021.jpg")  # valid
+    m = convert(read(root), to="yolo-detect", out=tmp_path / "d", progress=False)
+    assert m["options"]["duplicates"] is True
+    table = pd.read_csv(tmp_path / "d" / "splits.csv").set_index("image")
+    assert table.loc["IMG0000019.jpg", "split"] == "train" and table.loc["IMG0000021.jpg", "split"] == "val"
+    assert table.loc["IMG0000019.jpg", "reason"] == "duplicate-group"
+    assert table.loc["IMG0000019.jpg", "group"] == table.loc["IMG0000023.jpg", "group"]
+    assert (tmp_path / "d" / "images" / "val" / "IMG0000021.jpg").exists()
+
+
+def test_split_none_puts_everything_in_train(mini_ds, tmp_path, yolo_env):
+    from ultralytics.data.utils import check_det_dataset
+
+    m = convert(mini_ds, to="yolo-seg", out=tmp_path / "s", split="none", progress=False)
+    doc = yaml.safe_load((tmp_path / "s" / "data.yaml").read_text())
+    assert doc["val"] == doc["train"] == "images/train" and "test" not in doc
+    assert len(list((tmp_path / "s" / "images" / "train").iterdir())) == 40
+    assert list(m["counts"]["per_split"]) == ["train"]
+    assert check_det_dataset(str(tmp_path / "s" / "data.yaml"))["nc"] == 1
+
+
+def test_manifest_records_inputs_options_counts(mini_ds, tmp_path):
+    src = _source([TWO_PARTS, shapely.box(5, 5, 30, 30)])
+    m = convert(mini_ds, to="yolo-seg", source=src, out=tmp_path / "s", split="stratified", seed=4, progress=False)
+    on_disk = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert on_disk == json.loads(json.dumps(m))
+    assert m["inputs"]["source"] == "t" and m["inputs"]["path"] == str(MINI)
+    assert m["options"] | {"split": "stratified", "seed": 4, "multipart": "bridge"} == m["options"]
+    assert m["counts"]["objects_in"] == 2 and m["counts"]["objects_out"] == 2
+    assert m["counts"]["objects_in_per_label"] == {"fractured": 2}
+    (change,) = m["changes"]
+    assert change == {"kind": "multipart-bridged", "lossy": False, "image": "IMG0000019.jpg", "file": "t.json",
+                      "loc": "annotations[0]", "ann_id": None, "message": "2 parts joined by zero-width bridges"}
+    assert sum(v["images"] for v in m["counts"]["per_split"].values()) == 40
+
+
+def test_a_bare_source_converts_without_a_dataset(tmp_path):
+    from fracatlas_annot.formats import coco
+
+    src, _ = coco.read(MINI / "Annotations" / "COCO JSON" / "COCO_fracture_masks.json")
+    m = convert(src, to="yolo-seg", out=tmp_path / "s", split="stratified", progress=False)
+    assert m["counts"]["images_out"] == 10 and m["counts"]["objects_out"] == 13
+    assert m["images"] == {"linked": 0, "copied": 0, "missing": 10}
+    assert any("no image files" in n for n in m["notes"])
+    assert len(_label_files(tmp_path / "s")) == 10
