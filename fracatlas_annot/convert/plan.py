@@ -229,6 +229,11 @@ def make_plan(
     images["positive"] = table["fractured"].to_numpy(dtype=bool)
     opts.update({"split": method, "seed": seed, "duplicates": bool(groups is not None)})
     notes = []
+    if method == "official":
+        unlisted = table[(table["reason"] == "drawn") & table["fractured"].astype(bool)]
+        if len(unlisted):
+            shown = ", ".join(map(str, unlisted.index[:10])) + (" ..." if len(unlisted) > 10 else "")
+            notes.append(f"{len(unlisted)} fractured image(s) in no official split list were drawn like the negatives: {shown}")
     if method != "none" and duplicates and groups is None:
         notes.append("duplicate detection unavailable (no image files or no duplicates module): groups not enforced")
     return Plan(
