@@ -101,7 +101,7 @@ def read_csv(path: Path, *, file: str = CSV_NAME) -> tuple[pd.DataFrame | None, 
     if not text.strip():
         return None, [Problem("parse-error", "empty file", file=file, line=1)]
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, skip_blank_lines=False)
+        frame = pd.read_csv(io.StringIO(text), dtype={"image_id": object}, keep_default_na=False, skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:
         return None, [Problem("parse-error", f"CSV syntax error: {exc}", file=file)]
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -111,7 +111,7 @@ def read_csv(path: Path, *, file: str = CSV_NAME) -> tuple[pd.DataFrame | None, 
     for col in META_COLUMNS:
         if col not in frame.columns:
             problems.append(Problem("missing-key", f"no '{col}' column", file=file, line=1, loc="header", severity="warning"))
-    frame["image_id"] = frame["image_id"].astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+    frame["image_id"] = frame["image_id"].astype(str).str.strip().astype(object)
     blank = (frame["image_id"] == "").to_numpy()
     for ln in frame.loc[blank, "line"]:
         row_text = text.splitlines()[ln - 1] if ln - 1 < len(text.splitlines()) else ""
@@ -119,7 +119,10 @@ def read_csv(path: Path, *, file: str = CSV_NAME) -> tuple[pd.DataFrame | None, 
             problems.append(Problem("missing-key", "row without an image_id", file=file, line=int(ln), loc="image_id"))
     frame = frame[~blank]
     for col in [c for c in META_COLUMNS if c in frame.columns]:
-        raw = frame[col].astype(object)
+        if pd.api.types.is_integer_dtype(frame[col].dtype):  # fast path: every cell an integer
+            frame[col] = frame[col].astype("Int64")
+            continue
+        raw = frame[col].astype(str).astype(object)
         values = pd.to_numeric(raw.str.strip(), errors="coerce")
         bad = values.isna().to_numpy() | (values.notna().to_numpy() & (values.to_numpy(dtype=float, na_value=0) % 1 != 0))
         for ln, key, v in zip(frame.loc[bad, "line"], frame.loc[bad, "image_id"], raw[bad]):
@@ -328,7 +331,7 @@ def read(path: str | os.PathLike[str], *, names: Any = None, headers: bool = Tru
         split = first.reindex(images.index).astype(object)
         split = split.where(split.notna(), None)
     images["split"] = split
-    images["in_csv"] = np.isin(images.index.to_numpy(dtype=object), np.array(csv_keys, dtype=object)) if csv_keys else False
+    images["in_csv"] = images.index.isin(csv.index) if csv is not None else False
     if csv is not None:
         for col in [c for c in META_COLUMNS if c in csv.columns]:
             images[col] = csv[col].reindex(images.index)
