@@ -22,6 +22,16 @@ def sources(ctx: CheckContext) -> list[tuple[str, Any]]:
     return list(ctx.dataset.sources.items())
 
 
+def source_file(src: Any) -> str | None:
+    """The file a source was read from, as its rows name it (relative to the dataset root)."""
+    for frame in (src.objects, src.images):
+        if len(frame) and "file" in frame:
+            f = frame["file"].dropna()
+            if len(f):
+                return str(f.iat[0])
+    return src.path
+
+
 def object_findings(name: str, obj: pd.DataFrame, message: Any, *, image: Any = None) -> pd.DataFrame:
     """Findings pointing at rows of a source's objects table (``obj`` is a filtered view)."""
     return findings(
@@ -97,8 +107,8 @@ def frame_size(ctx: CheckContext, src: Any, keys: np.ndarray) -> tuple[np.ndarra
     im = ctx.dataset.images
     if len(im) and "width" in im and im["width"].notna().any():
         base = im[["width", "height"]][~im.index.duplicated()].reindex(keys)
-        w = base["width"].to_numpy(dtype="float64", na_value=np.nan)
-        h = base["height"].to_numpy(dtype="float64", na_value=np.nan)
+        w = base["width"].to_numpy(dtype="float64", na_value=np.nan).copy()
+        h = base["height"].to_numpy(dtype="float64", na_value=np.nan).copy()
     else:
         w = np.full(len(keys), np.nan)
         h = np.full(len(keys), np.nan)

@@ -19,6 +19,7 @@ from ._common import (
     lists_negatives,
     match_sources,
     object_findings,
+    source_file,
 )
 from .registry import CheckContext, Severity, findings, rule
 
@@ -189,6 +190,7 @@ def image_missing_from_source(ctx: CheckContext):
         in_dataset[codes] = True
     parts = []
     for n, src in srcs.items():
+        where = src.path if src.format in ("voc", "yolo") else source_file(src)  # the folder, or the one file
         mine = listed_mask(ctx, n)
         reported = np.zeros(len(K), dtype=bool)
         for other, labelled in has.items():
@@ -196,7 +198,7 @@ def image_missing_from_source(ctx: CheckContext):
                 continue
             lost = labelled & ~mine & ~reported
             if lost.any():
-                parts.append(findings(image=np.sort(keys[lost]), source=n, message=f"image has objects in `{other}` but is not in `{n}`", file=src.path))
+                parts.append(findings(image=np.sort(keys[lost]), source=n, message=f"image has objects in `{other}` but is not in `{n}`", file=where))
                 reported |= lost
         if lists_negatives(src):
             missing = in_dataset & ~mine & ~reported
@@ -204,7 +206,7 @@ def image_missing_from_source(ctx: CheckContext):
                 if other != n:
                     missing &= ~labelled
             if missing.any():
-                parts.append(findings(image=np.sort(keys[missing]), source=n, message=f"`{n}` lists images without objects but not this one", file=src.path))
+                parts.append(findings(image=np.sort(keys[missing]), source=n, message=f"`{n}` lists images without objects but not this one", file=where))
     return concat(parts)
 
 
@@ -243,13 +245,24 @@ def image_size_mismatch_between_sources(ctx: CheckContext):
     bad["size"] = bad["w"].astype(str) + "x" + bad["h"].astype(str)
     if not len(bad):
         return None
-    # report on every source whose size differs from the most common size for that image
-    desc = bad.groupby("image").apply(lambda g: ", ".join(f"{s} {z}" for s, z in zip(g["source"], g["size"])), include_groups=False)
-    first = bad.drop_duplicates(subset=["image"], keep="first")
+    # report the sources that differ from the image file's size, or, without a file,
+    # from the size most sources declare (ties: the first source's)
+    desc = {k: ", ".join(f"{src} {z}" for src, z in zip(g["source"], g["size"])) for k, g in bad.groupby("image", sort=False)}
+    im = ctx.dataset.images
+    real = im[["width", "height"]][~im.index.duplicated()].reindex(list(desc)) if len(im) else None
+    ref: dict[str, str] = {}
+    for k, g in bad.groupby("image", sort=False):
+        if real is not None and pd.notna(real.at[k, "width"]) and pd.notna(real.at[k, "height"]):
+            ref[k] = f"{int(real.at[k, 'width'])}x{int(real.at[k, 'height'])}"
+        else:
+            ref[k] = g["size"].value_counts(sort=True).index[0]
+    odd = bad[bad["size"].to_numpy() != bad["image"].map(ref).to_numpy()]
+    if not len(odd):
+        odd = bad.drop_duplicates(subset=["image"], keep="last")
     return findings(
-        image=first["image"],
-        source=first["source"],
-        message=[f"declared sizes differ: {desc[k]}" for k in first["image"]],
-        file=first["file"],
-        loc=first["loc"],
+        image=odd["image"],
+        source=odd["source"],
+        message=[f"declared sizes differ: {desc[k]}" for k in odd["image"]],
+        file=odd["file"],
+        loc=odd["loc"],
     )

@@ -50,7 +50,7 @@ def _poly_info(ctx: CheckContext, name: str) -> pd.DataFrame:
         ctx.cache[key] = info
         return info
     # the reader's count of distinct vertices when it gave one, else counted here
-    declared = obj["n_vertices"].to_numpy(dtype="float64", na_value=np.nan) if "n_vertices" in obj else np.full(len(obj), np.nan)
+    declared = obj["n_vertices"].to_numpy(dtype="float64", na_value=np.nan).copy() if "n_vertices" in obj else np.full(len(obj), np.nan)
     declared[declared < 0] = np.nan
     todo = np.isnan(declared) & ~missing
     nv = np.where(np.isnan(declared), 0, declared).astype(np.int64)

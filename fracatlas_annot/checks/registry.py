@@ -310,7 +310,10 @@ class CheckContext:
             return None
         ok = im[im["path"].notna().to_numpy()]
         if "header_error" in ok:
-            ok = ok[ok["header_error"].isna().to_numpy()]
+            readable = ok["header_error"].isna().to_numpy()
+            if "truncated" in ok:  # a truncated JPEG still decodes (the rest is grey)
+                readable = readable | ok["truncated"].fillna(False).to_numpy(dtype=bool)
+            ok = ok[readable]
         if not len(ok):
             return None
         return scan(list(ok["path"]), keys=list(ok.index), progress=self.progress)

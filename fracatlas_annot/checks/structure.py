@@ -8,7 +8,7 @@ import difflib
 import numpy as np
 import pandas as pd
 
-from ._common import concat, match_sources, compared_pairs, object_findings
+from ._common import compared_pairs, concat, match_sources, object_findings, source_file
 from .registry import CheckContext, Severity, findings, rule
 
 # problem kind -> rule code (kinds a reader may report, see model.Problem)
@@ -421,7 +421,8 @@ def class_id_offset(ctx: CheckContext):
         if bad.any():
             rows = s_obj[bad]
             msgs = [
-                f"{S.format} class {int(c)} equals {ref} category_id {int(c)} (`{rl}`) but reads as `{sl}`: "
+                f"{S.format} class {int(c)} equals {ref} category_id {int(c)} (`{rl}`) but reads as "
+                f"{'no label' if sl is None else f'`{sl}`'}: "
                 f"category id copied without the 1-based to 0-based shift"
                 for c, rl, sl in zip(s_cid[bad], r_lab[bad], s_lab[bad])
             ]
@@ -431,10 +432,10 @@ def class_id_offset(ctx: CheckContext):
 
 def _reference_labels(ctx: CheckContext) -> list[str]:
     if ctx.dataset.labels:
-        return list(ctx.dataset.labels)
+        return list(dict.fromkeys(ctx.dataset.labels))
     for src in ctx.dataset.sources.values():
         if src.labels:
-            return list(src.labels)
+            return list(dict.fromkeys(src.labels))
     return []
 
 
@@ -472,7 +473,7 @@ def label_name_mismatch(ctx: CheckContext):
                 findings(
                     source=name,
                     message=f"declared label `{l}` is not in the dataset's labels ({', '.join(ref)})" + _hint(l, ref),
-                    file=src.path,
+                    file=source_file(src),
                 )
             )
         obj = src.objects
@@ -516,7 +517,7 @@ def duplicate_label_name(ctx: CheckContext):
         seen: set[str] = set()
         for n in names:
             if n in seen:
-                parts.append(findings(source=name, message=f"label `{n}` is declared more than once", file=src.path))
+                parts.append(findings(source=name, message=f"label `{n}` is declared more than once", file=source_file(src)))
             seen.add(n)
     return concat(parts)
 

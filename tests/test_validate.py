@@ -1,0 +1,125 @@
+"""validate() end to end on the committed fixtures, read with the real readers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fracatlas_annot.checks.registry import FINDING_COLUMNS
+from fracatlas_annot.errors import UsageError
+from fracatlas_annot.validate import SCHEMA, exit_code, to_json, validate, validate_with_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFECTS = ROOT / "fixtures/defects"
+MINI = ROOT / "fixtures/fracatlas-mini"
+V7 = ROOT / "fixtures/fracatlas-v7"
+
+
+@pytest.fixture(scope="module")
+def defects() -> tuple:
+    return validate_with_dataset(DEFECTS, progress=False)
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    return json.loads((DEFECTS / "manifest.json").read_text())
+
+
+def test_every_planted_defect_is_reported_on_its_image(defects, manifest) -> None:
+    _, f = defects
+    got = {(c, i if isinstance(i, str) else None) for c, i in zip(f["code"], f["image"])}
+    missing = [d for d in manifest["defects"] if (d["code"], d["image"]) not in got]
+    assert missing == []
+    for d in manifest["defects"]:
+        rows = f[(f["code"] == d["code"]) & ((f["image"] == d["image"]) if d["image"] else f["image"].isna())]
+        if d["source"]:
+            assert d["source"] in set(rows["source"]), d
+        if "severity" in d:
+            assert set(rows["severity"]) == {d["severity"]}, d
+
+
+def test_clean_images_of_the_defects_archive_stay_silent(defects, manifest) -> None:
+    _, f = defects
+    loud = f[f["image"].isin(manifest["clean_images"]) & f["severity"].isin(["error", "warning"])]
+    assert loud.empty, loud[["code", "image", "message"]].to_string()
+
+
+@pytest.mark.parametrize("path", [MINI, V7], ids=["mini", "v7"])
+def test_legitimate_oddities_get_no_warning_or_error(path: Path) -> None:
+    f = validate(path, progress=False)
+    loud = f[f["severity"].isin(["error", "warning"])]
+    if path == V7:  # the stray copies are the only defect of v7
+        assert set(loud["code"]) == {"FA406"}
+        stray = json.loads((V7 / "manifest.json").read_text())["stray_copies"]
+        assert sorted(loud["image"]) == sorted(stray)
+    else:
+        assert loud.empty, loud[["code", "image", "message"]].to_string()
+    # the EXIF-rotated images are listed as info, nothing else
+    info = f[f["severity"] == "info"]
+    mini_manifest = json.loads((MINI / "manifest.json").read_text())
+    assert set(info["code"]) == {"FA505"}
+    assert set(info["image"]) == set(_orientation(mini_manifest))
+
+
+def _orientation(m: dict) -> list[str]:
+    o = m.get("orientation") or m.get("oddities", {}).get("orientation") or {}
+    return list(o)
+
+
+def test_fast_skips_pixel_rules_but_keeps_the_rest(defects) -> None:
+    _, full = defects
+    fast = validate(DEFECTS, fast=True, progress=False)
+    assert not ({"FA602", "FA603"} & set(fast["code"]))
+    # byte groups (size collisions only), header errors and header-level truncation stay
+    assert {"FA601", "FA501", "FA502", "FA105", "FA504"} <= set(fast["code"])
+    assert set(fast["code"]) <= set(full["code"])
+
+
+def test_findings_table_shape(defects) -> None:
+    _, f = defects
+    assert list(f.columns) == FINDING_COLUMNS
+    assert str(f["object"].dtype) == "Int64" and str(f["line"].dtype) == "Int64"
+    order = f["severity"].map({"error": 0, "warning": 1, "info": 2}).to_numpy()
+    assert (order[:-1] <= order[1:]).all()
+
+
+def test_json_document_schema(defects) -> None:
+    ds, f = defects
+    doc = json.loads(json.dumps(to_json(f, ds)))
+    assert doc["schema"] == SCHEMA
+    s = doc["summary"]
+    assert {"dataset", "format", "images", "sources", "rules_run", "fast", "errors", "warnings", "infos", "by_rule"} <= set(s)
+    assert s["errors"] == int((f["severity"] == "error").sum())
+    assert sum(s["by_rule"].values()) == len(doc["findings"]) == len(f)
+    assert set(s["sources"]) == {"coco", "voc", "yolo", "vgg"}
+    for item in doc["findings"]:
+        assert set(item) == {"code", "name", "severity", "image", "source", "message", "location"}
+        assert item["location"] is None or isinstance(item["location"], str)
+    yolo = next(i for i in doc["findings"] if i["code"] == "FA003")
+    assert yolo["location"].endswith(".txt:1")
+    coco = next(i for i in doc["findings"] if i["code"] == "FA006")
+    assert coco["location"].endswith("COCO_fracture_masks.json (annotations[6])")
+    orphan = next(i for i in doc["findings"] if i["code"] == "FA007")
+    assert orphan["image"] is None
+
+
+def test_select_ignore_and_exit_codes(defects) -> None:
+    f = validate(DEFECTS, select=["FA1"], ignore=["FA105"], fast=True, progress=False)
+    assert set(f["code"]) <= {c for c in f["code"] if c.startswith("FA1")} and "FA105" not in set(f["code"])
+    assert exit_code(f) == 1
+    warn = f[f["severity"] != "error"]
+    assert exit_code(warn) == 0 and exit_code(warn, strict=True) == 1
+    assert exit_code(f.iloc[:0]) == 0
+    with pytest.raises(UsageError, match="unknown rule selector `FA9`"):
+        validate(DEFECTS, select=["FA9"])
+
+
+def test_accepts_a_dataset_object() -> None:
+    from fracatlas_annot.formats import read
+
+    ds = read(MINI)
+    f = validate(ds, select=["FA5"], fast=True, progress=False)
+    assert set(f["code"]) == {"FA505"}
