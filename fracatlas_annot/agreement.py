@@ -211,14 +211,16 @@ def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(union > 0, inter / union, 0.0)
 
 
-def polygon_iou_pairs(ga: np.ndarray, gb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def polygon_iou_pairs(ga: np.ndarray, gb: np.ndarray, *, repair: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """IoU and intersection area of paired shapely geometries (vectorised, shapely 2).
 
     Invalid shapes (self-intersecting rings) are repaired with ``make_valid`` first;
     MultiPolygon areas include every part. Missing or empty shapes give IoU 0.
     """
-    ga = _valid(np.asarray(ga, dtype=object))
-    gb = _valid(np.asarray(gb, dtype=object))
+    ga = np.asarray(ga, dtype=object)
+    gb = np.asarray(gb, dtype=object)
+    if repair:  # the analysis tables are repaired once, when built
+        ga, gb = _valid(ga), _valid(gb)
     inter = shapely.area(shapely.intersection(ga, gb))
     inter = np.nan_to_num(np.asarray(inter, dtype=np.float64))
     union = np.nan_to_num(shapely.area(ga)) + np.nan_to_num(shapely.area(gb)) - inter
@@ -264,7 +266,7 @@ def candidate_pairs(ta: pd.DataFrame, tb: pd.DataFrame, geometry: str) -> pd.Dat
         iou = np.zeros(len(pairs))
         if touch.any():
             iou[touch], _ = polygon_iou_pairs(
-                ta["geometry"].to_numpy(dtype=object)[ia[touch]], tb["geometry"].to_numpy(dtype=object)[ib[touch]]
+                ta["geometry"].to_numpy(dtype=object)[ia[touch]], tb["geometry"].to_numpy(dtype=object)[ib[touch]], repair=False
             )
     else:
         iou = biou
