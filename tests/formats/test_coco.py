@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 
 from fracatlas_annot.formats import coco
@@ -368,3 +370,39 @@ def test_committed_reader_export(fixtures_dir, reader: str) -> None:
     # declared bbox = polygon extent (makesense computes it from the vertices)
     for a, b in (("x0", "bbox_x0"), ("y0", "bbox_y0"), ("x1", "bbox_x1"), ("y1", "bbox_y1")):
         assert np.allclose(source.objects[a], source.objects[b])
+
+
+# --------------------------------------------------------------------------- vectorised build == one-by-one
+
+vertex = st.tuples(st.integers(0, 6), st.integers(0, 6))  # a small grid: repeats and collinear rings are common
+rings = st.lists(st.lists(vertex, min_size=0, max_size=7), min_size=1, max_size=3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(objects=st.lists(rings, min_size=1, max_size=6))
+def test_vectorised_columns_match_per_object_shapely(objects: list) -> None:
+    """n_vertices, n_parts, extent and geometry agree with a plain per-object construction."""
+    annotations = [ann([[float(c) for v in ring for c in v] for ring in obj], id=i) for i, obj in enumerate(objects)]
+    source, problems = parse(doc(annotations))
+    assert problems == [] and len(source.objects) == len(objects)
+    for row, obj in zip(source.objects.itertuples(), objects):
+        opened = [ring[:-1] if len(ring) > 1 and ring[0] == ring[-1] else ring for ring in obj]
+        # rings of 3+ written vertices are built as written (even with repeats); shorter ones are empty
+        polys = [shapely.Polygon(r) if r and len(r) - (r[0] == r[-1]) >= 3 else shapely.Polygon() for r in opened]
+        largest = max(range(len(obj)), key=lambda k: (abs(_shoelace(opened[k])), -k))
+        assert row.n_parts == len(obj)
+        assert row.n_vertices == len(set(opened[largest]))
+        points = [v for r in opened for v in r]
+        if points:
+            xs, ys = zip(*points)
+            assert (row.x0, row.y0, row.x1, row.y1) == (min(xs), min(ys), max(xs), max(ys))
+        if len(obj) == 1:
+            assert row.geometry.equals_exact(polys[0], tolerance=0) or (row.geometry.is_empty and polys[0].is_empty)
+        else:
+            parts = [p for p in polys if not p.is_empty]
+            expected = shapely.MultiPolygon(parts) if parts else shapely.Polygon()
+            assert row.geometry.equals_exact(expected, tolerance=0) or (row.geometry.is_empty and expected.is_empty)
+
+
+def _shoelace(ring: list) -> float:
+    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1])) / 2
