@@ -1,0 +1,127 @@
+"""The `validate` and `rules` commands through cli.main (no subprocess)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fracatlas_annot.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+MINI = str(ROOT / "fixtures/fracatlas-mini")
+DEFECTS = str(ROOT / "fixtures/defects")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_clean_archive_exits_0_with_a_summary_per_source(capsys) -> None:
+    code, out, _ = run(capsys, "validate", MINI, "--no-progress")
+    assert code == 0
+    for line in ("coco       coco   polygon     10 images      13 objects  clean", "voc        voc    box         40 images      13 objects  clean"):
+        assert line in out
+    assert "FA505 exif-orientation (2)" in out
+    assert "Found 0 errors, 0 warnings, 2 infos" in out
+
+
+def test_defects_exit_1_grouped_by_rule_with_location(capsys) -> None:
+    code, out, _ = run(capsys, "validate", DEFECTS, "--fast", "--no-progress", "--limit", "1")
+    assert code == 1
+    assert "FA105 object-outside-image (1)" in out
+    assert "reaches 0.4 px past the right border" in out
+    assert "Annotations/YOLO/" in out and ".txt:1" in out  # file:line locations
+    assert "... and" in out and "--limit 0" in out
+
+
+def test_json_output_is_the_documented_document(capsys) -> None:
+    code, out, _ = run(capsys, "validate", DEFECTS, "--fast", "--format", "json", "--select", "FA1")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["schema"] == "fracatlas-annot/validate/1"
+    assert doc["summary"]["fast"] is True and doc["summary"]["rules_run"] == 9
+    assert {f["code"][:3] for f in doc["findings"]} == {"FA1"}
+    f105 = next(f for f in doc["findings"] if f["code"] == "FA105")
+    assert f105 == {
+        "code": "FA105",
+        "name": "object-outside-image",
+        "severity": "error",
+        "image": f105["image"],
+        "source": "coco",
+        "message": f105["message"],
+        "location": f"Annotations/COCO JSON/COCO_fracture_masks.json ({f105['location'].split('(')[1]}",
+    }
+    code2, out2, _ = run(capsys, "validate", DEFECTS, "--fast", "--json", "--select", "FA1")
+    assert json.loads(out2)["findings"] == doc["findings"]
+
+
+def test_strict_makes_warnings_fail(capsys) -> None:
+    args = ["validate", DEFECTS, "--fast", "--no-progress", "--select", "FA014,FA107"]  # warnings only
+    assert run(capsys, *args)[0] == 0
+    assert run(capsys, *args, "--strict")[0] == 1
+
+
+def test_ignore_everything_is_clean(capsys) -> None:
+    code, out, _ = run(capsys, "validate", DEFECTS, "--fast", "--no-progress", "--ignore", "FA")
+    assert code == 0 and "No findings." in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        pytest.param(["validate", MINI, "--select", "FA9"], "unknown rule selector `FA9` in --select", id="bad-select"),
+        pytest.param(["validate", MINI, "--ignore", "FA1O5"], "unknown rule selector `FA1O5` in --ignore; did you mean", id="bad-ignore"),
+        pytest.param(["rules", "FA999"], "unknown rule `FA999`", id="bad-rule"),
+    ],
+)
+def test_usage_errors_exit_2_without_traceback(capsys, argv, message) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err.replace("\n", " ")
+    assert "Traceback" not in out + err
+
+
+def test_unreadable_input_exits_2(capsys, tmp_path: Path) -> None:
+    junk = tmp_path / "labels.bin"
+    junk.write_bytes(b"\x00\x01 not an annotation export")
+    code, out, err = run(capsys, "validate", str(junk), "--no-progress")
+    assert code == 2
+    assert "Traceback" not in out + err and err.strip()
+
+
+def test_rules_table_and_json(capsys) -> None:
+    from fracatlas_annot.checks import load_all
+
+    codes = sorted(load_all())
+    code, out, _ = run(capsys, "rules")
+    assert code == 0
+    for c in codes:
+        assert c in out
+    code, out, _ = run(capsys, "rules", "--json")
+    rules = json.loads(out)
+    assert [r["code"] for r in rules] == codes
+    assert set(rules[0]) == {"code", "name", "severity", "family", "summary", "explanation", "status", "needs_pixels"}
+
+
+@pytest.mark.parametrize("key", ["FA105", "fa105", "object-outside-image"])
+def test_rules_code_prints_header_and_explanation(capsys, key: str) -> None:
+    code, out, _ = run(capsys, "rules", key)
+    assert code == 0
+    assert out.startswith("# object-outside-image (FA105)\n")
+    for heading in ("## What it does", "## Why is this bad?", "## Example"):
+        assert heading in out
+    assert "1.0000000000000002" in out and "5e-7" in out
+
+
+def test_rules_explain_coco_negatives_by_design(capsys) -> None:
+    _, out, _ = run(capsys, "rules", "FA304")
+    assert "makesense drops negative images from its COCO" in out.replace("\n", " ")
+
+
+def test_help_has_examples(capsys) -> None:
+    code, out, _ = run(capsys, "validate", "--help")
+    assert code == 0 and "fracatlas-annot validate fixtures/fracatlas-mini" in out and "Exit codes" in out
