@@ -459,7 +459,7 @@ def reader_input(x: Any, name: str, geometries: Sequence[str]) -> ReaderInput:
         elif poly is not None:
             tables["box"], _ = _object_table(poly, "box", from_polygons=True)
             inputs["box"] = f"extents of the polygons of source '{poly.name}' ({poly.format})"
-            if poly not in used:
+            if not any(u is poly for u in used):
                 used.append(poly)
     if not tables and not any(len(s.objects) for s in sources.values()):
         # a reader who drew nothing: empty tables, every image negative

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
@@ -125,3 +126,18 @@ def test_unreadable_input_exit_2_without_traceback(tmp_path, readers, capsys):
 def test_missing_path_exit_2(tmp_path, readers, capsys):
     code = main(["agree", str(tmp_path / "nope"), readers[1]])
     assert code == 2
+
+
+def test_seen_lists(readers, tmp_path, capsys):
+    # reader-2 never opened IMG0000078 (fixtures/readers/manifest.json)
+    r1, r2, meta = readers
+    images = json.loads((Path(r1).parent / "manifest.json").read_text())["images"]
+    seen_b = tmp_path / "reader-2-read.txt"
+    seen_b.write_text("# images reader-2 opened\n" + "\n".join(k for k in images if k != "IMG0000078.jpg") + "\n")
+    code = main(["agree", r1, r2, "--meta", meta, "--seen-b", str(seen_b), "--json"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["image_level"]["images_only_a"] == ["IMG0000078.jpg"]
+    assert data["image_level"]["table"] == {"both_positive": 9, "a_only_positive": 0, "b_only_positive": 1, "both_negative": 29}
+    inst = {(r["geometry"], r["iou"]): r for r in data["instance"]}
+    assert (inst[("mask", 0.1)]["tp"], inst[("mask", 0.1)]["fp"], inst[("mask", 0.1)]["fn"]) == (11, 2, 1)

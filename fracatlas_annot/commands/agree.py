@@ -30,7 +30,10 @@ polygon export (COCO, else VGG); boxes from the rectangle export (VOC, else CSV,
 YOLO), or from the polygons' extents when there is none.
 
 makesense writes nothing for an image without labels: pass --meta dataset.csv so that
-images neither reader labelled count as agreed negatives (kappa needs them).
+images neither reader labelled count as agreed negatives (kappa needs them). An export
+cannot tell an image read and left empty from one never opened: --seen-a / --seen-b
+(one image name a line) say which images each reader read; the others are reported as
+read by one reader only and left out of the statistics.
 
 With --out DIR: disagreements.csv and disagreements.json (the adjudication queue, worst
 first), agreement.json, and with --consensus a COCO JSON of the consensus written by
@@ -67,6 +70,8 @@ def _names(text: str) -> tuple[str, str]:
 @click.option("--meta", type=click.Path(exists=True), default=None, help="dataset.csv (or the archive folder holding it): all images, body part and view.")
 @click.option("--consensus", "method", type=click.Choice(["intersect", "union", "mean", "prefer-a", "prefer-b"]), default=None, help="Build a consensus from the matched pairs.")
 @click.option("--unmatched", type=click.Choice(["keep", "drop", "queue"]), default="queue", show_default=True, help="Consensus: what to do with objects only one reader drew.")
+@click.option("--seen-a", type=click.Path(exists=True, dir_okay=False), default=None, help="Text file: the images reader A read, one name a line (makesense exports cannot tell).")
+@click.option("--seen-b", type=click.Path(exists=True, dir_okay=False), default=None, help="Text file: the images reader B read, one name a line.")
 @click.option("--ignore-labels", is_flag=True, help="Match objects whatever their labels (no label-mismatch).")
 @click.option("--top", type=click.IntRange(0), default=15, show_default=True, help="Disagreements shown in the terminal.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Write disagreements.csv/.json, agreement.json (and the consensus) here.")
@@ -81,6 +86,8 @@ def agree_cmd(
     meta: str | None,
     method: str | None,
     unmatched: str,
+    seen_a: str | None,
+    seen_b: str | None,
     ignore_labels: bool,
     top: int,
     out_dir: str | None,
@@ -105,6 +112,7 @@ def agree_cmd(
             geometry=geometry,
             meta=meta,
             label_aware=not ignore_labels,
+            seen=(_image_list(seen_a), _image_list(seen_b)) if (seen_a or seen_b) else None,
         )
         consensus = result.consensus(method, unmatched) if method else None
         written: list[str] = []
@@ -120,6 +128,19 @@ def agree_cmd(
     _print_tables(result, consensus, top)
     for w in written:
         err_console.print(f"wrote {w}", markup=False)
+
+
+def _image_list(path: str | None) -> list[str] | None:
+    """Image names, one a line (blank lines and ``#`` comments skipped; a path keeps its name)."""
+    if path is None:
+        return None
+    from ..errors import InputError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, str(exc)) from None
+    return [Path(line.strip()).name for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
 # --------------------------------------------------------------------------- output files
