@@ -48,15 +48,15 @@ def child(path: str, fast: bool) -> None:
     print(
         json.dumps(
             {
-                "images": int(len(ds.images)),
-                "objects": {n: int(len(s.objects)) for n, s in ds.sources.items()},
+                "images": len(ds.images),
+                "objects": {n: len(s.objects) for n, s in ds.sources.items()},
                 "import_s": round(t_import - t0, 3),
                 "read_s": round(t_read - t_import, 3),
                 "rules_s": round(t_end - t_read, 3),
                 "validate_s": round(t_end - t_import, 3),
                 "peak_mib": round(peak, 1),
                 "workers_peak_mib": round(kids, 1),
-                "findings": int(len(findings)),
+                "findings": len(findings),
                 "by_code": {k: int(v) for k, v in findings["code"].value_counts().sort_index().items()},
             }
         )
@@ -94,7 +94,9 @@ def main() -> int:
     if args.child:
         child(args.child, args.fast)
         return 0
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_validate_", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+    work = args.workdir or Path(
+        tempfile.mkdtemp(prefix="bench_validate_", dir="/dev/shm" if Path("/dev/shm").is_dir() else None)
+    )
     work.mkdir(parents=True, exist_ok=True)
     try:
         for scale in [int(s) for s in args.scales.split(",") if s]:
@@ -103,18 +105,27 @@ def main() -> int:
                 print(f"building {scale} images (no JPEGs): {build(path, scale, images=False):.1f} s", flush=True)
             runs = [measure(path, fast=True) for _ in range(args.repeat)]
             best = min(runs, key=lambda r: r["validate_s"])
-            print(f"validate --fast, {scale} images: read {best['read_s']} s + rules {best['rules_s']} s = "
-                  f"{best['validate_s']} s; peak {best['peak_mib']} MiB; {best['findings']} findings {best['by_code']}", flush=True)
+            print(
+                f"validate --fast, {scale} images: read {best['read_s']} s + rules {best['rules_s']} s = "
+                f"{best['validate_s']} s; peak {best['peak_mib']} MiB; {best['findings']} findings {best['by_code']}",
+                flush=True,
+            )
         if args.full_at:
             path = work / f"fa{args.full_at}-img"
             if not path.exists():
-                print(f"building {args.full_at} images with JPEGs: {build(path, args.full_at, images=True):.1f} s", flush=True)
+                print(
+                    f"building {args.full_at} images with JPEGs: {build(path, args.full_at, images=True):.1f} s",
+                    flush=True,
+                )
             for fast in (True, False):
                 r = measure(path, fast=fast)
                 label = "validate --fast" if fast else "validate (full)"
-                print(f"{label}, {args.full_at} images with JPEGs: read {r['read_s']} s + rules {r['rules_s']} s = "
-                      f"{r['validate_s']} s; peak {r['peak_mib']} MiB (workers {r['workers_peak_mib']} MiB); "
-                      f"{r['findings']} findings {r['by_code']}", flush=True)
+                print(
+                    f"{label}, {args.full_at} images with JPEGs: read {r['read_s']} s + rules {r['rules_s']} s = "
+                    f"{r['validate_s']} s; peak {r['peak_mib']} MiB (workers {r['workers_peak_mib']} MiB); "
+                    f"{r['findings']} findings {r['by_code']}",
+                    flush=True,
+                )
     finally:
         if not args.keep and not args.workdir:
             shutil.rmtree(work, ignore_errors=True)

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .pixels import NEAR_CORRELATION, PHASH_THRESHOLD, iter_phash_pairs, scan, thumbnail_correlation
+from .pixels import (
+    NEAR_CORRELATION,
+    PHASH_THRESHOLD,
+    iter_phash_pairs,
+    scan,
+    thumbnail_correlation,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Dataset
@@ -26,7 +32,13 @@ GROUP_COLUMNS = ["image", "group", "kind"]
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({"image": pd.Series([], dtype=object), "group": pd.Series([], dtype="int64"), "kind": pd.Series([], dtype=object)})
+    return pd.DataFrame(
+        {
+            "image": pd.Series([], dtype=object),
+            "group": pd.Series([], dtype="int64"),
+            "kind": pd.Series([], dtype=object),
+        }
+    )
 
 
 def file_digest(path: str) -> str:
@@ -38,7 +50,7 @@ def file_digest(path: str) -> str:
     return h.hexdigest()
 
 
-def byte_hashes(dataset: "Dataset") -> pd.Series:
+def byte_hashes(dataset: Dataset) -> pd.Series:
     """Byte digests of the image files whose size equals another file's size.
 
     Files of a unique size cannot be byte-identical to anything, so only size collisions
@@ -67,7 +79,7 @@ def _groups_from_labels(keys: np.ndarray, labels: np.ndarray) -> list[np.ndarray
 
 
 def duplicate_groups(
-    dataset: "Dataset",
+    dataset: Dataset,
     *,
     pixels: bool = True,
     progress: bool = True,

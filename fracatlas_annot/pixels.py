@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -125,7 +125,15 @@ def _jpeg_without_eoi(path: str | Path) -> bool:
 
 def scan_one(path: str | Path) -> dict:
     """Decode one file: pixel hash, perceptual hash, decode error, truncation, decoded size."""
-    out = {"pixel_hash": None, "phash": None, "thumb": None, "error": None, "truncated": False, "width": None, "height": None}
+    out = {
+        "pixel_hash": None,
+        "phash": None,
+        "thumb": None,
+        "error": None,
+        "truncated": False,
+        "width": None,
+        "height": None,
+    }
     try:
         try:
             gray = _open(path, allow_truncated=False)
@@ -189,7 +197,9 @@ def scan(
     return frame
 
 
-def iter_phash_pairs(hashes: np.ndarray, threshold: int = PHASH_THRESHOLD, block: int = 2048) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+def iter_phash_pairs(
+    hashes: np.ndarray, threshold: int = PHASH_THRESHOLD, block: int = 2048
+) -> Iterable[tuple[np.ndarray, np.ndarray]]:
     """Yield (i, j) index arrays (i < j) of hash pairs within ``threshold`` bits, blockwise."""
     h = np.asarray(hashes, dtype=np.uint64)
     n = len(h)

@@ -40,8 +40,9 @@ Findings are sorted by severity (error, warning, info), code, image, source.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -154,14 +155,16 @@ def summary(findings: pd.DataFrame, dataset: Dataset | None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "dataset": str(dataset.root) if dataset is not None and dataset.root else None,
         "format": dataset.format if dataset is not None else None,
-        "images": int(len(dataset.images)) if dataset is not None else None,
+        "images": len(dataset.images) if dataset is not None else None,
         "sources": {},
         "rules_run": len(findings.attrs.get("rules_run", [])),
         "fast": bool(findings.attrs.get("fast", False)),
         "errors": int(sev.get("error", 0)),
         "warnings": int(sev.get("warning", 0)),
         "infos": int(sev.get("info", 0)),
-        "by_rule": {str(k): int(v) for k, v in findings["code"].value_counts().sort_index().items()} if len(findings) else {},
+        "by_rule": {str(k): int(v) for k, v in findings["code"].value_counts().sort_index().items()}
+        if len(findings)
+        else {},
     }
     if dataset is not None:
         for name, src in dataset.sources.items():

@@ -23,7 +23,10 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_clean_archive_exits_0_with_a_summary_per_source(capsys) -> None:
     code, out, _ = run(capsys, "validate", MINI, "--no-progress")
     assert code == 0
-    for line in ("coco       coco   polygon     10 images      13 objects  clean", "voc        voc    box         40 images      13 objects  clean"):
+    for line in (
+        "coco       coco   polygon     10 images      13 objects  clean",
+        "voc        voc    box         40 images      13 objects  clean",
+    ):
         assert line in out
     assert "FA505 exif-orientation (2)" in out
     assert "Found 0 errors, 0 warnings, 2 infos" in out
@@ -55,7 +58,7 @@ def test_json_output_is_the_documented_document(capsys) -> None:
         "message": f105["message"],
         "location": f"Annotations/COCO JSON/COCO_fracture_masks.json ({f105['location'].split('(')[1]}",
     }
-    code2, out2, _ = run(capsys, "validate", DEFECTS, "--fast", "--json", "--select", "FA1")
+    _, out2, _ = run(capsys, "validate", DEFECTS, "--fast", "--json", "--select", "FA1")
     assert json.loads(out2)["findings"] == doc["findings"]
 
 
@@ -74,7 +77,11 @@ def test_ignore_everything_is_clean(capsys) -> None:
     "argv, message",
     [
         pytest.param(["validate", MINI, "--select", "FA9"], "unknown rule selector `FA9` in --select", id="bad-select"),
-        pytest.param(["validate", MINI, "--ignore", "FA1O5"], "unknown rule selector `FA1O5` in --ignore; did you mean", id="bad-ignore"),
+        pytest.param(
+            ["validate", MINI, "--ignore", "FA1O5"],
+            "unknown rule selector `FA1O5` in --ignore; did you mean",
+            id="bad-ignore",
+        ),
         pytest.param(["rules", "FA999"], "unknown rule `FA999`", id="bad-rule"),
     ],
 )

@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from fracatlas_annot.checks.registry import FINDING_COLUMNS
 from fracatlas_annot.errors import UsageError
-from fracatlas_annot.validate import SCHEMA, exit_code, to_json, validate, validate_with_dataset
+from fracatlas_annot.validate import (
+    SCHEMA,
+    exit_code,
+    to_json,
+    validate,
+    validate_with_dataset,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFECTS = ROOT / "fixtures/defects"
@@ -91,7 +96,18 @@ def test_json_document_schema(defects) -> None:
     doc = json.loads(json.dumps(to_json(f, ds)))
     assert doc["schema"] == SCHEMA
     s = doc["summary"]
-    assert {"dataset", "format", "images", "sources", "rules_run", "fast", "errors", "warnings", "infos", "by_rule"} <= set(s)
+    assert {
+        "dataset",
+        "format",
+        "images",
+        "sources",
+        "rules_run",
+        "fast",
+        "errors",
+        "warnings",
+        "infos",
+        "by_rule",
+    } <= set(s)
     assert s["errors"] == int((f["severity"] == "error").sum())
     assert sum(s["by_rule"].values()) == len(doc["findings"]) == len(f)
     assert set(s["sources"]) == {"coco", "voc", "yolo", "vgg"}

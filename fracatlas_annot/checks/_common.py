@@ -73,7 +73,10 @@ def image_sizes(ctx: CheckContext) -> pd.DataFrame:
     im = ctx.dataset.images
     if len(im) and "width" in im:
         out = pd.DataFrame(
-            {"w": im["width"].to_numpy(dtype="float64", na_value=np.nan), "h": im["height"].to_numpy(dtype="float64", na_value=np.nan)},
+            {
+                "w": im["width"].to_numpy(dtype="float64", na_value=np.nan),
+                "h": im["height"].to_numpy(dtype="float64", na_value=np.nan),
+            },
             index=im.index,
         )
         out = out[~out.index.duplicated()]
@@ -320,9 +323,18 @@ def match_sources(ctx: CheckContext, a_name: str, b_name: str) -> dict[str, Any]
     multi = cand[~single]
     if len(multi):
         pairs.append(_assign(multi))
-    pairs_df = pd.concat([p for p in pairs if len(p)], ignore_index=True) if any(len(p) for p in pairs) else pd.DataFrame(
-        {"image": pd.Series([], dtype=int), "a": pd.Series([], dtype=int), "b": pd.Series([], dtype=int),
-         "iou": pd.Series([], dtype=float), "offset": pd.Series([], dtype=float)}
+    pairs_df = (
+        pd.concat([p for p in pairs if len(p)], ignore_index=True)
+        if any(len(p) for p in pairs)
+        else pd.DataFrame(
+            {
+                "image": pd.Series([], dtype=int),
+                "a": pd.Series([], dtype=int),
+                "b": pd.Series([], dtype=int),
+                "iou": pd.Series([], dtype=float),
+                "offset": pd.Series([], dtype=float),
+            }
+        )
     )
     pairs_df["image"] = K.to_numpy(dtype=object)[pairs_df["image"].to_numpy(dtype=int)]
     pairs_df["a"] = pairs_df["a"].astype(int)
@@ -381,7 +393,11 @@ def _assign(multi: pd.DataFrame) -> pd.DataFrame:
             r, c = linear_sum_assignment(m, maximize=True)
             keep.append(pos[r, c])
         out.append(rest.iloc[np.concatenate(keep)])
-    res = pd.concat(out, ignore_index=True)[["image", "a", "b", "iou", "offset"]] if out else multi.iloc[:0][["image", "a", "b", "iou", "offset"]]
+    res = (
+        pd.concat(out, ignore_index=True)[["image", "a", "b", "iou", "offset"]]
+        if out
+        else multi.iloc[:0][["image", "a", "b", "iou", "offset"]]
+    )
     return res[res["iou"].to_numpy() > 0]
 
 

@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._common import compared_pairs, concat, counts_array, fmt, keyspace, match_sources, object_findings
+from ._common import (
+    compared_pairs,
+    concat,
+    counts_array,
+    fmt,
+    keyspace,
+    match_sources,
+    object_findings,
+)
 from .registry import CheckContext, Severity, findings, rule
 
 #: A matched box/polygon pair is reported when its IoU is below ``ctx.iou_threshold`` and
@@ -112,7 +120,7 @@ def box_polygon_count_mismatch(ctx: CheckContext):
     parts = []
     ds = ctx.dataset
     for box, poly in box_polygon_pairs(ctx):
-        B, P = ds.sources[box], ds.sources[poly]
+        B = ds.sources[box]
         common = keyspace(ctx).get_indexer(match_sources(ctx, box, poly)["images"])
         nb = counts_array(ctx, box)[common]
         npoly = counts_array(ctx, poly)[common]
@@ -124,7 +132,9 @@ def box_polygon_count_mismatch(ctx: CheckContext):
                 findings(
                     image=keys,
                     source=box,
-                    message=[f"{a} box(es) in `{box}`, {b} polygon(s) in `{poly}`" for a, b in zip(nb[diff], npoly[diff])],
+                    message=[
+                        f"{a} box(es) in `{box}`, {b} polygon(s) in `{poly}`" for a, b in zip(nb[diff], npoly[diff])
+                    ],
                     file=file_of.reindex(keys).to_numpy(dtype=object) if len(file_of) else None,
                 )
             )
@@ -204,7 +214,9 @@ def coco_area_not_polygon_area(ctx: CheckContext):
         has = ~shapely.is_missing(geom) & ~shapely.is_empty(geom)
         if not has.any():
             continue
-        declared = obj["area"].to_numpy(dtype="float64", na_value=np.nan) if "area" in obj else np.full(len(obj), np.nan)
+        declared = (
+            obj["area"].to_numpy(dtype="float64", na_value=np.nan) if "area" in obj else np.full(len(obj), np.nan)
+        )
         actual = shapely.area(geom)
         missing = has & np.isnan(declared)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -212,7 +224,10 @@ def coco_area_not_polygon_area(ctx: CheckContext):
             rel = diff / np.maximum(actual, 1e-12)
         bad = has & ~missing & (diff > 1.0) & (rel > ctx.area_rel_tolerance)
         if bad.any():
-            msgs = [f"area {fmt(d)} but the polygon's area is {fmt(a)} ({r:.0%} off)" for d, a, r in zip(declared[bad], actual[bad], rel[bad])]
+            msgs = [
+                f"area {fmt(d)} but the polygon's area is {fmt(a)} ({r:.0%} off)"
+                for d, a, r in zip(declared[bad], actual[bad], rel[bad])
+            ]
             parts.append(object_findings(name, obj[bad], msgs))
         if missing.any():
             parts.append(object_findings(name, obj[missing], "annotation has no area"))

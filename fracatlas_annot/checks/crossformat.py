@@ -59,7 +59,7 @@ def object_count_mismatch(ctx: CheckContext):
     parts = []
     ds = ctx.dataset
     for s, r in _same_kind_pairs(ctx):
-        S, R = ds.sources[s], ds.sources[r]
+        S = ds.sources[s]
         common = listed_mask(ctx, s) & listed_mask(ctx, r)
         ns_all, nr_all = counts_array(ctx, s), counts_array(ctx, r)
         diff_all = common & (ns_all != nr_all)
@@ -108,7 +108,10 @@ def object_geometry_mismatch(ctx: CheckContext):
         if len(bad):
             rows = S.objects.loc[bad["a"].to_numpy()]
             rloc = ds.sources[r].objects.loc[bad["b"].to_numpy(), "loc"].to_numpy()
-            msgs = [f"object matches `{r}` ({l}) with IoU {i:.2f}, corners up to {fmt(o)} px apart" for i, o, l in zip(bad["iou"], bad["offset"], rloc)]
+            msgs = [
+                f"object matches `{r}` ({l}) with IoU {i:.2f}, corners up to {fmt(o)} px apart"
+                for i, o, l in zip(bad["iou"], bad["offset"], rloc)
+            ]
             parts.append(object_findings(s, rows, msgs))
         # unmatched objects on images whose counts agree (count mismatches are FA301)
         ua = S.objects.loc[m["unmatched_a"]]
@@ -151,7 +154,9 @@ def label_mismatch(ctx: CheckContext):
         bad = known & (ls != lr)
         if bad.any():
             rows = S.objects.loc[pairs["a"].to_numpy()[bad]]
-            parts.append(object_findings(s, rows, [f"label `{a}` but `{b}` in `{r}`" for a, b in zip(ls[bad], lr[bad])]))
+            parts.append(
+                object_findings(s, rows, [f"label `{a}` but `{b}` in `{r}`" for a, b in zip(ls[bad], lr[bad])])
+            )
     return concat(parts)
 
 
@@ -198,7 +203,14 @@ def image_missing_from_source(ctx: CheckContext):
                 continue
             lost = labelled & ~mine & ~reported
             if lost.any():
-                parts.append(findings(image=np.sort(keys[lost]), source=n, message=f"image has objects in `{other}` but is not in `{n}`", file=where))
+                parts.append(
+                    findings(
+                        image=np.sort(keys[lost]),
+                        source=n,
+                        message=f"image has objects in `{other}` but is not in `{n}`",
+                        file=where,
+                    )
+                )
                 reported |= lost
         if lists_negatives(src):
             missing = in_dataset & ~mine & ~reported
@@ -206,7 +218,14 @@ def image_missing_from_source(ctx: CheckContext):
                 if other != n:
                     missing &= ~labelled
             if missing.any():
-                parts.append(findings(image=np.sort(keys[missing]), source=n, message=f"`{n}` lists images without objects but not this one", file=where))
+                parts.append(
+                    findings(
+                        image=np.sort(keys[missing]),
+                        source=n,
+                        message=f"`{n}` lists images without objects but not this one",
+                        file=where,
+                    )
+                )
     return concat(parts)
 
 
@@ -235,7 +254,18 @@ def image_size_mismatch_between_sources(ctx: CheckContext):
         if not ok.any():
             continue
         sub = im[ok.to_numpy()]
-        frames.append(pd.DataFrame({"image": sub.index.to_numpy(dtype=object), "source": n, "w": sub["width"].to_numpy(dtype="int64"), "h": sub["height"].to_numpy(dtype="int64"), "file": sub["file"].to_numpy(dtype=object), "loc": sub["loc"].to_numpy(dtype=object)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "image": sub.index.to_numpy(dtype=object),
+                    "source": n,
+                    "w": sub["width"].to_numpy(dtype="int64"),
+                    "h": sub["height"].to_numpy(dtype="int64"),
+                    "file": sub["file"].to_numpy(dtype=object),
+                    "loc": sub["loc"].to_numpy(dtype=object),
+                }
+            )
+        )
     if len(frames) < 2:
         return None
     all_ = pd.concat(frames, ignore_index=True).drop_duplicates(subset=["image", "source"])
@@ -247,7 +277,10 @@ def image_size_mismatch_between_sources(ctx: CheckContext):
         return None
     # report the sources that differ from the image file's size, or, without a file,
     # from the size most sources declare (ties: the first source's)
-    desc = {k: ", ".join(f"{src} {z}" for src, z in zip(g["source"], g["size"])) for k, g in bad.groupby("image", sort=False)}
+    desc = {
+        k: ", ".join(f"{src} {z}" for src, z in zip(g["source"], g["size"]))
+        for k, g in bad.groupby("image", sort=False)
+    }
     im = ctx.dataset.images
     real = im[["width", "height"]][~im.index.duplicated()].reindex(list(desc)) if len(im) else None
     ref: dict[str, str] = {}

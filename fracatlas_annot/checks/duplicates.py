@@ -18,7 +18,9 @@ def _image_labels(ctx: CheckContext) -> pd.Series:
         from ._common import csv_numeric
 
         fr = csv_numeric(ctx, "fractured")
-        lab = pd.Series(np.where(fr == 1, "fractured", np.where(fr == 0, "not fractured", None)), index=im.index, dtype=object)
+        lab = pd.Series(
+            np.where(fr == 1, "fractured", np.where(fr == 0, "not fractured", None)), index=im.index, dtype=object
+        )
     else:
         lab = pd.Series([None] * len(im), index=im.index, dtype=object)
     labelled = set()
@@ -50,7 +52,10 @@ def _group_findings(ctx: CheckContext, kind: str, what: str) -> list[dict] | Non
         if conflict:
             parts.append("conflicting labels: " + ", ".join(f"{m} {l}" for m, l in zip(members, labs)))
         if leak:
-            parts.append("in different splits (leakage): " + ", ".join(f"{m} {s}" for m, s in zip(members, spl) if s is not None and s == s))
+            parts.append(
+                "in different splits (leakage): "
+                + ", ".join(f"{m} {s}" for m, s in zip(members, spl) if isinstance(s, str))
+            )
         out.append(
             {
                 "image": members[0],

@@ -50,7 +50,11 @@ def _poly_info(ctx: CheckContext, name: str) -> pd.DataFrame:
         ctx.cache[key] = info
         return info
     # the reader's count of distinct vertices when it gave one, else counted here
-    declared = obj["n_vertices"].to_numpy(dtype="float64", na_value=np.nan).copy() if "n_vertices" in obj else np.full(len(obj), np.nan)
+    declared = (
+        obj["n_vertices"].to_numpy(dtype="float64", na_value=np.nan).copy()
+        if "n_vertices" in obj
+        else np.full(len(obj), np.nan)
+    )
     declared[declared < 0] = np.nan
     todo = np.isnan(declared) & ~missing
     nv = np.where(np.isnan(declared), 0, declared).astype(np.int64)
@@ -77,9 +81,7 @@ def _poly_info(ctx: CheckContext, name: str) -> pd.DataFrame:
             scale = np.maximum(1.0, ((b[:, 2] - b[:, 0]) + (b[:, 3] - b[:, 1])) ** 2)
         # relative to the extent: float noise on collinear vertices (x0 + w / 2) leaves ~1e-12 px²
         area[ok] = np.where(hull <= 1e-9 * scale, 0.0, hull)
-    info = pd.DataFrame(
-        {"missing": missing, "n_vertices": nv, "area": area, "finite": coords_finite}, index=obj.index
-    )
+    info = pd.DataFrame({"missing": missing, "n_vertices": nv, "area": area, "finite": coords_finite}, index=obj.index)
     ctx.cache[key] = info
     return info
 
@@ -143,7 +145,12 @@ def invalid_polygon(ctx: CheckContext):
         if not len(obj):
             continue
         info = _poly_info(ctx, name)
-        cand = ~info["missing"].to_numpy() & (info["n_vertices"].to_numpy() >= 3) & info["finite"].to_numpy() & (info["area"].to_numpy() > 0)
+        cand = (
+            ~info["missing"].to_numpy()
+            & (info["n_vertices"].to_numpy() >= 3)
+            & info["finite"].to_numpy()
+            & (info["area"].to_numpy() > 0)
+        )
         if not cand.any():
             continue
         geom = obj["geometry"].to_numpy()
@@ -179,7 +186,12 @@ def zero_area_polygon(ctx: CheckContext):
         if not len(obj):
             continue
         info = _poly_info(ctx, name)
-        bad = ~info["missing"].to_numpy() & (info["n_vertices"].to_numpy() >= 3) & info["finite"].to_numpy() & ~(info["area"].to_numpy() > 0)
+        bad = (
+            ~info["missing"].to_numpy()
+            & (info["n_vertices"].to_numpy() >= 3)
+            & info["finite"].to_numpy()
+            & ~(info["area"].to_numpy() > 0)
+        )
         if bad.any():
             parts.append(object_findings(name, obj[bad], "polygon has zero area (its vertices are collinear)"))
     return concat(parts)
@@ -259,8 +271,12 @@ def object_outside_image(ctx: CheckContext):
         W = np.where(norm, 1.0, W)
         H = np.where(norm, 1.0, H)
         known = known | norm
-        tol_x = np.where(norm, ctx.border_tolerance_norm, np.maximum(ctx.border_tolerance_px, ctx.border_tolerance_norm * W))
-        tol_y = np.where(norm, ctx.border_tolerance_norm, np.maximum(ctx.border_tolerance_px, ctx.border_tolerance_norm * H))
+        tol_x = np.where(
+            norm, ctx.border_tolerance_norm, np.maximum(ctx.border_tolerance_px, ctx.border_tolerance_norm * W)
+        )
+        tol_y = np.where(
+            norm, ctx.border_tolerance_norm, np.maximum(ctx.border_tolerance_px, ctx.border_tolerance_norm * H)
+        )
         with np.errstate(invalid="ignore"):
             over = np.stack([-e[:, 0], -e[:, 1], e[:, 2] - W, e[:, 3] - H], axis=1)
             tol = np.stack([tol_x, tol_y, tol_x, tol_y], axis=1)

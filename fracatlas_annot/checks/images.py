@@ -33,13 +33,25 @@ def image_unreadable(ctx: CheckContext):
             sel &= ~im["truncated"].fillna(False).to_numpy(dtype=bool)
         bad = im[sel]
         if len(bad):
-            parts.append(findings(image=bad.index, message=[f"cannot read the image header: {e}" for e in bad["header_error"]], file=[str(p) for p in bad["path"]]))
+            parts.append(
+                findings(
+                    image=bad.index,
+                    message=[f"cannot read the image header: {e}" for e in bad["header_error"]],
+                    file=[str(p) for p in bad["path"]],
+                )
+            )
     scan = ctx.pixel_scan
     if scan is not None and len(scan):
         bad = scan[scan["error"].notna()]
         if len(bad):
             paths = im["path"].reindex(bad.index)
-            parts.append(findings(image=bad.index, message=[f"cannot decode the image: {e}" for e in bad["error"]], file=[str(p) for p in paths]))
+            parts.append(
+                findings(
+                    image=bad.index,
+                    message=[f"cannot decode the image: {e}" for e in bad["error"]],
+                    file=[str(p) for p in paths],
+                )
+            )
     return concat(parts)
 
 
@@ -72,7 +84,11 @@ def image_truncated(ctx: CheckContext):
         return None
     keys = keys.sort_values()
     paths = im["path"][~im.index.duplicated()].reindex(keys)
-    return findings(image=keys, message="JPEG data is truncated (the file ends before its end-of-image marker)", file=[str(p) for p in paths])
+    return findings(
+        image=keys,
+        message="JPEG data is truncated (the file ends before its end-of-image marker)",
+        file=[str(p) for p in paths],
+    )
 
 
 def _declared_vs_actual(ctx: CheckContext) -> pd.DataFrame:
@@ -110,7 +126,11 @@ def _declared_vs_actual(ctx: CheckContext) -> pd.DataFrame:
                 }
             )
             frames.append(f[~np.isnan(f["w"].to_numpy()) & ~np.isnan(f["h"].to_numpy())])
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["image", "source", "dw", "dh", "w", "h", "rw", "rh", "orientation", "file", "loc"])
+    out = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["image", "source", "dw", "dh", "w", "h", "rw", "rh", "orientation", "file", "loc"])
+    )
     out["ok"] = (out["dw"] == out["w"]) & (out["dh"] == out["h"])
     out["raw"] = ~out["ok"] & (out["dw"] == out["rw"]) & (out["dh"] == out["rh"])
     ctx.cache[key] = out
@@ -143,7 +163,10 @@ def declared_size_mismatch(ctx: CheckContext):
     bad = d[~d["ok"] & ~d["raw"]]
     if not len(bad):
         return None
-    msgs = [f"declared size {_size(a, b)} but the image is {_size(c, e)}" for a, b, c, e in zip(bad["dw"], bad["dh"], bad["w"], bad["h"])]
+    msgs = [
+        f"declared size {_size(a, b)} but the image is {_size(c, e)}"
+        for a, b, c, e in zip(bad["dw"], bad["dh"], bad["w"], bad["h"])
+    ]
     return findings(image=bad["image"], source=bad["source"], message=msgs, file=bad["file"], loc=bad["loc"])
 
 
@@ -171,7 +194,7 @@ def declared_size_is_raw_exif_size(ctx: CheckContext):
     if not len(bad):
         return None
     msgs = [
-        f"declared size {_size(a, b)} is the raw size; EXIF orientation {int(o) if o == o else '?'} makes the image {_size(c, e)}"
+        f"declared size {_size(a, b)} is the raw size; EXIF orientation {'?' if np.isnan(o) else int(o)} makes the image {_size(c, e)}"
         for a, b, c, e, o in zip(bad["dw"], bad["dh"], bad["w"], bad["h"], bad["orientation"])
     ]
     return findings(image=bad["image"], source=bad["source"], message=msgs, file=bad["file"], loc=bad["loc"])
@@ -202,7 +225,11 @@ def exif_orientation(ctx: CheckContext):
     if not bad.any():
         return None
     rows = im[bad]
-    return findings(image=rows.index, message=[f"EXIF orientation {int(v)}" for v in o[bad]], file=[None if p is None else str(p) for p in rows["path"]])
+    return findings(
+        image=rows.index,
+        message=[f"EXIF orientation {int(v)}" for v in o[bad]],
+        file=[None if p is None else str(p) for p in rows["path"]],
+    )
 
 
 @rule("FA506", "image-too-small", Severity.WARNING, "images")
@@ -228,4 +255,8 @@ def image_too_small(ctx: CheckContext):
     if not bad.any():
         return None
     rows = im[bad]
-    return findings(image=rows.index, message=[f"image is {_size(a, b)} px" for a, b in zip(w[bad], h[bad])], file=[None if p is None else str(p) for p in rows["path"]])
+    return findings(
+        image=rows.index,
+        message=[f"image is {_size(a, b)} px" for a, b in zip(w[bad], h[bad])],
+        file=[None if p is None else str(p) for p in rows["path"]],
+    )

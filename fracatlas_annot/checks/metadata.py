@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import concat, counts_array, counts_cached, csv_numeric, dataset_array, in_csv, keyspace, listed_mask
+from ._common import (
+    concat,
+    counts_array,
+    counts_cached,
+    csv_numeric,
+    dataset_array,
+    in_csv,
+    keyspace,
+    listed_mask,
+)
 from .registry import CheckContext, Severity, findings, rule
 
 FRACTURED_FOLDERS = {"fractured": 1, "non_fractured": 0, "nonfractured": 0, "non-fractured": 0}
@@ -57,7 +66,10 @@ def fractured_flag_vs_folder(ctx: CheckContext):
     f, line = _csv_loc(ctx, rows.index)
     return findings(
         image=rows.index,
-        message=[f"dataset.csv fractured={int(v)} but the file is in `{fo}`" for v, fo in zip(fr[bad.to_numpy()], rows["folder"])],
+        message=[
+            f"dataset.csv fractured={int(v)} but the file is in `{fo}`"
+            for v, fo in zip(fr[bad.to_numpy()], rows["folder"])
+        ],
         file=f,
         line=line,
     )
@@ -101,7 +113,14 @@ def fractured_flag_vs_annotations(ctx: CheckContext):
     if pos_unlabelled.any():
         keys = im.index[pos_unlabelled]
         f1, line = _csv_loc(ctx, keys)
-        parts.append(findings(image=keys, message="dataset.csv fractured=1 but no annotation source has an object on it", file=f1, line=line))
+        parts.append(
+            findings(
+                image=keys,
+                message="dataset.csv fractured=1 but no annotation source has an object on it",
+                file=f1,
+                line=line,
+            )
+        )
     if neg_labelled.any():
         keys = im.index[neg_labelled]
         f1, line = _csv_loc(ctx, keys)
@@ -109,7 +128,9 @@ def fractured_flag_vs_annotations(ctx: CheckContext):
             findings(
                 image=keys,
                 message=[
-                    "dataset.csv fractured=0 but " + ", ".join(f"`{n}`" for n, h in has_by.items() if h[i]) + " label it"
+                    "dataset.csv fractured=0 but "
+                    + ", ".join(f"`{n}`" for n, h in has_by.items() if h[i])
+                    + " label it"
                     for i in np.flatnonzero(neg_labelled)
                 ],
                 file=f1,
@@ -149,12 +170,19 @@ def fracture_count_mismatch(ctx: CheckContext):
             k = keys_all[sel]
             have, want = have_all[sel], fc_all[sel].astype("int64")
             bad = np.ones(len(k), dtype=bool)
-            file_of = src.images["file"][~src.images.index.duplicated()].reindex(k).to_numpy(dtype=object) if len(src.images) else None
+            file_of = (
+                src.images["file"][~src.images.index.duplicated()].reindex(k).to_numpy(dtype=object)
+                if len(src.images)
+                else None
+            )
             parts.append(
                 findings(
                     image=k,
                     source=n,
-                    message=[f"dataset.csv fracture_count={w} but `{n}` has {h} object(s)" for w, h in zip(want[bad], have[bad])],
+                    message=[
+                        f"dataset.csv fracture_count={w} but `{n}` has {h} object(s)"
+                        for w, h in zip(want[bad], have[bad])
+                    ],
                     file=file_of,
                 )
             )
@@ -186,7 +214,10 @@ def image_missing_on_disk(ctx: CheckContext):
     if not missing.any():
         return None
     if missing.sum() == listed_.sum():
-        return findings(message=f"none of the {int(listed_.sum())} images of dataset.csv is on disk (images folder missing?)", file=_csv_loc(ctx, [])[0])
+        return findings(
+            message=f"none of the {int(listed_.sum())} images of dataset.csv is on disk (images folder missing?)",
+            file=_csv_loc(ctx, [])[0],
+        )
     keys = im.index[missing]
     f, line = _csv_loc(ctx, keys)
     return findings(image=keys, message="listed in dataset.csv but not found in the image folders", file=f, line=line)
@@ -215,7 +246,9 @@ def image_not_in_csv(ctx: CheckContext):
     if not bad.any():
         return None
     rows = im[bad]
-    return findings(image=rows.index, message="image file is not listed in dataset.csv", file=[str(p) for p in rows["path"]])
+    return findings(
+        image=rows.index, message="image file is not listed in dataset.csv", file=[str(p) for p in rows["path"]]
+    )
 
 
 @rule("FA406", "image-in-both-folders", Severity.ERROR, "metadata")
@@ -272,7 +305,23 @@ def invalid_csv_metadata(ctx: CheckContext):
         return None
     mask = in_csv(ctx)
     im = ds.images[mask]
-    flags = [c for c in ("hand", "leg", "hip", "shoulder", "mixed", "hardware", "multiscan", "fractured", "frontal", "lateral", "oblique") if c in im]
+    flags = [
+        c
+        for c in (
+            "hand",
+            "leg",
+            "hip",
+            "shoulder",
+            "mixed",
+            "hardware",
+            "multiscan",
+            "fractured",
+            "frontal",
+            "lateral",
+            "oblique",
+        )
+        if c in im
+    ]
     msgs: dict[int, list[str]] = {}
     bad = np.zeros(len(im), dtype=bool)
     for c in flags:

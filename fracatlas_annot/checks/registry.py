@@ -29,9 +29,10 @@ from __future__ import annotations
 import enum
 import inspect
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -280,7 +281,7 @@ class CheckContext:
     phash_threshold: Hamming distance (of 64 bits) at or under which two images are near-duplicates.
     """
 
-    dataset: "Dataset"
+    dataset: Dataset
     fast: bool = False
     progress: bool = True
     border_tolerance_px: float = 0.01
@@ -347,7 +348,7 @@ def findings(
     *,
     image: Any = None,
     source: Any = None,
-    object: Any = None,  # noqa: A002 - the column's name
+    object: Any = None,
     message: Any,
     file: Any = None,
     line: Any = None,
@@ -360,7 +361,15 @@ def findings(
         return findings(image=obj["image"], source=name, object=obj.index,
                         message=msgs, file=obj["file"], line=obj["line"], loc=obj["loc"])
     """
-    cols = {"image": image, "source": source, "object": object, "message": message, "file": file, "line": line, "loc": loc}
+    cols = {
+        "image": image,
+        "source": source,
+        "object": object,
+        "message": message,
+        "file": file,
+        "line": line,
+        "loc": loc,
+    }
     obj_dtype = np.dtype("O")
     n = None
     for v in cols.values():
@@ -403,7 +412,9 @@ def normalize_result(r: Rule, result: pd.DataFrame | list[dict[str, Any]] | None
         if c in ("object", "line"):
             out[c] = pd.array([None if _isna(v) else int(v) for v in col], dtype="Int64")
         else:
-            out[c] = pd.Series([None if _isna(v) else (v if c == "message" else str(v)) for v in col], index=frame.index, dtype=object)
+            out[c] = pd.Series(
+                [None if _isna(v) else (v if c == "message" else str(v)) for v in col], index=frame.index, dtype=object
+            )
     out = out[FINDING_COLUMNS]
     for c in ("code", "name", "severity"):
         out[c] = out[c].astype(object)
@@ -431,7 +442,9 @@ def run_rules(ctx: CheckContext, rules: Sequence[Rule]) -> pd.DataFrame:
         return empty_findings()
     out = pd.concat(parts, ignore_index=True)
     rank = out["severity"].map({"error": 0, "warning": 1, "info": 2}).fillna(3)
-    out = out.assign(_rank=rank).sort_values(["_rank", "code", "image", "source", "object"], kind="stable", na_position="first")
+    out = out.assign(_rank=rank).sort_values(
+        ["_rank", "code", "image", "source", "object"], kind="stable", na_position="first"
+    )
     return out.drop(columns="_rank").reset_index(drop=True)
 
 

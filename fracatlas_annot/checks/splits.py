@@ -39,7 +39,12 @@ def image_in_several_splits(ctx: CheckContext):
         return None
     desc = multi.groupby("image")["split"].agg(lambda s: ", ".join(sorted(set(s))))
     rows = multi.drop_duplicates(subset=["image"], keep="last")
-    return findings(image=rows["image"], message=[f"listed in several splits: {desc[k]}" for k in rows["image"]], file=rows["file"], line=rows["line"])
+    return findings(
+        image=rows["image"],
+        message=[f"listed in several splits: {desc[k]}" for k in rows["image"]],
+        file=rows["file"],
+        line=rows["line"],
+    )
 
 
 @rule("FA702", "split-entry-not-in-csv", Severity.ERROR, "splits")
@@ -67,7 +72,12 @@ def split_entry_not_in_csv(ctx: CheckContext):
     if not len(bad):
         return None
     where = "dataset.csv" if ds.has_csv else "the dataset"
-    return findings(image=bad["image"], message=f"split `{'`/`'.join(sorted(set(bad['split'])))}` lists an image not in {where}", file=bad["file"], line=bad["line"])
+    return findings(
+        image=bad["image"],
+        message=f"split `{'`/`'.join(sorted(set(bad['split'])))}` lists an image not in {where}",
+        file=bad["file"],
+        line=bad["line"],
+    )
 
 
 @rule("FA703", "non-fractured-image-in-split", Severity.ERROR, "splits")
@@ -95,7 +105,12 @@ def non_fractured_image_in_split(ctx: CheckContext):
     bad = sl[v == 0]
     if not len(bad):
         return None
-    return findings(image=bad["image"], message=[f"in `{s}` but dataset.csv says fractured=0" for s in bad["split"]], file=bad["file"], line=bad["line"])
+    return findings(
+        image=bad["image"],
+        message=[f"in `{s}` but dataset.csv says fractured=0" for s in bad["split"]],
+        file=bad["file"],
+        line=bad["line"],
+    )
 
 
 @rule("FA704", "fractured-image-in-no-split", Severity.ERROR, "splits")
@@ -128,7 +143,12 @@ def fractured_image_in_no_split(ctx: CheckContext):
         return None
     keys = im.index[bad]
     line = im["csv_line"].reindex(keys).to_numpy(dtype=object) if "csv_line" in im else None
-    return findings(image=keys, message="fractured=1 in dataset.csv but in no split list", file=ds.meta.get("csv_path") or "dataset.csv", line=line)
+    return findings(
+        image=keys,
+        message="fractured=1 in dataset.csv but in no split list",
+        file=ds.meta.get("csv_path") or "dataset.csv",
+        line=line,
+    )
 
 
 @rule("FA705", "duplicate-split-entry", Severity.WARNING, "splits")
@@ -155,4 +175,6 @@ def duplicate_split_entry(ctx: CheckContext):
     dup = sl[sl.duplicated(subset=["split", "image"], keep="first").to_numpy()]
     if not len(dup):
         return None
-    return findings(image=dup["image"], message=[f"listed twice in `{s}`" for s in dup["split"]], file=dup["file"], line=dup["line"])
+    return findings(
+        image=dup["image"], message=[f"listed twice in `{s}`" for s in dup["split"]], file=dup["file"], line=dup["line"]
+    )

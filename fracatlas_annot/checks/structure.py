@@ -44,7 +44,12 @@ def _from_problems(ctx: CheckContext, code: str | None) -> pd.DataFrame | None:
     if not len(p):
         return None
     out = findings(
-        image=_problem_images(ctx, p), source=p["source"], message=p["message"], file=p["file"], line=p["line"], loc=p["loc"]
+        image=_problem_images(ctx, p),
+        source=p["source"],
+        message=p["message"],
+        file=p["file"],
+        line=p["line"],
+        loc=p["loc"],
     )
     if code is None:
         out["severity"] = p["severity"].fillna("error").to_numpy()
@@ -56,17 +61,17 @@ def _problem_images(ctx: CheckContext, p: pd.DataFrame) -> list:
     """The problem's image, or, for one-file-per-image formats (VOC, YOLO), the dataset image
     whose stem is the file's stem (a VOC file that does not parse still names its image)."""
     images = p["image"].tolist()
-    if all(i is not None and i == i for i in images):
+    if all(isinstance(i, str) for i in images):
         return images
     stems: dict[str, str] = {}
     for key in ctx.dataset.images.index:
         stems.setdefault(str(key).rsplit(".", 1)[0], key)
     out = []
     for img, f in zip(images, p["file"]):
-        if (img is None or img != img) and isinstance(f, str) and not f.endswith(".json"):
+        if not isinstance(img, str) and isinstance(f, str) and not f.endswith(".json"):
             stem = f.replace("\\", "/").rsplit("/", 1)[-1].rsplit("!", 1)[-1].rsplit(".", 1)[0]
             img = stems.get(stem)
-        out.append(img if img == img else None)
+        out.append(img if isinstance(img, str) else None)
     return out
 
 
@@ -342,9 +347,15 @@ def unknown_class(ctx: CheckContext):
         rows = obj[bad]
         if len(rows):
             if src.format == "yolo":
-                msgs = [f"class {int(c)} is beyond the class list ({len(ids)} classes: {', '.join(map(str, ids.values()))})" for c in rows["class_id"]]
+                msgs = [
+                    f"class {int(c)} is beyond the class list ({len(ids)} classes: {', '.join(map(str, ids.values()))})"
+                    for c in rows["class_id"]
+                ]
             else:
-                msgs = [f"category_id {int(c)} is not declared (categories: {', '.join(f'{k}={v}' for k, v in sorted(ids.items()))})" for c in rows["class_id"]]
+                msgs = [
+                    f"category_id {int(c)} is not declared (categories: {', '.join(f'{k}={v}' for k, v in sorted(ids.items()))})"
+                    for c in rows["class_id"]
+                ]
             parts.append(object_findings(name, rows, msgs))
     return _dedupe(concat(parts))
 
@@ -372,7 +383,7 @@ def negative_class_index(ctx: CheckContext):
         obj = src.objects
         if not len(obj):
             continue
-        neg = (obj["class_id"].fillna(0).to_numpy() < 0)
+        neg = obj["class_id"].fillna(0).to_numpy() < 0
         rows = obj[neg]
         if len(rows):
             parts.append(object_findings(name, rows, [f"class index {int(c)}" for c in rows["class_id"]]))
@@ -480,10 +491,15 @@ def label_name_mismatch(ctx: CheckContext):
         if not len(obj):
             continue
         lab = obj["label"]
-        bad = lab.notna().to_numpy() & ~lab.isin(list(known)).to_numpy() & (lab.astype(str).str.strip() != "").to_numpy()
+        bad = (
+            lab.notna().to_numpy() & ~lab.isin(list(known)).to_numpy() & (lab.astype(str).str.strip() != "").to_numpy()
+        )
         rows = obj[bad]
         if len(rows):
-            msgs = [f"label `{l}` is not in the dataset's labels ({', '.join(ref)})" + _hint(str(l), ref) for l in rows["label"]]
+            msgs = [
+                f"label `{l}` is not in the dataset's labels ({', '.join(ref)})" + _hint(str(l), ref)
+                for l in rows["label"]
+            ]
             parts.append(object_findings(name, rows, msgs))
     return concat(parts)
 
@@ -517,7 +533,9 @@ def duplicate_label_name(ctx: CheckContext):
         seen: set[str] = set()
         for n in names:
             if n in seen:
-                parts.append(findings(source=name, message=f"label `{n}` is declared more than once", file=source_file(src)))
+                parts.append(
+                    findings(source=name, message=f"label `{n}` is declared more than once", file=source_file(src))
+                )
             seen.add(n)
     return concat(parts)
 
@@ -559,7 +577,11 @@ def duplicate_object(ctx: CheckContext):
         dup = key.duplicated(keep="first").to_numpy()
         rows = obj[dup]
         if len(rows):
-            parts.append(object_findings(name, rows, "object repeats an earlier object of this image (same label and coordinates)"))
+            parts.append(
+                object_findings(
+                    name, rows, "object repeats an earlier object of this image (same label and coordinates)"
+                )
+            )
     return concat(parts)
 
 

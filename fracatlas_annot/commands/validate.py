@@ -9,7 +9,7 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import console, echo_json, err_console, handle_errors, verbose_option
+from ._common import console, echo_json, handle_errors, verbose_option
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -67,10 +67,20 @@ def _render(findings: pd.DataFrame, dataset: Any, limit: int) -> None:
         shown = group if limit <= 0 else group.head(limit)
         for row in shown.itertuples(index=False):
             where = _location(row)
-            who = " ".join(x for x in (row.image if isinstance(row.image, str) else None, f"[{row.source}]" if isinstance(row.source, str) else None) if x)
+            who = " ".join(
+                x
+                for x in (
+                    row.image if isinstance(row.image, str) else None,
+                    f"[{row.source}]" if isinstance(row.source, str) else None,
+                )
+                if x
+            )
             style = SEVERITY_STYLE.get(row.severity, "")
             tag = f"[{style}]{row.severity[0].upper()}[/]"
-            console.print(f"  {tag} {escape(who)}{': ' if who else ''}{escape(str(row.message))}" + (f"  [dim]{escape(where)}[/]" if where else ""))
+            console.print(
+                f"  {tag} {escape(who)}{': ' if who else ''}{escape(str(row.message))}"
+                + (f"  [dim]{escape(where)}[/]" if where else "")
+            )
         if limit > 0 and len(group) > limit:
             console.print(f"  [dim]... and {len(group) - limit} more (use --limit 0 to show all)[/]")
     console.print()
@@ -82,14 +92,33 @@ def _render(findings: pd.DataFrame, dataset: Any, limit: int) -> None:
 
 @click.command("validate", epilog=VALIDATE_EPILOG)
 @click.argument("path", type=click.Path(exists=True))
-@click.option("--input-format", "-f", "input_format", default=None, help="Input format (fracatlas, coco, voc, yolo, csv, vgg); detected when omitted.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output: coloured text, or the JSON document (schema in the README).")
+@click.option(
+    "--input-format",
+    "-f",
+    "input_format",
+    default=None,
+    help="Input format (fracatlas, coco, voc, yolo, csv, vgg); detected when omitted.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output: coloured text, or the JSON document (schema in the README).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--select", multiple=True, help="Rules to run: codes, prefixes or names (default: all).")
 @click.option("--ignore", multiple=True, help="Rules to skip: codes, prefixes or names.")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
 @click.option("--fast", is_flag=True, help="Skip pixel-level work (decoding and hashing image contents).")
-@click.option("--limit", type=click.IntRange(0), default=20, show_default=True, help="Findings shown per rule in the terminal (0: all).")
+@click.option(
+    "--limit",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Findings shown per rule in the terminal (0: all).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @verbose_option
 def validate_cmd(
@@ -136,7 +165,12 @@ Examples:
 
 @click.command("rules", epilog=RULES_EPILOG)
 @click.argument("code", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print rules as JSON (code, name, severity, family, summary, explanation, status).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print rules as JSON (code, name, severity, family, summary, explanation, status).",
+)
 @verbose_option
 def rules_cmd(code: str | None, as_json: bool, verbose: bool) -> None:
     """List the validate rules, or explain one (by code or name)."""
@@ -151,7 +185,10 @@ def rules_cmd(code: str | None, as_json: bool, verbose: bool) -> None:
                 echo_json(r.to_dict())
                 return
             click.echo(f"# {r.name} ({r.code})\n")
-            click.echo(f"Family: {r.family}. Default severity: {r.severity}. Status: {r.status}." + (" Skipped with --fast." if r.needs_pixels else ""))
+            click.echo(
+                f"Family: {r.family}. Default severity: {r.severity}. Status: {r.status}."
+                + (" Skipped with --fast." if r.needs_pixels else "")
+            )
             click.echo()
             click.echo(r.summary)
             click.echo()
@@ -166,7 +203,9 @@ def rules_cmd(code: str | None, as_json: bool, verbose: bool) -> None:
             table.add_column(col, no_wrap=True)
         table.add_column("summary")
         for r in rules:
-            table.add_row(r.code, r.name, f"[{SEVERITY_STYLE[str(r.severity)]}]{r.severity}[/]", r.family, escape(r.summary))
+            table.add_row(
+                r.code, r.name, f"[{SEVERITY_STYLE[str(r.severity)]}]{r.severity}[/]", r.family, escape(r.summary)
+            )
         console.print(table)
 
 

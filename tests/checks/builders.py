@@ -3,14 +3,15 @@ sources, built with the model's own helpers (no files)."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
 from fracatlas_annot.checks import load_all
-from fracatlas_annot.checks.registry import CheckContext, RULES, normalize_result
+from fracatlas_annot.checks.registry import RULES, CheckContext, normalize_result
 from fracatlas_annot.model import (
     Dataset,
     Problem,
@@ -28,7 +29,7 @@ load_all()
 def images_table(spec: dict[str, dict[str, Any]], *, csv: bool = True) -> pd.DataFrame:
     """spec: key -> {width, height, [raw_width, raw_height, orientation, folder, fractured, fracture_count, path, split]}."""
     rows = []
-    for key, s in spec.items():
+    for s in spec.values():
         w, h = s.get("width", 373), s.get("height", 454)
         o = s.get("orientation")
         rw, rh = (h, w) if o in (5, 6, 7, 8) else (w, h)
@@ -81,13 +82,19 @@ def coco_source(
         "image": [k for k, _ in polys],
         "label": [label_ids.get(c) if c is not None else None for c in cats],
         "class_id": cats,
-        "x0": b[:, 0], "y0": b[:, 1], "x1": b[:, 2], "y1": b[:, 3],
+        "x0": b[:, 0],
+        "y0": b[:, 1],
+        "x1": b[:, 2],
+        "y1": b[:, 3],
         "geometry": geom,
         "file": ["coco.json"] * len(polys),
         "loc": [f"annotations[{i}]" for i in range(len(polys))],
         "ann_id": list(range(len(polys))),
         "iscrowd": [0] * len(polys),
-        "bbox_x0": b[:, 0], "bbox_y0": b[:, 1], "bbox_x1": b[:, 2], "bbox_y1": b[:, 3],
+        "bbox_x0": b[:, 0],
+        "bbox_y0": b[:, 1],
+        "bbox_x1": b[:, 2],
+        "bbox_y1": b[:, 3],
         "area": shapely.area(geom) if len(geom) else np.empty(0),
         "n_parts": [1] * len(polys),
         "n_vertices": [len(set(zip(p[::2], p[1::2]))) for _, p in polys],
@@ -102,7 +109,16 @@ def coco_source(
         file=["coco.json"] * len(keys),
         loc=[f"images[{i}]" for i in range(len(keys))],
     )
-    return Source(name=name, format="coco", objects=objects, images=imgs, labels=list(labels), label_ids=label_ids, geometry="polygon", path="coco.json")
+    return Source(
+        name=name,
+        format="coco",
+        objects=objects,
+        images=imgs,
+        labels=list(labels),
+        label_ids=label_ids,
+        geometry="polygon",
+        path="coco.json",
+    )
 
 
 def box_source(
@@ -121,13 +137,20 @@ def box_source(
     arr = np.asarray([b for _, b in boxes], dtype=float).reshape(-1, 4)
     n = len(boxes)
     if labels is None:
-        labels = [label_list[c] if c is not None and 0 <= c < len(label_list) else None for c in class_ids] if class_ids is not None else ["fractured"] * n
+        labels = (
+            [label_list[c] if c is not None and 0 <= c < len(label_list) else None for c in class_ids]
+            if class_ids is not None
+            else ["fractured"] * n
+        )
     ext = {"voc": "xml", "yolo": "txt", "csv": "csv"}.get(fmt, "txt")
     cols = {
         "image": [k for k, _ in boxes],
         "label": list(labels),
         "class_id": list(class_ids) if class_ids is not None else [0 if fmt == "yolo" else None] * n,
-        "x0": arr[:, 0], "y0": arr[:, 1], "x1": arr[:, 2], "y1": arr[:, 3],
+        "x0": arr[:, 0],
+        "y0": arr[:, 1],
+        "x1": arr[:, 2],
+        "y1": arr[:, 3],
         "units": [units] * n,
         "file": [f"{k.rsplit('.', 1)[0]}.{ext}" for k, _ in boxes],
         "loc": [f"object[{i + 1}]" for i in range(n)],
@@ -143,7 +166,16 @@ def box_source(
         loc=[None] * len(keys),
     )
     label_ids = dict(enumerate(label_list)) if fmt == "yolo" else {}
-    return Source(name=name, format=fmt, objects=objects, images=imgs, labels=list(label_list), label_ids=label_ids, geometry="box", path=name)
+    return Source(
+        name=name,
+        format=fmt,
+        objects=objects,
+        images=imgs,
+        labels=list(label_list),
+        label_ids=label_ids,
+        geometry="box",
+        path=name,
+    )
 
 
 def dataset(

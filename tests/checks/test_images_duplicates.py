@@ -6,7 +6,6 @@ import io
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from fixtures.generate import jpeg_bytes, plan_archive
@@ -77,7 +76,10 @@ def _with_comment(data: bytes) -> bytes:
 def test_duplicate_groups_kinds(tmp_path: Path) -> None:
     ds = _dup_dataset(tmp_path, fractured={})
     g = duplicate_groups(ds, progress=False)
-    groups = {kind: sorted(map(tuple, (sorted(x["image"]) for _, x in g[g.kind == kind].groupby("group")))) for kind in ("byte", "pixel", "near")}
+    groups = {
+        kind: sorted(map(tuple, (sorted(x["image"]) for _, x in g[g.kind == kind].groupby("group"))))
+        for kind in ("byte", "pixel", "near")
+    }
     assert groups["byte"] == [("IMG0000001.jpg", "IMG0000002.jpg")]
     assert groups["pixel"] == [("IMG0000003.jpg", "IMG0000004.jpg")]
     assert groups["near"] == [("IMG0000005.jpg", "IMG0000006.jpg")]
@@ -101,7 +103,9 @@ def test_group_severity_conflict_leakage_or_warning(tmp_path: Path) -> None:
     # --fast: pixel rules are skipped, byte groups are still found
     from fracatlas_annot.checks.registry import RULES, CheckContext, run_rules
 
-    fast = run_rules(CheckContext(dataset=ds, fast=True, progress=False), [RULES[c] for c in ("FA601", "FA602", "FA603")])
+    fast = run_rules(
+        CheckContext(dataset=ds, fast=True, progress=False), [RULES[c] for c in ("FA601", "FA602", "FA603")]
+    )
     assert fast["code"].tolist() == ["FA601"]
 
 

@@ -35,9 +35,18 @@ def test_fracture_count_per_source() -> None:
 
 
 def test_missing_on_disk_not_in_csv_and_both_folders() -> None:
-    imgs = {A: {"path": "images/Fractured/a.jpg"}, B: {"path": None}, C: {"path": "images/Non_fractured/c.jpg", "in_csv": False}}
+    imgs = {
+        A: {"path": "images/Fractured/a.jpg"},
+        B: {"path": None},
+        C: {"path": "images/Non_fractured/c.jpg", "in_csv": False},
+    }
     files = pd.DataFrame(
-        {"image": [A, C, A], "path": ["images/Fractured/" + A, "images/Non_fractured/" + C, "images/Non_fractured/" + A], "folder": ["Fractured", "Non_fractured", "Non_fractured"], "file_size": [1, 2, 1]}
+        {
+            "image": [A, C, A],
+            "path": ["images/Fractured/" + A, "images/Non_fractured/" + C, "images/Non_fractured/" + A],
+            "folder": ["Fractured", "Non_fractured", "Non_fractured"],
+            "file_size": [1, 2, 1],
+        }
     )
     ds = dataset(imgs, files=files)
     assert run("FA404", ds)["image"].tolist() == [B]
@@ -52,7 +61,11 @@ def test_nothing_on_disk_is_one_finding() -> None:
 
 
 def test_invalid_csv_values() -> None:
-    imgs = {A: {"fractured": 1, "fracture_count": 0}, B: {"fractured": 2, "fracture_count": 0}, C: {"fractured": 0, "fracture_count": 0}}
+    imgs = {
+        A: {"fractured": 1, "fracture_count": 0},
+        B: {"fractured": 2, "fracture_count": 0},
+        C: {"fractured": 0, "fracture_count": 0},
+    }
     f = run("FA407", dataset(imgs))
     assert sorted(f["image"]) == [A, B]
 

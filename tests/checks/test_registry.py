@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from fracatlas_annot.checks import load_all
-from fracatlas_annot.checks.registry import RULES, Severity, missing_sections, rule_by_name_or_code, select_rules
+from fracatlas_annot.checks.registry import (
+    RULES,
+    Severity,
+    missing_sections,
+    rule_by_name_or_code,
+    select_rules,
+)
 from fracatlas_annot.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +40,16 @@ def test_every_rule_is_documented_in_ruff_sections() -> None:
 
 
 def test_family_digit_matches_family() -> None:
-    families = {"0": "structure", "1": "geometry", "2": "box-vs-polygon", "3": "cross-format", "4": "metadata", "5": "images", "6": "duplicates", "7": "splits"}
+    families = {
+        "0": "structure",
+        "1": "geometry",
+        "2": "box-vs-polygon",
+        "3": "cross-format",
+        "4": "metadata",
+        "5": "images",
+        "6": "duplicates",
+        "7": "splits",
+    }
     for code, r in RULES.items():
         if code[2] in families:
             assert r.family == families[code[2]], code
@@ -56,7 +71,13 @@ def test_every_rule_is_planted_in_the_defects_fixture() -> None:
         pytest.param(["FA1"], None, ["FA101", "FA109"], ["FA001", "FA201"], id="prefix"),
         pytest.param(["FA1"], ["FA105"], ["FA101"], ["FA105"], id="select-family-ignore-rule"),
         pytest.param(["FA105"], ["FA1"], ["FA105"], ["FA101"], id="more-specific-select-wins"),
-        pytest.param(["FA"], ["FA10"], ["FA201", "FA110"] if "FA110" in RULES else ["FA201"], ["FA101", "FA105"], id="two-digit-prefix"),
+        pytest.param(
+            ["FA"],
+            ["FA10"],
+            ["FA201", "FA110"] if "FA110" in RULES else ["FA201"],
+            ["FA101", "FA105"],
+            id="two-digit-prefix",
+        ),
         pytest.param(["FA1,FA2"], None, ["FA101", "FA201"], ["FA301"], id="comma-separated"),
         pytest.param(["object-outside-image"], None, ["FA105"], ["FA101"], id="by-name"),
         pytest.param(["ALL"], ["FA5", "FA6"], ["FA401"], ["FA501", "FA601"], id="all"),

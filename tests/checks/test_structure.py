@@ -25,11 +25,19 @@ A = "IMG0000019.jpg"
     ],
 )
 def test_read_problems_become_findings_with_location(kind: str, code: str) -> None:
-    p = Problem(kind, "something wrong", file="Annotations/PASCAL VOC/x.xml", loc="/annotation/object[2]", source="voc", image=A)
+    p = Problem(
+        kind, "something wrong", file="Annotations/PASCAL VOC/x.xml", loc="/annotation/object[2]", source="voc", image=A
+    )
     f = run(code, dataset({A: {}}, problems=[p]))
     assert len(f) == 1
     row = f.iloc[0].to_dict()
-    assert (row["code"], row["image"], row["source"], row["file"], row["loc"]) == (code, A, "voc", "Annotations/PASCAL VOC/x.xml", "/annotation/object[2]")
+    assert (row["code"], row["image"], row["source"], row["file"], row["loc"]) == (
+        code,
+        A,
+        "voc",
+        "Annotations/PASCAL VOC/x.xml",
+        "/annotation/object[2]",
+    )
     # the other structure rules stay silent on it
     others = {"FA000", "FA001", "FA002", "FA003", "FA004", "FA005", "FA007"} - {code}
     assert all(len(run(c, dataset({A: {}}, problems=[p]))) == 0 for c in others)
@@ -51,8 +59,12 @@ def test_duplicate_annotation_id_points_at_the_second_use() -> None:
 
 
 def test_missing_unknown_and_negative_classes() -> None:
-    coco = coco_source([(A, square(10, 10, 20)), (A, square(50, 50, 20)), (A, square(90, 90, 20))], category=[None, 3, 1])
-    yolo = box_source([(A, (10, 10, 30, 30)), (A, (50, 50, 70, 70)), (A, (90, 90, 110, 110))], name="yolo", class_ids=[-1, 1, 0])
+    coco = coco_source(
+        [(A, square(10, 10, 20)), (A, square(50, 50, 20)), (A, square(90, 90, 20))], category=[None, 3, 1]
+    )
+    yolo = box_source(
+        [(A, (10, 10, 30, 30)), (A, (50, 50, 70, 70)), (A, (90, 90, 110, 110))], name="yolo", class_ids=[-1, 1, 0]
+    )
     ds = dataset({A: {}}, [coco, yolo])
     missing = run("FA008", ds)
     assert list(zip(missing.source, missing.object)) == [("coco", 0)]
@@ -93,7 +105,9 @@ def test_duplicate_label_name() -> None:
 
 
 def test_duplicate_object_once() -> None:
-    yolo = box_source([(A, (10, 10, 30, 30)), (A, (10, 10, 30, 30)), (A, (10, 10, 31, 30))], name="yolo", class_ids=[0, 0, 0])
+    yolo = box_source(
+        [(A, (10, 10, 30, 30)), (A, (10, 10, 30, 30)), (A, (10, 10, 31, 30))], name="yolo", class_ids=[0, 0, 0]
+    )
     f = run("FA014", dataset({A: {}}, [yolo]))
     assert f["object"].tolist() == [1]
 
