@@ -67,10 +67,10 @@ def child(path: str, repeat: int, mode: str) -> None:
     for f in sorted((root / fracatlas.VGG_DIR).glob("*.json")):
         timed("vgg", vgg.read, f, base=root)
     print(json.dumps({
-        "images": int(len(ds.images)),
-        "image_files": int(len(ds.files)),
-        "objects": {n: int(len(s.objects)) for n, s in ds.sources.items()},
-        "problems": int(len(ds.problems)),
+        "images": len(ds.images),
+        "image_files": len(ds.files),
+        "objects": {n: len(s.objects) for n, s in ds.sources.items()},
+        "problems": len(ds.problems),
         "read_s": round(best, 3),
         "parts_s": parts,
         "rss_baseline_mib": round(base, 1),

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
-from concurrent.futures import ProcessPoolExecutor
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -55,7 +54,7 @@ def _exif_orientation(seg: bytes) -> int | None:
         off = ifd + 2 + 12 * i
         if off + 12 > len(tiff):
             return None
-        tag, typ, count = struct.unpack_from(e + "HHI", tiff, off)
+        tag, typ, _count = struct.unpack_from(e + "HHI", tiff, off)
         if tag == 0x0112:
             if typ == 3:  # SHORT
                 return struct.unpack_from(e + "H", tiff, off + 8)[0]
@@ -187,20 +186,21 @@ def read_headers(paths: Iterable[str | os.PathLike[str]], *, processes: int | No
     Columns: ``width``/``height`` (EXIF-corrected), ``raw_width``/``raw_height`` (as stored),
     ``orientation`` (EXIF tag 1..8 or <NA>), ``file_size``, ``header_error`` (text or None),
     ``truncated`` (the JPEG lacks its end-of-image marker). Never raises for a bad file.
+
+    Above :data:`PARALLEL_MIN` files two forked processes share the work (when forking is
+    safe; see :func:`fracatlas_annot.formats._files.default_workers`).
     """
+    from .formats._files import default_workers, run_chunks, split_chunks
+
     paths = [os.fspath(p) for p in paths]
     n = len(paths)
     if processes is None:
-        processes = 2 if n >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 else 1
-    if processes > 1 and n > 1:
-        chunks = [paths[i::processes] for i in range(processes)]
-        with ProcessPoolExecutor(max_workers=processes) as ex:
-            parts = list(ex.map(_read_many, chunks))
-        rows: list[tuple] = [()] * n
-        for i, part in enumerate(parts):
-            rows[i::processes] = part
+        processes = default_workers(n) if n >= PARALLEL_MIN else 1
     else:
-        rows = _read_many(paths)
+        processes = default_workers(n, processes)
+    rows: list[tuple] = []
+    for part in run_chunks(_read_many, split_chunks(paths, processes)):
+        rows += part
     return headers_frame(rows)
 
 
@@ -227,5 +227,5 @@ def header_table(paths: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
     return frame
 
 
-__all__ = ["read_headers", "read_header", "header_table", "jpeg_header", "HeaderError", "HEADER_COLUMNS"]
+__all__ = ["HEADER_COLUMNS", "HeaderError", "header_table", "jpeg_header", "read_header", "read_headers"]
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import shapely
 
-from fixtures import build, generate as g
+from fixtures import build
+from fixtures import generate as g
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BUILT = ("fracatlas-mini", "fracatlas-v7", "readers")

@@ -58,7 +58,7 @@ def test_mini_fixture_matches_pillow_exif_transpose() -> None:
 def test_orientation_swaps_width_and_height(tmp_path: Path, orientation, raw, shown) -> None:
     f = tmp_path / "a.jpg"
     f.write_bytes(_jpeg(size=raw, orientation=orientation))
-    w, h, rw, rh, o, size, err, trunc = read_header(f)
+    w, h, rw, rh, o, _size, err, trunc = read_header(f)
     assert (rw, rh) == raw and (w, h) == shown and o == orientation and err is None and not trunc
 
 
@@ -90,7 +90,7 @@ def test_truncated_jpeg_keeps_its_size_and_says_why(tmp_path: Path) -> None:
     data = _jpeg(size=(64, 64))
     f = tmp_path / "cut.jpg"
     f.write_bytes(data[: len(data) * 2 // 3])
-    w, h, rw, rh, o, size, err, trunc = read_header(f)
+    w, h, *_, err, trunc = read_header(f)
     assert (w, h) == (64, 64) and trunc and "end-of-image" in err
 
 

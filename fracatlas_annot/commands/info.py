@@ -34,7 +34,7 @@ def info_summary(dataset: Any) -> dict[str, Any]:
     """``Dataset.summary()`` plus the counts ``info`` shows (image files, CSV rows, header errors)."""
     s = dataset.summary()
     images = dataset.images
-    s["image_files"] = int(len(dataset.files))
+    s["image_files"] = len(dataset.files)
     s["images_in_csv"] = int(images["in_csv"].sum()) if "in_csv" in images and len(images) else 0
     s["header_errors"] = int(images["header_error"].notna().sum()) if "header_error" in images and len(images) else 0
     dup = dataset.files["image"][dataset.files["image"].duplicated(keep=False)] if len(dataset.files) else pd.Series([], dtype=object)

@@ -13,18 +13,28 @@ with :func:`detect.detect` and assembles a :class:`~fracatlas_annot.model.Datase
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 from ..images import read_headers
-from ..model import IMAGE_COLUMNS, Dataset, Problem, Source, empty_images, problems_frame, resolve_normalized
+from ..model import (
+    IMAGE_COLUMNS,
+    Dataset,
+    Problem,
+    Source,
+    empty_images,
+    problems_frame,
+    resolve_normalized,
+)
 from .detect import FORMATS, UnknownFormat, detect, export_files, normalize_format
+from .fracatlas import declared_sizes
 
-__all__ = ["read", "detect", "FORMATS"]
+__all__ = ["FORMATS", "detect", "read"]
 
 #: Label-list preference when a dataset has several sources.
 _LABEL_ORDER = ("coco", "yolo", "voc", "csv", "vgg")
@@ -129,7 +139,7 @@ def _names_from_coco(sources: dict[str, Source]) -> None:
             continue
         ids = {i: name for i, name in enumerate(coco.labels)}
         cls = s.objects["class_id"].to_numpy(dtype=float, na_value=np.nan)
-        s.objects["label"] = pd.Series([ids.get(int(c)) if c == c else None for c in cls], dtype=object)
+        s.objects["label"] = pd.Series([None if np.isnan(c) else ids.get(int(c)) for c in cls], dtype=object)
         s.label_ids = ids
         s.labels = list(coco.labels)
         s.meta["names_from"] = f"categories of the COCO export {Path(coco.path or '').name}"
@@ -178,7 +188,7 @@ def _assemble(folder: Path, sources: dict[str, Source], problems: list[Problem],
     images = images[[c for c in IMAGE_COLUMNS] + [c for c in images.columns if c not in IMAGE_COLUMNS]]
     for s in sources.values():
         if (s.objects["units"] == "norm").any():
-            s.objects = resolve_normalized(s.objects, _sizes(images, sources))
+            s.objects = resolve_normalized(s.objects, declared_sizes(images, sources))
     labels: list[str] = []
     for name in _LABEL_ORDER:
         for s in sources.values():
@@ -197,19 +207,6 @@ def _assemble(folder: Path, sources: dict[str, Source], problems: list[Problem],
         format=fmt,
         meta={},
     )
-
-
-def _sizes(images: pd.DataFrame, sources: dict[str, Source]) -> pd.DataFrame:
-    """Header sizes, then sizes declared by the box/polygon exports (VOC, CSV, COCO)."""
-    sizes = images[["width", "height"]].copy()
-    for s in sorted(sources.values(), key=lambda s: ("voc", "csv", "coco").index(s.format) if s.format in ("voc", "csv", "coco") else 9):
-        if s.format == "yolo" or not len(s.images):
-            continue
-        decl = s.images[["width", "height"]]
-        decl = decl[~decl.index.duplicated(keep="first")].reindex(sizes.index)
-        sizes["width"] = sizes["width"].fillna(decl["width"])
-        sizes["height"] = sizes["height"].fillna(decl["height"])
-    return sizes
 
 
 def _raise_if_empty(ds: Dataset, path: Path) -> None:

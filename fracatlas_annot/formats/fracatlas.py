@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -234,23 +235,24 @@ def read_sources(root: Path, known: Sequence[str], *, names: Any = None) -> tupl
     return sources, problems
 
 
-def _declared_sizes(images: pd.DataFrame, sources: dict[str, Source]) -> pd.DataFrame:
-    """Header sizes, completed with the sizes VOC / COCO declare for images not on disk."""
+def declared_sizes(images: pd.DataFrame, sources: dict[str, Source]) -> pd.DataFrame:
+    """Header sizes, completed with the sizes VOC, rect CSV and COCO declare (in that order)
+    for images with no readable file; images only a source names are added."""
     sizes = images[["width", "height"]].copy()
-    for name in ("voc", "coco"):
-        src = sources.get(name)
-        if src is None or not len(src.images):
+    order = {"voc": 0, "csv": 1, "coco": 2}
+    for src in sorted((s for s in sources.values() if s.format in order), key=lambda s: order[s.format]):
+        if not len(src.images):
             continue
         decl = src.images[["width", "height"]]
         decl = decl[~decl.index.duplicated(keep="first")]
-        missing = sizes.index[sizes["width"].isna().to_numpy() | sizes["height"].isna().to_numpy()]
         extra = decl.index.difference(sizes.index)
         if len(extra):
             sizes = pd.concat([sizes, decl.loc[extra]])
-        if len(missing):
-            fill = decl.reindex(missing)
-            sizes.loc[missing, "width"] = sizes.loc[missing, "width"].fillna(fill["width"])
-            sizes.loc[missing, "height"] = sizes.loc[missing, "height"].fillna(fill["height"])
+        unknown = sizes.index[sizes["width"].isna().to_numpy() | sizes["height"].isna().to_numpy()]
+        if len(unknown):
+            fill = decl.reindex(unknown)
+            sizes.loc[unknown, "width"] = sizes.loc[unknown, "width"].fillna(fill["width"])
+            sizes.loc[unknown, "height"] = sizes.loc[unknown, "height"].fillna(fill["height"])
     return sizes
 
 
@@ -343,7 +345,7 @@ def read(path: str | os.PathLike[str], *, names: Any = None, headers: bool = Tru
     problems += probs
     if "yolo" in sources:
         y = sources["yolo"]
-        y.objects = resolve_normalized(y.objects, _declared_sizes(images, sources))
+        y.objects = resolve_normalized(y.objects, declared_sizes(images, sources))
 
     labels: list[str] = []
     for name in ("coco", "yolo", "voc", "vgg"):
@@ -354,8 +356,8 @@ def read(path: str | os.PathLike[str], *, names: Any = None, headers: bool = Tru
     meta = {
         "version": "v7" if dup_keys else "v6",
         "csv": CSV_NAME if csv is not None else None,
-        "image_files": int(len(files)),
-        "images_in_csv": int(len(csv_keys)),
+        "image_files": len(files),
+        "images_in_csv": len(csv_keys),
         "files_in_two_folders": len(dup_keys),
     }
     files_out = files[FILE_COLUMNS].reset_index(drop=True)
