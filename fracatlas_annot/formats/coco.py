@@ -299,6 +299,9 @@ _MAX_PIXELS = 100_000_000  # a decoded mask above this (100 MB) is refused, not 
 def rle_polygons(seg: dict) -> tuple[Any, int, int, np.ndarray] | str:
     """Decode a COCO RLE object with pycocotools and trace it with OpenCV (holes kept).
 
+    Outlines run through the centres of the boundary pixels (pixel ``j`` spans
+    ``[j, j + 1]``, so its centre is ``j + 0.5``): they lie up to 0.5 px inside the pixel
+    edges, on every side alike; the declared ``bbox`` and ``area`` stay in their columns.
     Returns ``(geometry, n_parts, n_vertices, extent)`` or a message saying why the
     RLE is unusable. Counts are checked before decoding: pycocotools writes past its
     buffer when they sum to more than ``height * width``.
@@ -336,7 +339,7 @@ def rle_polygons(seg: dict) -> tuple[Any, int, int, np.ndarray] | str:
     parent = hierarchy[0][:, 3]
     shells = [i for i in range(len(contours)) if parent[i] < 0 and len(contours[i]) >= 3]
     if not shells:
-        xy = np.concatenate([c.reshape(-1, 2) for c in contours]).astype(np.float64)
+        xy = np.concatenate([c.reshape(-1, 2) for c in contours]).astype(np.float64) + 0.5
         extent[:] = [*xy.min(axis=0), *xy.max(axis=0)]
         return shapely.Polygon(), 0, 0, extent
     rings, ring_poly = [], []
@@ -347,7 +350,7 @@ def rle_polygons(seg: dict) -> tuple[Any, int, int, np.ndarray] | str:
             if len(contours[hole]) >= 3:
                 rings.append(contours[hole].reshape(-1, 2))
                 ring_poly.append(k)
-    xy = np.concatenate(rings).astype(np.float64)
+    xy = np.concatenate(rings).astype(np.float64) + 0.5
     lr = shapely.linearrings(xy, indices=np.repeat(np.arange(len(rings)), [len(r) for r in rings]))
     polys = shapely.polygons(lr, indices=np.asarray(ring_poly))
     geometry = polys[0] if len(polys) == 1 else shapely.MultiPolygon(list(polys))

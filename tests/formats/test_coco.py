@@ -215,7 +215,9 @@ def test_generic_coco_multipolygon_rle_and_box_only() -> None:
         assert crowd["iscrowd"] == 1 and isinstance(crowd["rle"], dict)
         assert g.geom_type == "Polygon" and len(g.interiors) == 1, "the hole survives"
         assert g.contains(shapely.Point(14, 8)) and not g.contains(shapely.Point(22, 15))
-        assert (crowd["x0"], crowd["y0"], crowd["x1"], crowd["y1"]) == (10, 5, 39, 29)  # pixel centres
+        # outline through boundary-pixel centres: 0.5 px inside the pixel edges [10, 40] x [5, 30]
+        assert (crowd["x0"], crowd["y0"], crowd["x1"], crowd["y1"]) == (10.5, 5.5, 39.5, 29.5)
+        assert 0.85 * m.sum() < g.area < m.sum()  # centre-line outline: a little less than the pixel count
     assert o.loc[12, "rle"] == rle and o.loc[12, "area"] == m.sum()
     assert (o.loc[12, "bbox_x0"], o.loc[12, "bbox_x1"]) == (10, 40)
 
