@@ -408,3 +408,13 @@ def test_vectorised_columns_match_per_object_shapely(objects: list) -> None:
 
 def _shoelace(ring: list) -> float:
     return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1])) / 2
+
+
+def test_pre_2020_09_export_lists_images_without_polygons() -> None:
+    """Before PR #111 every project image got an images[] entry, annotated or not (§11)."""
+    images = [{"id": 1, "width": 373, "height": 454, "file_name": "IMG0000019.jpg"}, {"id": 2, "width": 454, "height": 373, "file_name": "IMG0000021.jpg"}]
+    source, problems = parse(doc([ann(SQUARE, image_id=2)], images=images))
+    assert problems == []
+    assert list(source.images.index) == ["IMG0000019.jpg", "IMG0000021.jpg"]
+    assert source.objects["image"].tolist() == ["IMG0000021.jpg"]
+    assert source.counts() == {"objects": 1, "images": 2, "images_with_objects": 1}
