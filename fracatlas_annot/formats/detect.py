@@ -130,6 +130,9 @@ def detect(path: str | os.PathLike[str]) -> str:
         raise UnknownFormat("no such file or folder")
     if fracatlas.find_root(p) is not None:
         return "fracatlas"
+    several = sorted(d.name for d in p.iterdir() if d.is_dir() and fracatlas.is_root(d))
+    if len(several) > 1:
+        raise UnknownFormat(f"the folder holds several FracAtlas archives ({', '.join(several)}); pass one of them")
     names = [e.name.lower() for e in os.scandir(p) if e.is_file()]
     xml = sum(n.endswith(".xml") for n in names)
     txt = sum(n.endswith(".txt") and n not in NAME_FILES for n in names)

@@ -155,6 +155,14 @@ def test_nothing_readable_raises_input_error(tmp_path: Path, name: str, data: by
         read(path)
 
 
+def test_folder_with_several_archives_names_them(tmp_path: Path) -> None:
+    for name in ("v6", "v7"):
+        (tmp_path / name / "Annotations").mkdir(parents=True)
+        (tmp_path / name / "dataset.csv").write_bytes(b"image_id\n")
+    with pytest.raises(InputError, match=r"several FracAtlas archives \(v6, v7\)"):
+        read(tmp_path)
+
+
 def test_empty_folder_lists_what_was_looked_for(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="looked for: fracatlas"):
         read(tmp_path)
