@@ -53,7 +53,7 @@ def _where(p: dict[str, Any]) -> str:
     where = p.get("file") or ""
     if p.get("line") is not None:
         where += f":{p['line']}"
-    if p.get("loc"):
+    if p.get("loc") and p["loc"] != f"line {p.get('line')}":
         where += f" ({p['loc']})"
     return where
 
