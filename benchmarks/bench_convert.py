@@ -69,12 +69,15 @@ def run_floor(coco: Path, out: Path) -> None:
             f.write("\n".join(lines) + "\n" if lines else "")
 
 
-def run_ours(coco: Path, out: Path) -> None:
+def run_ours(coco: Path, out: Path) -> dict:
     from fracatlas_annot.convert import convert
     from fracatlas_annot.formats import coco as coco_reader
 
+    t0 = time.perf_counter()
     src, problems = coco_reader.read(coco)
+    t1 = time.perf_counter()
     convert(src, to="yolo-seg", out=out, split="stratified", seed=0, progress=False)
+    return {"read_s": t1 - t0, "convert_s": time.perf_counter() - t1}
 
 
 def run_ultra(coco: Path, out: Path) -> None:
@@ -94,10 +97,10 @@ def child(variant: str, coco: Path, out: Path) -> None:
         import fracatlas_annot.formats.coco  # noqa: F401
     fn = {"floor": run_floor, "ours": run_ours, "ultra": run_ultra}[variant]
     t0 = time.perf_counter()
-    fn(coco, out)
+    parts = fn(coco, out) or {}
     dt = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": dt, "peak_mib": peak}))
+    print(json.dumps({"seconds": dt, "peak_mib": peak, **parts}))
 
 
 def measure(variant: str, coco: Path, work: Path, env: dict) -> dict:
@@ -142,7 +145,8 @@ def main() -> None:
                 runs = [measure(variant, coco, work, env) for _ in range(args.repeat)]
                 best[variant] = min(runs, key=lambda r: r["seconds"])
                 r = best[variant]
-                print(f"  {variant:6s} {r['seconds']:7.3f} s   peak {r['peak_mib']:7.1f} MiB   {r['label_files']} label files")
+                split = f"   (read COCO {r['read_s']:.3f} s + convert {r['convert_s']:.3f} s)" if "read_s" in r else ""
+                print(f"  {variant:6s} {r['seconds']:7.3f} s   peak {r['peak_mib']:7.1f} MiB   {r['label_files']} label files{split}")
             f, o, u = (best[v]["seconds"] for v in ("floor", "ours", "ultra"))
             print(f"  ratios: ours/floor {o / f:.2f}   ours/ultralytics {o / u:.2f}   ultralytics/floor {u / f:.2f}")
     finally:

@@ -192,22 +192,34 @@ def _listed(keys: pd.Index, images: pd.DataFrame, split_lists: pd.DataFrame | No
 
 
 def _draw(frame: pd.DataFrame, *, ratios: Sequence[float], seed: int) -> np.ndarray:
-    """Seeded draw of whole units, stratified by each unit's stratum (its first image's)."""
-    units = frame.groupby("group", sort=True).agg(stratum=("stratum", "first"), size=("stratum", "size"))
+    """Seeded draw of whole units, stratified by each unit's stratum (its first image's).
+
+    Units are shuffled within their stratum and laid end to end; a systematic sample with a
+    random start per stratum cuts them at the ratio edges, so every stratum gets its
+    proportions to within one unit and a one-image stratum still lands in each split with
+    the right probability.
+    """
+    unit_code, units = pd.factorize(frame["group"].to_numpy(dtype=object), sort=True)
+    n_units = len(units)
+    first = np.full(n_units, len(frame), dtype=np.int64)
+    np.minimum.at(first, unit_code, np.arange(len(frame)))
+    strata_codes, strata = pd.factorize(frame["stratum"].to_numpy(dtype=object)[first], sort=True)
+    size = np.bincount(unit_code, minlength=n_units).astype(float)
     rng = np.random.default_rng(seed)
-    units["key"] = rng.random(len(units))
-    units = units.sort_values(["stratum", "key"], kind="stable")
-    # systematic sampling with a random start per stratum: proportions exact to one unit,
-    # and a stratum of one image still lands in each split with the right probability
-    strata = units["stratum"].unique()
-    start = pd.Series(rng.random(len(strata)), index=strata)
-    size = units["size"].to_numpy(dtype=float)
-    cum = units.groupby("stratum", sort=False)["size"].cumsum().to_numpy(dtype=float)
-    total = units.groupby("stratum", sort=False)["size"].transform("sum").to_numpy(dtype=float)
-    position = (cum - size + units["stratum"].map(start).to_numpy(dtype=float) * size) / total
+    key = rng.random(n_units)
+    start = rng.random(len(strata))
+    order = np.lexsort((key, strata_codes))
+    s_codes = strata_codes[order]
+    s_size = size[order]
+    cum = np.cumsum(s_size)
+    total_per = np.bincount(s_codes, weights=s_size, minlength=len(strata))
+    before = np.concatenate([[0.0], np.cumsum(total_per)[:-1]])
+    cum_in = cum - before[s_codes]
+    position = (cum_in - s_size + start[s_codes] * s_size) / total_per[s_codes]
     edges = np.cumsum(np.asarray(ratios, dtype=float))[:-1]
-    units["split"] = np.asarray(SPLITS, dtype=object)[np.searchsorted(edges, position, side="right")]
-    return frame["group"].map(units["split"]).to_numpy(dtype=object)
+    unit_split = np.empty(n_units, dtype=object)
+    unit_split[order] = np.asarray(SPLITS, dtype=object)[np.searchsorted(edges, position, side="right")]
+    return unit_split[unit_code]
 
 
 def write_splits_csv(table: pd.DataFrame, path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import console, echo_json, err_console, handle_errors, verbose_option
+from ._common import echo_json, handle_errors, verbose_option
 
 EPILOG = """\b
 Examples:
@@ -76,7 +76,7 @@ def report_cmd(
     )
     if out_json not in (None, "-"):
         msg += f" and {out_json}"
-    (err_console if out_json == "-" else console).print(msg, markup=False)
+    click.echo(msg, err=out_json == "-")
     raise SystemExit(1 if n_err else 0)
 
 

@@ -15,19 +15,20 @@ from typing import Any, Iterator
 
 import click
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import UsageError
 from ._common import console, echo_json, err_console, handle_errors, verbose_option
 
-INSTALL_HINT = "the training commands need torch and ultralytics: install fracatlas-annot[train]"
+INSTALL_HINT = "install fracatlas-annot[train] to use the training commands"
 
 
 def _trainer() -> ModuleType:
     """Import :mod:`trainer`, or exit 2 with the install hint when the extra is missing."""
     missing = [m for m in ("torch", "ultralytics") if importlib.util.find_spec(m) is None]
     if missing:
-        err_console.print(f"[bold red]error:[/] {INSTALL_HINT} (missing: {', '.join(missing)})", markup=True, highlight=False)
+        click.echo(f"error: {INSTALL_HINT} (missing: {', '.join(missing)})", err=True)
         raise SystemExit(2)
     import trainer
 
@@ -118,7 +119,7 @@ def train_command(data_yaml: Path, task: str, model: str, weights: Path | None, 
     console.print(_metrics_table(result, f"{task} on {data_yaml} (validation split)"))
     console.print(f"weights: {result['weights']}\nmetrics: {result['metrics_file']}")
     if result["label_warnings"]:
-        err_console.print(f"[yellow]warning:[/] Ultralytics dropped or changed labels: {result['label_warnings'][0]}", markup=True)
+        err_console.print(f"[yellow]warning:[/] Ultralytics dropped or changed labels: {escape(result['label_warnings'][0])}", markup=True)
 
 
 EVAL_EPILOG = """\b
@@ -204,10 +205,10 @@ Exit codes: 0 all checks passed; 1 a check failed; 2 unreadable input or bad opt
 @click.option("--task", "tasks", multiple=True, type=click.Choice(["detect", "segment"]), help="Default: both (segment when the source has polygons), or the kind of a converted set.")
 @click.option("--source", default=None, help="Source to convert from (coco, voc ...), as in `convert`.")
 @click.option("--model", default="yolov8n", show_default=True)
-@click.option("--epochs", type=int, default=15, show_default=True)
-@click.option("--imgsz", type=int, default=128, show_default=True)
-@click.option("--batch", type=int, default=8, show_default=True)
-@click.option("--n-images", type=int, default=32, show_default=True, help="Train images in the sample (half as many val).")
+@click.option("--epochs", type=int, default=30, show_default=True, help="From scratch the loss rises before it falls: keep enough steps (epochs x n-images / batch).")
+@click.option("--imgsz", type=int, default=96, show_default=True)
+@click.option("--batch", type=int, default=4, show_default=True)
+@click.option("--n-images", type=int, default=16, show_default=True, help="Train images in the sample (half as many val).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Keep the work here (default: a temporary folder, removed).")
 @click.option("--json", "as_json", is_flag=True)
 @verbose_option

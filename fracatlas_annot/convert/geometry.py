@@ -38,7 +38,10 @@ def exterior_rings(geoms: np.ndarray) -> tuple[Rings, np.ndarray, np.ndarray]:
     object, the non-empty parts and the interior rings (holes).
     """
     n = len(geoms)
-    parts, owner = shapely.get_parts(geoms, return_index=True)
+    if n and (shapely.get_type_id(geoms) == 3).all():  # all single polygons: no parts to split
+        parts, owner = geoms, np.arange(n)
+    else:
+        parts, owner = shapely.get_parts(geoms, return_index=True)
     nonempty = ~shapely.is_empty(parts)
     parts, owner = parts[nonempty], owner[nonempty]
     n_parts = np.bincount(owner, minlength=n)

@@ -202,12 +202,30 @@ def _multipart(rings: Rings, objects, multi, parts, *, multipart, recorder, w, h
     return Rings(np.concatenate(out_xy) if out_xy else np.zeros((0, 2)), np.asarray(out_len, np.int64), np.asarray(out_owner, np.int64))
 
 
+def _fixed6(flat: np.ndarray) -> str | None:
+    """``"%.6f "`` of every value in [0, 10) as one ASCII string (9 characters per value),
+    built with numpy digit arithmetic; None when a value is outside that range."""
+    if len(flat) and not ((flat >= 0) & (flat < 9.9999995)).all():
+        return None
+    q = np.rint(flat * 1e6).astype(np.int64)
+    out = np.empty((len(q), 9), dtype=np.uint8)
+    out[:, 0] = 48 + q // 1_000_000
+    out[:, 1] = 46  # "."
+    frac = q % 1_000_000
+    for j in range(6):
+        out[:, 2 + j] = 48 + (frac // 10 ** (5 - j)) % 10
+    out[:, 8] = 32  # " "
+    return out.tobytes().decode("ascii")
+
+
 def format_rows(head: np.ndarray, values: np.ndarray, lengths: np.ndarray, fmt: str = "%.6f") -> list[str]:
     """One text line per row: ``head[i]`` then its ``lengths[i]`` values, space separated."""
     flat = values.ravel()
-    if len(flat):
-        tokens = ((fmt + " ") * len(flat) % tuple(flat.tolist())).split(" ")
-    else:
-        tokens = []
     starts = ring_starts(lengths)
-    return [f"{hd} {' '.join(tokens[s:s + k])}" for hd, s, k in zip(head.tolist(), starts.tolist(), lengths.tolist())]
+    heads = head.tolist()
+    if fmt == "%.6f":
+        buf = _fixed6(flat)
+        if buf is not None:
+            return [f"{hd} {buf[9 * s : 9 * (s + k) - 1]}" for hd, s, k in zip(heads, starts.tolist(), lengths.tolist())]
+    tokens = ((fmt + " ") * len(flat) % tuple(flat.tolist())).split(" ") if len(flat) else []
+    return [f"{hd} {' '.join(tokens[s:s + k])}" for hd, s, k in zip(heads, starts.tolist(), lengths.tolist())]

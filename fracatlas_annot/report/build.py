@@ -289,10 +289,16 @@ def _location(row: dict) -> str:
 def _findings_section(findings: pd.DataFrame, thumbs: dict[int, str], rules: list[dict]) -> str:
     if not len(findings):
         return '<section id="findings"><h2>Findings by rule</h2><p>No findings: every selected rule passed.</p></section>'
-    index_rows = [(r["code"], r["name"], r["severity"], r["count"], r["images"]) for r in rules]
+    index_rows = "".join(
+        f'<tr><td><a href="#rule-{H.esc(r["code"])}">{H.esc(r["code"])}</a></td><td>{H.esc(r["name"])}</td>'
+        f'<td>{H.sev_badge(r["severity"])}</td><td class="n">{r["count"]}</td><td class="n">{r["images"]}</td>'
+        f'<td>{H.esc(r["summary"])}</td></tr>'
+        for r in rules
+    )
     parts = [
         '<section id="findings"><h2>Findings by rule</h2>',
-        H.table(index_rows, ["code", "rule", "severity", "findings", "images"], numeric=(3, 4)),
+        '<table class="grid index"><thead><tr><th>code</th><th>rule</th><th>severity</th><th>findings</th>'
+        f"<th>images</th><th>what it means</th></tr></thead><tbody>{index_rows}</tbody></table>",
     ]
     records = [{k: (None if _isna(v) else v) for k, v in rec.items()} for rec in findings.to_dict("records")]
     by_code: dict[str, list[int]] = {}
@@ -322,8 +328,8 @@ def _findings_section(findings: pd.DataFrame, thumbs: dict[int, str], rules: lis
             f'<section class="rule {H.esc(sev)}" id="rule-{H.esc(r["code"])}" data-count="{len(rows)}"><details{opened}>'
             f'<summary>{H.sev_badge(sev)} <h3>{H.esc(r["code"])} {H.esc(r["name"])}</h3>'
             f'<span class="count">{len(rows)}</span><span class="rsum">{H.esc(r["summary"])}</span></summary>'
-            f'{explain}<div class="thumbs">{"".join(figs)}</div>{note}'
-            f'{H.paged_rows(table_rows, ["image", "source", "message", "location"])}</details></section>'
+            f'{explain}<div class="rbody{" side" if len(rows) <= 4 else ""}"><div class="thumbs">{"".join(figs)}</div>{note}'
+            f'<div class="rows">{H.paged_rows(table_rows, ["image", "source", "message", "location"])}</div></div></details></section>'
         )
     parts.append("</section>")
     return "\n".join(parts)

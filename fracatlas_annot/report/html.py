@@ -45,6 +45,8 @@ table.grid th{background:#f0f0f0}table.grid td.n{text-align:right;font-variant-n
 .explain{font-size:13px;background:#f6f8fa;border-radius:4px;padding:4px 10px;margin:6px 0}
 .explain pre{background:#eef1f4;padding:6px;overflow:auto;font-size:12px}.explain h4{margin:8px 0 2px;font-size:13px}
 .thumbs{display:flex;flex-wrap:wrap;gap:8px;margin:8px 0}
+.rbody.side{display:flex;gap:12px;align-items:flex-start}.rbody.side .rows{flex:1 1 auto;margin-top:8px}
+table.index td:nth-child(6){color:var(--mute)}
 figure.thumb{margin:0;width:172px;background:#111;color:#eee;border-radius:4px;padding:6px;font-size:11px}
 figure.thumb img{display:block;margin:0 auto;max-width:160px;transition:transform .15s}
 figure.thumb img:hover{transform:scale(2.2);position:relative;z-index:5;box-shadow:0 0 12px #000}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
@@ -91,6 +92,18 @@ def _placeholder(job: ThumbJob, size: int, reason: str) -> Image.Image:
     return im
 
 
+def _points(ring: Sequence[float], sx: float, sy: float, *, limit: float) -> list[tuple[float, float]]:
+    """Scaled vertices; NaN / infinite ones dropped, far-away ones pulled in to ``limit``
+    (Pillow spends minutes rasterising a line to a NaN or 1e12 end point)."""
+    out = []
+    for k in range(0, len(ring) - 1, 2):
+        x, y = ring[k] * sx, ring[k + 1] * sy
+        if not (math.isfinite(x) and math.isfinite(y)):
+            continue
+        out.append((min(max(x, -limit), limit), min(max(y, -limit), limit)))
+    return out
+
+
 def _draw(base: Image.Image, job: ThumbJob, highlight: tuple[int, ...]) -> Image.Image:
     im = base.copy()
     full_w, full_h = base.info["full_size"]
@@ -103,7 +116,7 @@ def _draw(base: Image.Image, job: ThumbJob, highlight: tuple[int, ...]) -> Image
         shape = job.shapes[i]
         colour = job.colors[shape.source % len(job.colors)]
         for ring in shape.rings:
-            pts = [(ring[k] * sx, ring[k + 1] * sy) for k in range(0, len(ring) - 1, 2)]
+            pts = _points(ring, sx, sy, limit=4.0 * max(im.width, im.height))
             if not pts:
                 continue
             if len(pts) == 1:
