@@ -104,3 +104,14 @@ def test_highlight_colour_is_not_a_source_colour() -> None:
     from fracatlas_annot.report.thumbs import PALETTE
 
     assert HIGHLIGHT not in PALETTE
+
+
+def test_nan_and_huge_coordinates_are_drawn_quickly(tmp_path: Path) -> None:
+    # a NaN vertex (FA106) and a vertex at 1e12 (FA105) once made Pillow rasterise for minutes
+    path = tmp_path / "p.png"
+    Image.new("L", (300, 300), 30).save(path)
+    nan = float("nan")
+    shapes = [Shape(0, [[10, 10, 100, nan, 100, 100, 10, 100]]), Shape(1, [[20, 20, 1e12, 20, 20, 1e12]])]
+    job = ThumbJob(path=str(path), shapes=shapes, variants=[(0,), (1,)])
+    a, b = (decode(u) for u in render_job(job, size=100))
+    assert red_mask(a).any() and red_mask(b).any()

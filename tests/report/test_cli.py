@@ -1,0 +1,64 @@
+"""`fracatlas-annot report` on the committed fixtures: files written, JSON == validate's JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+
+from fracatlas_annot.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+MINI = ROOT / "fixtures" / "fracatlas-mini"
+DEFECTS = ROOT / "fixtures" / "defects"
+READERS = ROOT / "fixtures" / "readers"
+
+
+def test_report_cli_writes_html_and_json_with_validate_findings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, js = tmp_path / "r.html", tmp_path / "r.json"
+    code = main(["report", str(MINI), "-o", str(out), "--json", str(js), "--fast"])
+    printed = capsys.readouterr().out
+    assert f"wrote {out}" in printed and "KiB" in printed and str(js) in printed
+    data = json.loads(js.read_text("utf-8"))
+    assert data["html"]["bytes"] == out.stat().st_size
+    assert code == (1 if data["summary"]["errors"] else 0)
+    assert main(["validate", str(MINI), "--format", "json", "--fast"]) == code
+    validated = json.loads(capsys.readouterr().out)
+    assert data["findings"] == validated["findings"]
+    assert data["summary"]["by_rule"] == validated["summary"]["by_rule"]
+    # the mini archive's facts, as planted (fixtures/fracatlas-mini/manifest.json)
+    manifest = json.loads((MINI / "manifest.json").read_text("utf-8"))
+    assert data["dataset"]["images"] == manifest["images"]
+    assert data["dataset"]["fractured"] == manifest["fractured"]
+    assert {k: v["objects"] for k, v in data["dataset"]["objects"].items()} == {k: v["objects"] for k, v in manifest["sources"].items()}
+
+
+def test_report_cli_bad_input_and_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path / "absent"), "-o", str(tmp_path / "r.html")]) == 2
+    assert main(["report", str(MINI), "-o", str(tmp_path / "r.html"), "--select", "FA9"]) == 2
+    err = capsys.readouterr().err
+    assert "FA9" in err and "Traceback" not in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_with_two_readers_has_agreement(tmp_path: Path) -> None:
+    from fracatlas_annot.agreement import agree
+    from fracatlas_annot.formats import read
+    from fracatlas_annot.report import build_report
+
+    a, b = READERS / "reader-1", READERS / "reader-2"
+    ds = read(MINI)
+    data = build_report(ds, out_html=tmp_path / "r.html", readers=[a, b], fast=True, progress=False)
+    # the archive's dataset.csv gives the image list and the body-part / view breakdowns
+    expected = json.loads(json.dumps(agree(a, b, meta=ds).to_dict()))
+    assert data["agreement"]["image_level"]["table"] == expected["image_level"]["table"]
+    assert data["agreement"]["instance"] == expected["instance"]
+    doc = lxml_html.fromstring((tmp_path / "r.html").read_text("utf-8"))
+    section = doc.get_element_by_id("agreement")
+    text = section.text_content()
+    assert "kappa" in text and "Disagreements" in text
+    assert len(section.xpath(".//img")) == 1  # the F1 against IoU plot
+    kinds = {d["kind"] for d in data["agreement"]["disagreements"]}
+    assert kinds and all(k in text for k in kinds)
