@@ -245,19 +245,24 @@ def declared_sizes(images: pd.DataFrame, sources: dict[str, Source]) -> pd.DataF
             continue
         decl = src.images[["width", "height"]]
         decl = decl[~decl.index.duplicated(keep="first")]
-        extra = decl.index.difference(sizes.index)
-        if len(extra):
-            sizes = pd.concat([sizes, decl.loc[extra]])
-        unknown = sizes.index[sizes["width"].isna().to_numpy() | sizes["height"].isna().to_numpy()]
-        if len(unknown):
-            fill = decl.reindex(unknown)
-            sizes.loc[unknown, "width"] = sizes.loc[unknown, "width"].fillna(fill["width"])
-            sizes.loc[unknown, "height"] = sizes.loc[unknown, "height"].fillna(fill["height"])
+        extra = ~decl.index.isin(sizes.index)
+        if extra.any():
+            sizes = pd.concat([sizes, decl[extra]])
+        if sizes["width"].isna().any() or sizes["height"].isna().any():
+            fill = decl.reindex(sizes.index)
+            sizes["width"] = sizes["width"].fillna(fill["width"])
+            sizes["height"] = sizes["height"].fillna(fill["height"])
     return sizes
 
 
 def images_table(
-    index: pd.Index, csv: pd.DataFrame | None, files: pd.DataFrame, head: pd.DataFrame | None, split_lists: pd.DataFrame
+    index: pd.Index,
+    csv: pd.DataFrame | None,
+    files: pd.DataFrame,
+    head: pd.DataFrame | None,
+    split_lists: pd.DataFrame,
+    *,
+    in_csv: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The images table: one row per key of ``index`` (CSV rows, then files the CSV lacks).
 
@@ -285,10 +290,12 @@ def images_table(
             if values is not None:
                 out[found] = values[rows]
             return out
-        arr = pd.array([None] * n, dtype=dtype)
+        data, mask = np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
         if values is not None:
-            arr[found] = values[rows]
-        return arr
+            picked = pd.array(values, dtype="Int64")[rows]
+            data[found] = picked.to_numpy(dtype=np.int64, na_value=0)
+            mask[found] = picked.isna()
+        return pd.arrays.IntegerArray(data, mask)
 
     data: dict[str, Any] = {
         "path": column(files["path"].to_numpy(dtype=object), "object"),
@@ -305,7 +312,9 @@ def images_table(
         mapped = first.reindex(index).to_numpy(dtype=object)
         split = np.where(pd.isna(mapped), None, mapped)
     data["split"] = split
-    data["in_csv"] = index.isin(csv.index) if csv is not None else np.zeros(n, dtype=bool)
+    if in_csv is None:
+        in_csv = index.isin(csv.index) if csv is not None else np.zeros(n, dtype=bool)
+    data["in_csv"] = in_csv
     if head is not None:
         trunc = np.zeros(n, dtype=bool)
         trunc[found] = head["truncated"].to_numpy(dtype=bool)[rows]
@@ -353,7 +362,8 @@ def read(path: str | os.PathLike[str], *, names: Any = None, headers: bool = Tru
     keys = csv_keys + extra
     split_lists, probs = read_splits(root)
     problems += probs
-    images = images_table(pd.Index(keys, dtype=object, name="image"), csv, files, head, split_lists)
+    in_csv = np.arange(len(keys)) < len(csv_keys)  # keys = CSV rows first, then files the CSV lacks
+    images = images_table(pd.Index(keys, dtype=object, name="image"), csv, files, head, split_lists, in_csv=in_csv)
 
     sources, probs = read_sources(root, keys, names=names)
     problems += probs
