@@ -84,3 +84,15 @@ def test_output_that_would_replace_the_input_refused(tmp_path):
     with pytest.raises(UsageError):
         convert(MINI / "Annotations", to="coco", out=MINI, overwrite=True, progress=False)
     assert (MINI / "dataset.csv").exists()
+
+
+def test_images_copied_when_hard_links_fail(mini_ds, tmp_path, monkeypatch):
+    def no_link(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_link)
+    m = convert(mini_ds, to="yolo-detect", out=tmp_path / "d", progress=False)
+    assert m["images"] == {"linked": 0, "copied": 40, "missing": 0}
+    img = next((tmp_path / "d" / "images" / "train").iterdir())
+    src = mini_ds.images.loc[img.name, "path"]
+    assert img.read_bytes() == open(src, "rb").read() and os.stat(img).st_ino != os.stat(src).st_ino

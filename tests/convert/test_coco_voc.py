@@ -133,3 +133,16 @@ def test_voc_coco_voc_identical_boxes(mini_ds, tmp_path):
     b = back.objects[cols].sort_values(cols).reset_index(drop=True)
     assert a.equals(b)
     assert set(back.images.index) == set(orig.images.index)  # negatives survive COCO -> VOC
+
+
+def test_yolo_boxes_to_coco_in_pixels(mini_ds, tmp_path):
+    """Normalised YOLO boxes are scaled with the EXIF-corrected sizes before writing COCO."""
+    convert(mini_ds, to="coco", source="yolo", out=tmp_path / "c", progress=False)
+    doc = json.loads((tmp_path / "c" / "annotations.json").read_text())
+    names = {i["id"]: i["file_name"] for i in doc["images"]}
+    got = sorted((names[a["image_id"]], *np.round(a["bbox"], 3)) for a in doc["annotations"])
+    voc = mini_ds.sources["voc"].objects
+    want = sorted((k, x0, y0, x1 - x0, y1 - y0) for k, x0, y0, x1, y1 in voc[["image", "x0", "y0", "x1", "y1"]].itertuples(index=False))
+    assert [g[0] for g in got] == [w[0] for w in want]
+    assert np.abs(np.array([g[1:] for g in got]) - np.array([w[1:] for w in want])).max() <= 1.0
+    assert all(a["segmentation"] == [] for a in doc["annotations"])  # box-only source: no invented masks
