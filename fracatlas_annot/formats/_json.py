@@ -184,21 +184,7 @@ def rings_to_objects(
             polys[sel[ok]] = _polygons(block[ok])
         polys[sel[~ok]] = shapely.Polygon()
 
-    # shoelace area per ring, to pick each object's largest ring
-    if len(xy):
-        nxt = np.arange(1, len(xy) + 1)
-        ends = starts_eff + eff - 1
-        has = eff > 0
-        nxt[ends[has]] = starts_eff[has]
-        cross = xy[:, 0] * xy[nxt, 1] - xy[nxt, 0] * xy[:, 1]
-        area = np.abs(np.bincount(ring_of_vertex, weights=cross, minlength=n_rings)) / 2
-    else:
-        area = np.zeros(n_rings)
-    area = np.where(np.isnan(area), -1.0, area)
-    order = np.lexsort((-area, ring_owner))
-    first_of_owner = np.ones(n_rings, dtype=bool)
-    first_of_owner[1:] = ring_owner[order][1:] != ring_owner[order][:-1]
-    best = order[first_of_owner]
+    best = _largest_rings(xy, starts_eff, eff, ring_of_vertex, ring_owner)
     n_vertices = np.full(n_objects, -1, dtype=np.int64)
     n_vertices[ring_owner[best]] = distinct[best]
     n_parts = np.bincount(ring_owner, minlength=n_objects)
@@ -232,6 +218,25 @@ def rings_to_objects(
         "n_parts": n_parts,
         "n_vertices": np.where(n_parts > 0, n_vertices, -1),
     }
+
+
+def _largest_rings(
+    xy: np.ndarray, starts: np.ndarray, lengths: np.ndarray, ring_of_vertex: np.ndarray, ring_owner: np.ndarray
+) -> np.ndarray:
+    """Index of each owner's largest ring by shoelace area (ties: the first ring)."""
+    n_rings = len(lengths)
+    if n_rings < 2 or (ring_owner[1:] != ring_owner[:-1]).all():
+        return np.arange(n_rings)  # one ring per object (the makesense case)
+    nxt = np.arange(1, len(xy) + 1)
+    has = lengths > 0
+    nxt[(starts + lengths - 1)[has]] = starts[has]
+    cross = xy[:, 0] * xy[nxt, 1] - xy[nxt, 0] * xy[:, 1]
+    area = np.abs(np.bincount(ring_of_vertex, weights=cross, minlength=n_rings)) / 2
+    area = np.where(np.isnan(area), -1.0, area)
+    order = np.lexsort((-area, ring_owner))
+    first_of_owner = np.ones(n_rings, dtype=bool)
+    first_of_owner[1:] = ring_owner[order][1:] != ring_owner[order][:-1]
+    return order[first_of_owner]
 
 
 def _starts(lengths: np.ndarray) -> np.ndarray:
@@ -268,19 +273,16 @@ def _polygons(block: np.ndarray) -> np.ndarray:
 
 
 def _distinct_counts(block: np.ndarray) -> np.ndarray:
-    """Distinct vertices per ring for a (k, L, 2) block (NaN never equals anything)."""
-    k, length, _ = block.shape
-    if length <= 32:
-        eq = (block[:, :, None, :] == block[:, None, :, :]).all(axis=3)
-        earlier = np.tril(eq, -1).any(axis=2)
-        return length - earlier.sum(axis=1)
-    flat = block.reshape(-1, 2)
-    ring = np.repeat(np.arange(k), length)
-    order = np.lexsort((flat[:, 1], flat[:, 0], ring))
-    s_xy, s_ring = flat[order], ring[order]
-    new = np.ones(len(flat), dtype=bool)
-    new[1:] = (s_ring[1:] != s_ring[:-1]) | (s_xy[1:] != s_xy[:-1]).any(axis=1)
-    return np.bincount(s_ring[new], minlength=k)
+    """Distinct vertices per ring for a (k, L, 2) block (NaN never equals anything).
+
+    Vertices become complex numbers, which numpy sorts lexicographically (x, then y), so
+    equal vertices end up side by side within each ring.
+    """
+    z = np.empty(block.shape[:2], dtype=np.complex128)
+    z.real, z.imag = block[..., 0], block[..., 1]
+    z.sort(axis=1)
+    return 1 + (z[:, 1:] != z[:, :-1]).sum(axis=1)
+
 
 
 def int_array(values: list[Any]) -> np.ndarray:
