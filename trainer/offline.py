@@ -35,7 +35,8 @@ def setup(config_dir: str | os.PathLike[str] | None = None) -> Path:
     """Prepare the offline environment and return the Ultralytics config folder.
 
     Sets ``YOLO_OFFLINE=1``, ``YOLO_AUTOINSTALL=0``, ``YOLO_CONFIG_DIR`` (and
-    ``MPLCONFIGDIR`` when unset, so matplotlib's font cache does not land in ``$HOME``),
+    ``MPLCONFIGDIR``, ``TORCHINDUCTOR_CACHE_DIR`` and ``TRITON_CACHE_DIR`` when unset, so
+    that matplotlib's and torch's caches do not land in ``$HOME`` or ``$TMPDIR``),
     and places the fonts Ultralytics would otherwise download. Idempotent. When
     ``ultralytics`` is already imported, the folder it chose is returned and the fonts are
     placed there.
@@ -52,6 +53,9 @@ def setup(config_dir: str | os.PathLike[str] | None = None) -> Path:
     os.environ["YOLO_AUTOINSTALL"] = "0"
     os.environ["YOLO_CONFIG_DIR"] = str(root)
     os.environ.setdefault("YOLO_VERBOSE", "True")
+    # torch's compile caches default to $TMPDIR/torchinductor_<user> and ~/.triton
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(root / "torchinductor"))
+    os.environ.setdefault("TRITON_CACHE_DIR", str(root / "triton"))
     if "MPLCONFIGDIR" not in os.environ and "matplotlib" not in sys.modules:
         (root / "matplotlib").mkdir(exist_ok=True)
         os.environ["MPLCONFIGDIR"] = str(root / "matplotlib")
