@@ -10,6 +10,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from fracatlas_annot.errors import InputError
@@ -177,3 +179,16 @@ def test_copy_of_reader_fixture_with_broken_coco_still_reads_the_rest(tmp_path: 
     # detection looks at the head, which is intact: the file is still read as COCO, and reported
     assert "coco" in ds.sources and len(ds.sources["coco"].objects) == 0
     assert (ds.problems["kind"] == "parse-error").any() and len(ds.sources["voc"].objects) == 13
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300), suffix=st.sampled_from([".json", ".zip", ".csv", ".xml", ".txt", ".jpg"]))
+def test_any_bytes_end_in_a_dataset_or_an_input_error(tmp_path: Path, data: bytes, suffix: str) -> None:
+    f = tmp_path / f"labels_x_2024-01-01-01-01-01{suffix}"
+    f.write_bytes(data)
+    try:
+        ds = read(f)
+    except InputError as exc:
+        assert str(exc).startswith("cannot read")
+    else:
+        assert ds.format in ("coco", "vgg", "voc", "yolo", "csv")
