@@ -57,6 +57,20 @@ def load_json(data: bytes, *, file: str, source: str | None = None) -> tuple[Any
         return None, [Problem("parse-error", "invalid JSON: nested too deeply", file=file, source=source)]
 
 
+def load_object(data: bytes, *, file: str, source: str | None, expected: str) -> tuple[dict | None, list[Problem]]:
+    """:func:`load_json` for documents whose top level must be a JSON object.
+
+    ``expected`` completes the message "top level is a JSON list, expected ...".
+    """
+    doc, problems = load_json(data, file=file, source=source)
+    if problems:
+        return None, problems
+    if not isinstance(doc, dict):
+        msg = f"top level is a JSON {type(doc).__name__}, expected {expected}"
+        return None, [Problem("parse-error", msg, file=file, loc="$", source=source)]
+    return doc, []
+
+
 def read_document(
     parse: Callable[..., tuple[Source, list[Problem]]], path: str | Path, *, name: str, base: str | Path | None,
     format: str, geometry: str,

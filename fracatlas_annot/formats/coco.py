@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Problem, Source, make_objects, make_source_images
-from ._json import as_float, flat_floats, int_array, load_json, lookup_all, read_document, rings_to_objects
+from ._json import as_float, flat_floats, int_array, load_object, lookup_all, read_document, rings_to_objects
 
 __all__ = ["parse", "read"]
 
@@ -37,13 +37,9 @@ def read(path: str | Path, *, name: str = "coco", base: str | Path | None = None
 
 def parse(data: bytes, *, file: str, name: str = "coco") -> tuple[Source, list[Problem]]:
     """Parse COCO JSON bytes into a polygon :class:`Source` plus reading problems. Never raises."""
-    doc, problems = load_json(data, file=file, source=name)
-    empty = Source.empty(name, "coco", geometry="polygon")
-    if problems:  # not JSON at all
-        return empty, problems
-    if not isinstance(doc, dict):
-        msg = f"top level is a JSON {type(doc).__name__}, expected an object with images, annotations and categories"
-        return empty, [Problem("parse-error", msg, file=file, loc="$", source=name)]
+    doc, problems = load_object(data, file=file, source=name, expected="an object with images, annotations and categories")
+    if doc is None:
+        return Source.empty(name, "coco", geometry="polygon"), problems
 
     def problem(kind: str, msg: str, loc: str, image: str | None = None, severity: str = "error") -> None:
         problems.append(Problem(kind, msg, file=file, loc=loc, image=image, source=name, severity=severity))

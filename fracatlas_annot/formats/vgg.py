@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Problem, Source, make_objects, make_source_images
-from ._json import as_int, flat_floats, load_json, read_document, rings_to_objects
+from ._json import as_int, flat_floats, load_object, read_document, rings_to_objects
 
 __all__ = ["parse", "read"]
 
@@ -30,13 +30,9 @@ def read(path: str | Path, *, name: str = "vgg", base: str | Path | None = None)
 
 def parse(data: bytes, *, file: str, name: str = "vgg") -> tuple[Source, list[Problem]]:
     """Parse VGG JSON bytes into a polygon :class:`Source` plus reading problems. Never raises."""
-    doc, problems = load_json(data, file=file, source=name)
-    empty = Source.empty(name, "vgg", geometry="polygon")
-    if problems:  # not JSON at all
-        return empty, problems
-    if not isinstance(doc, dict):
-        msg = f"top level is a JSON {type(doc).__name__}, expected an object keyed by image file name"
-        return empty, [Problem("parse-error", msg, file=file, loc="$", source=name)]
+    doc, problems = load_object(data, file=file, source=name, expected="an object keyed by image file name")
+    if doc is None:
+        return Source.empty(name, "vgg", geometry="polygon"), problems
     if isinstance(doc.get("_via_img_metadata"), dict):  # VIA 2 project file
         doc = doc["_via_img_metadata"]
 
