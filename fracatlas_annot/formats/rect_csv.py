@@ -5,7 +5,9 @@ rows (rounded integer pixels, top-left corner plus size), LF, no quoting and no 
 newline (reference/makesense-exports.md §5). Exports before 2022-06-08 have no header
 line and leave an empty line inside an image's block for each unlabelled box; those
 lines are skipped and counted (``Source.meta["empty_lines"]``). A box whose label was
-deleted has an empty ``label_name`` and is read with label ``None``.
+deleted has an empty ``label_name`` and is read with label ``None``. An image's declared
+size comes from its first row; later rows that disagree are listed in
+``Source.meta["size_conflicts"]``.
 """
 
 from __future__ import annotations
@@ -93,7 +95,13 @@ def parse(data: bytes, *, file: str, name: str = "csv") -> tuple[Source, list[Pr
         file=[file] * int(first_row.sum()), loc=[f"line {n}" for n in line_no[first_row]],
     )  # fmt: skip
     problems.sort(key=lambda p: p.line or 0)
-    meta = {"header": header, "empty_lines": empty}
+    # rows of one image that declare another size than its first row (kept for validate)
+    first_size = pd.DataFrame(values[first_row, 4:6], index=image[first_row]).reindex(image).to_numpy()
+    conflict = np.flatnonzero((values[:, 4:6] != first_size).any(axis=1))
+    size_conflicts = [
+        {"image": image[r], "line": int(line_no[r]), "width": int(values[r, 4]), "height": int(values[r, 5])} for r in conflict
+    ]
+    meta = {"header": header, "empty_lines": empty, "size_conflicts": size_conflicts}
     source = Source(name=name, format="csv", objects=objects, images=images, geometry="box", meta=meta,
                     labels=list(dict.fromkeys(lab for lab in labels if lab is not None)))  # fmt: skip
     return source, problems

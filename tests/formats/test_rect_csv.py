@@ -31,7 +31,7 @@ def test_makesense_example_bytes() -> None:
     source, problems = parse(MAKESENSE)
     assert problems == []
     assert (source.name, source.format, source.geometry, source.labels) == ("csv", "csv", "box", ["fractured"])
-    assert source.meta == {"header": True, "empty_lines": []}
+    assert source.meta == {"header": True, "empty_lines": [], "size_conflicts": []}
     row = source.objects.iloc[0]
     assert (row["image"], row["label"], row["line"], row["loc"]) == ("IMG0000019.jpg", "fractured", 2, "line 2")
     assert boxes(source) == [(121, 200, 181, 245)]  # corner + size -> corners
@@ -55,6 +55,13 @@ def test_empty_lines_inside_blocks_are_skipped_and_counted() -> None:
     assert source.meta["empty_lines"] == [2, 5]
     assert list(source.images.index) == ["IMG0000019.jpg", "IMG0000030.jpg"]
     assert source.images.loc["IMG0000030.jpg", ["width", "height"]].tolist() == [454, 373]
+
+
+def test_size_conflicts_listed() -> None:
+    source, problems = parse(MAKESENSE + b"\nfractured,1,2,3,4,IMG0000019.jpg,454,373\nfractured,1,2,3,4,IMG0000019.jpg,373,454")
+    assert problems == [] and len(source.objects) == 3
+    assert source.images.loc["IMG0000019.jpg", ["width", "height"]].tolist() == [373, 454]
+    assert source.meta["size_conflicts"] == [{"image": "IMG0000019.jpg", "line": 3, "width": 454, "height": 373}]
 
 
 def test_deleted_label_gives_empty_label_name() -> None:
