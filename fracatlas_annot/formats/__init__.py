@@ -83,6 +83,12 @@ def read(path: str | os.PathLike[str], *, format: str | None = None, names: Sequ
         if not p.is_dir():
             raise InputError(p, "--format makesense needs a folder of makesense export files")
         ds = _read_exports(p, names=names)
+    elif fmt == "ultralytics":
+        from . import ultralytics
+
+        if ultralytics.find_yaml(p) is None:
+            raise InputError(p, "--format ultralytics needs a data.yaml (or the folder holding it)")
+        ds = ultralytics.read(p)
     elif fmt == "folder":
         if not p.is_dir():
             raise InputError(p, "--format folder needs a folder of images")
@@ -154,11 +160,19 @@ def _list_images(folder: Path) -> pd.DataFrame:
     return pd.DataFrame({"image": names, "path": [base + n for n in names], "folder": [folder.name] * len(names)}, dtype=object)
 
 
-def _assemble(folder: Path, sources: dict[str, Source], problems: list[Problem], *, fmt: str) -> Dataset:
+def _assemble(folder: Path, sources: dict[str, Source], problems: list[Problem], *, fmt: str,
+              images_from: Sequence[Path] | None = None) -> Dataset:
     """A Dataset around sources read from plain exports: images = image files directly in
-    ``folder`` when it is a folder (headers read) plus every image a source names; YOLO
-    scaled with the known sizes (image headers, then sizes declared by VOC / CSV / COCO)."""
-    files = _list_images(folder) if folder.is_dir() else pd.DataFrame(columns=["image", "path", "folder"], dtype=object)
+    ``folder`` when it is a folder (or the ``images_from`` paths; headers read) plus every image
+    a source names; YOLO scaled with the known sizes (image headers, then sizes declared by
+    VOC / CSV / COCO)."""
+    if images_from is not None:
+        files = pd.DataFrame({"image": [p.name for p in images_from], "path": [str(p) for p in images_from],
+                              "folder": [p.parent.name for p in images_from]}, dtype=object)
+    elif folder.is_dir():
+        files = _list_images(folder)
+    else:
+        files = pd.DataFrame(columns=["image", "path", "folder"], dtype=object)
     head = read_headers(files["path"].tolist()) if len(files) else None
     files["file_size"] = head["file_size"].to_numpy() if head is not None else pd.array([], dtype="Int64")
     keys: list[str] = list(dict.fromkeys(files["image"].tolist()))

@@ -27,10 +27,11 @@ FORMATS: dict[str, str] = {
     "voc": "Pascal VOC XML: a .xml file, a folder of them, or a makesense VOC zip",
     "yolo": "YOLO txt: a .txt file, a folder of them, or a makesense YOLO zip",
     "csv": "a makesense rect CSV file",
+    "ultralytics": "an Ultralytics YOLO dataset: data.yaml + images/<split>/ + labels/<split>/ (what convert writes)",
     "makesense": "a folder holding one reader's makesense exports (.json / .zip / .csv)",
     "folder": "a folder of images only",
 }
-ALIASES = {"pascal-voc": "voc", "pascal_voc": "voc", "rect-csv": "csv", "rect_csv": "csv", "via": "vgg",
+ALIASES = {"yolov8": "ultralytics", "data.yaml": "ultralytics", "pascal-voc": "voc", "pascal_voc": "voc", "rect-csv": "csv", "rect_csv": "csv", "via": "vgg",
            "images": "folder", "exports": "makesense", "reader": "makesense"}  # fmt: skip
 IMAGE_SUFFIXES = fracatlas.IMAGE_SUFFIXES
 NAME_FILES = ("labels.txt", "classes.txt")
@@ -98,6 +99,10 @@ def detect_file(path: Path) -> str | None:
         return sniff_zip(path)
     if suffix == ".xml":
         return "voc"
+    if suffix in (".yaml", ".yml"):
+        from . import ultralytics
+
+        return "ultralytics" if ultralytics.is_dataset(path) else None
     if suffix == ".txt" and path.name.lower() not in NAME_FILES:
         return "yolo"
     if suffix == ".csv":
@@ -130,6 +135,10 @@ def detect(path: str | os.PathLike[str]) -> str:
         raise UnknownFormat("no such file or folder")
     if fracatlas.find_root(p) is not None:
         return "fracatlas"
+    from . import ultralytics
+
+    if ultralytics.is_dataset(p):
+        return "ultralytics"
     several = sorted(d.name for d in p.iterdir() if d.is_dir() and fracatlas.is_root(d))
     if len(several) > 1:
         raise UnknownFormat(f"the folder holds several FracAtlas archives ({', '.join(several)}); pass one of them")
