@@ -4,6 +4,7 @@
     python benchmarks/bench_report.py --scales 4083     # one scale
     python benchmarks/bench_report.py --fast            # validate --fast inside the report
     python benchmarks/bench_report.py --images-25x      # 25x with JPEGs too (about 2 GB of disk)
+    python benchmarks/bench_report.py --stress --fast   # one finding per VOC object (23k at 25x)
 
 Archives are built once under --work (default: /dev/shm when it exists, else the temp
 folder) with `fixtures/build.py`'s generator and reused on the next run. Printed per scale:
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,26 +29,50 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def build(out: Path, n: int, images: bool) -> Path:
-    from fixtures.generate import build_archive
-
+    """Build the archive once with fixtures/build.py, in its own process (its memory is not ours)."""
     done = out / ".complete"
     if not done.exists():
         t = time.perf_counter()
-        build_archive(out, n, images=images)
+        cmd = [sys.executable, str(ROOT / "fixtures" / "build.py"), "--scale", str(n), "--out", str(out)]
+        subprocess.run(cmd + ([] if images else ["--no-images"]), check=True, stdout=subprocess.DEVNULL)
         done.write_text("ok")
         print(f"  built {n} images ({'with' if images else 'no'} JPEGs) in {time.perf_counter() - t:.1f} s", flush=True)
     return out
 
 
-def run(path: Path, out: Path, *, fast: bool, ignore: list[str] | None) -> None:
+def stress_findings(ds):  # noqa: ANN001, ANN201
+    """One FA202 finding per VOC object (a quarter of the images at FracAtlas's prevalence):
+    what a badly shifted export would produce, to measure the report when findings are many."""
+    from fracatlas_annot.checks import load_all
+    from fracatlas_annot.checks.registry import normalize_result
+    import pandas as pd
+
+    rules = load_all()
+    obj = ds.sources["voc"].objects
+    frame = {
+        "image": obj["image"].to_numpy(dtype=object),
+        "source": "voc",
+        "object": obj.index.to_numpy(),
+        "message": ["box and polygon overlap with IoU 0.31 (offset 12.0 px)"] * len(obj),
+        "file": obj["file"].to_numpy(dtype=object),
+        "loc": obj["loc"].to_numpy(dtype=object),
+    }
+    return normalize_result(rules["FA202"], pd.DataFrame(frame))
+
+
+def run(path: Path, out: Path, *, fast: bool, ignore: list[str] | None, stress: bool) -> None:
     from fracatlas_annot.formats import read
     from fracatlas_annot.report import build_report
 
     t0 = time.perf_counter()
     ds = read(path)
     t1 = time.perf_counter()
+    findings = stress_findings(ds) if stress else None
+    if stress:
+        t1 = time.perf_counter()
     data = build_report(
-        ds, out_html=out / "report.html", out_json=out / "report.json", fast=fast, ignore=ignore, progress=False
+        ds, out_html=out / "report.html", out_json=out / "report.json", fast=fast, ignore=ignore,
+        findings=findings, progress=False,
     )
     t2 = time.perf_counter()
     html_size = (out / "report.html").stat().st_size
@@ -66,6 +92,7 @@ def main() -> None:
     ap.add_argument("--work", default="/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir())
     ap.add_argument("--fast", action="store_true", help="run validate --fast inside the report")
     ap.add_argument("--images-25x", action="store_true", help="write JPEGs at 25x too")
+    ap.add_argument("--stress", action="store_true", help="report one synthetic FA202 finding per VOC object instead of running validate")
     ap.add_argument("--ignore", default=None, help="rule prefixes to ignore (e.g. the missing-file rule on --no-images archives)")
     args = ap.parse_args()
     for n in (int(s) for s in args.scales.split(",")):
@@ -75,7 +102,7 @@ def main() -> None:
         build(base / "archive", n, images)
         out = base / "out"
         out.mkdir(exist_ok=True)
-        run(base / "archive", out, fast=args.fast, ignore=args.ignore.split(",") if args.ignore else None)
+        run(base / "archive", out, fast=args.fast, ignore=args.ignore.split(",") if args.ignore else None, stress=args.stress)
 
 
 if __name__ == "__main__":

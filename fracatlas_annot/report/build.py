@@ -246,9 +246,10 @@ def _summary(stats: dict, n_rules: int, sev_counts: dict[str, int]) -> str:
     img_body["on disk"] = stats["images_on_disk"]
     cards.append(H.card("images", stats["images"], H.kv_table(img_body)))
     objs = {n: s["objects"] for n, s in stats["objects"].items()}
-    cards.append(H.card("objects per source", sum(objs.values()), H.kv_table(objs)))
+    cards.append(H.card("sources: objects", len(objs), H.kv_table(objs)))
     if stats["splits"]:
-        cards.append(H.card("splits", len(stats["splits"]), H.kv_table(stats["splits"])))
+        splits = {("no split" if k == "none" else k): v for k, v in stats["splits"].items()}
+        cards.append(H.card("splits: images", len(splits), H.kv_table(splits)))
     if stats.get("body_parts"):
         cards.append(H.card("body parts", len(stats["body_parts"]), H.kv_table(stats["body_parts"])))
     if stats.get("views"):
@@ -292,7 +293,7 @@ def _findings_section(findings: pd.DataFrame, thumbs: dict[int, str], rules: lis
     index_rows = "".join(
         f'<tr><td><a href="#rule-{H.esc(r["code"])}">{H.esc(r["code"])}</a></td><td>{H.esc(r["name"])}</td>'
         f'<td>{H.sev_badge(r["severity"])}</td><td class="n">{r["count"]}</td><td class="n">{r["images"]}</td>'
-        f'<td>{H.esc(r["summary"])}</td></tr>'
+        f'<td>{H.inline(r["summary"])}</td></tr>'
         for r in rules
     )
     parts = [
@@ -327,7 +328,7 @@ def _findings_section(findings: pd.DataFrame, thumbs: dict[int, str], rules: lis
         parts.append(
             f'<section class="rule {H.esc(sev)}" id="rule-{H.esc(r["code"])}" data-count="{len(rows)}"><details{opened}>'
             f'<summary>{H.sev_badge(sev)} <h3>{H.esc(r["code"])} {H.esc(r["name"])}</h3>'
-            f'<span class="count">{len(rows)}</span><span class="rsum">{H.esc(r["summary"])}</span></summary>'
+            f'<span class="count">{len(rows)}</span><span class="rsum">{H.inline(r["summary"])}</span></summary>'
             f'{explain}<div class="rbody{" side" if len(rows) <= 4 else ""}"><div class="thumbs">{"".join(figs)}</div>{note}'
             f'<div class="rows">{H.paged_rows(table_rows, ["image", "source", "message", "location"])}</div></div></details></section>'
         )

@@ -103,6 +103,11 @@ def human_size(n: int) -> str:
 _CODE = re.compile(r"`([^`]+)`")
 
 
+def inline(text: str) -> str:
+    """Escape ``text``; `backticked` spans become ``<code>``."""
+    return _inline(text)
+
+
 def _inline(text: str) -> str:
     return _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", esc(text))
 

@@ -48,6 +48,19 @@ def source_colors(names: Sequence[str]) -> dict[str, str]:
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
 
 
+def image_size_table(ds: "Dataset") -> pd.DataFrame:
+    """Width and height per image (float, NaN unknown): the EXIF-corrected header size, else
+    the first size a source declares (COCO ``images``, VOC ``<size>``) when the file is absent."""
+    size = ds.images[["width", "height"]].apply(pd.to_numeric, errors="coerce").astype("float64")
+    for src in ds.sources.values():
+        if not size.isna().any().any():
+            break
+        declared = src.images[["width", "height"]].apply(pd.to_numeric, errors="coerce").astype("float64")
+        declared = declared[~declared.index.duplicated()]
+        size = size.fillna(declared.reindex(size.index))
+    return size
+
+
 def _boxes(ds: "Dataset", name: str) -> pd.DataFrame:
     obj = ds.sources[name].objects
     px = obj[obj["units"] == "px"]
@@ -114,8 +127,8 @@ def position_heatmap(ds: "Dataset") -> Plot | None:
     """Where object centres fall on the normalised image (0..1 on both axes), all sources."""
     if not len(ds.images):
         return None
-    w = pd.to_numeric(ds.images["width"], errors="coerce").astype("float64")
-    h = pd.to_numeric(ds.images["height"], errors="coerce").astype("float64")
+    size = image_size_table(ds)
+    w, h = size["width"], size["height"]
     panels = []
     for name in ds.sources:
         b = _boxes(ds, name)
@@ -150,7 +163,7 @@ def image_sizes(ds: "Dataset") -> Plot | None:
     """Image width against height (EXIF-corrected); marker area grows with the count."""
     if not len(ds.images):
         return None
-    sizes = ds.images[["width", "height"]].apply(pd.to_numeric, errors="coerce").dropna()
+    sizes = image_size_table(ds).dropna()
     if not len(sizes):
         return None
     vc = sizes.value_counts()

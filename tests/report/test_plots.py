@@ -62,3 +62,17 @@ def test_f1_curve() -> None:
 def test_source_colours_are_stable() -> None:
     c = P.source_colors(["coco", "voc", "yolo"])
     assert c == P.source_colors(["coco", "voc", "yolo"]) and len(set(c.values())) == 3
+
+
+def test_sizes_fall_back_to_declared_sizes_when_files_are_absent(small_dataset: Dataset) -> None:
+    from fracatlas_annot.model import make_source_images
+
+    ds = small_dataset
+    keys = list(ds.images.index)
+    ds.images["width"] = np.nan
+    ds.images["height"] = np.nan
+    ds.sources["coco"].images = make_source_images(keys[:3], width=[373, 454, 373], height=[454, 373, 454])
+    size = P.image_size_table(ds)
+    assert size.loc[keys[1]].tolist() == [454.0, 373.0]
+    assert size.loc[keys[5]].isna().all()
+    assert P.position_heatmap(ds) is not None and P.image_sizes(ds) is not None
