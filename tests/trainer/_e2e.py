@@ -18,6 +18,7 @@ import shapely
 
 from fixtures.learnable import generate
 from fracatlas_annot.convert import convert
+from fracatlas_annot.formats import read
 from fracatlas_annot.model import Dataset
 
 #: Archive size used by the tests: 40 images of 96 x 96 px (24 train / 10 val / 6 test).
@@ -35,17 +36,10 @@ TARGET = {"detect": "yolo-detect", "segment": "yolo-seg"}
 
 
 def read_archive(root: Path) -> Dataset:
-    """Our reader for the FracAtlas layout (``formats.read``); until it lands, the dataset is
-    assembled from the per-format readers as the convert tests do."""
-    try:
-        from fracatlas_annot.formats import read  # type: ignore[attr-defined]
-    except ImportError:
-        read = None
-    if read is not None:
-        return read(root)
-    from tests.convert._mini import assemble
-
-    return assemble(root)
+    """The archive read with our reader (FracAtlas layout detected)."""
+    dataset = read(root)
+    assert dataset.format == "fracatlas" and dataset.problems.empty, dataset.problems
+    return dataset
 
 
 def swap_xy(dataset: Dataset, source: str) -> Dataset:
