@@ -358,14 +358,20 @@ def _fmt(v: Any) -> Any:
     return v
 
 
-def _agreement_section(agreement: dict | None, plot: tuple[str, str] | None, tables: list[tuple[str, str]]) -> str:
+def _agreement_section(agreement: dict | None, plot: tuple[str, str] | None, blocks: list[tuple[str, str, str]]) -> str:
+    """``blocks``: (title, HTML, placement) with placement ``top`` (beside the F1 plot),
+    ``main`` or ``folded`` (a closed ``<details>``)."""
     if agreement is None:
         return '<section id="agreement"><h2>Two-reader agreement</h2><p class="note">Not computed: pass two readers\' exports with <code>--readers A B</code>.</p></section>'
-    parts = ['<section id="agreement"><h2>Two-reader agreement</h2>']
-    for title, body in tables:
-        parts.append(f"<h4>{H.esc(title)}</h4>{body}")
+    readers = " and ".join(H.esc(r) for r in agreement.get("readers", []))
+    parts = [f'<section id="agreement"><h2>Two-reader agreement</h2><p>{readers}, matched one to one per image (Hungarian assignment on IoU).</p><div class="agree-top"><div>']
+    parts += [f"<h4>{H.esc(t)}</h4>{b}" for t, b, where in blocks if where == "top"]
+    parts.append("</div>")
     if plot:
-        parts.append(f'<div class="plots"><figure class="plot"><figcaption>{H.esc(plot[0])}</figcaption><img src="{plot[1]}" alt="F1 vs IoU"></figure></div>')
+        parts.append(f'<figure class="plot"><figcaption>{H.esc(plot[0])}</figcaption><img src="{plot[1]}" alt="F1 against IoU threshold"></figure>')
+    parts.append("</div>")
+    parts += [f"<h4>{H.esc(t)}</h4>{b}" for t, b, where in blocks if where == "main"]
+    parts += [f'<details class="fold"><summary>{H.esc(t)}</summary>{b}</details>' for t, b, where in blocks if where == "folded"]
     parts.append("</section>")
     return "".join(parts)
 
@@ -410,7 +416,17 @@ def _default(obj: Any) -> Any:
     return _json_default(obj)
 
 
-def _image_level_tables(il: dict[str, Any], names: Sequence[str]) -> list[tuple[str, str]]:
+def _stat_value(v: Any) -> Any:
+    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) or x is None for x in v):
+        return f"{_fmt(v[0])} to {_fmt(v[1])}"
+    if isinstance(v, (list, tuple)):
+        return f"{len(v)}" + (": " + ", ".join(str(x) for x in v[:20]) if v else "") + (" ..." if len(v) > 20 else "")
+    if isinstance(v, dict):
+        return ", ".join(f"{kk}={_fmt(vv)}" for kk, vv in v.items())
+    return _fmt(v)
+
+
+def _image_level_blocks(il: dict[str, Any], names: Sequence[str]) -> list[tuple[str, str, str]]:
     a, b = (list(names) + ["A", "B"])[:2]
     out = []
     t = il.get("table")
@@ -419,54 +435,49 @@ def _image_level_tables(il: dict[str, Any], names: Sequence[str]) -> list[tuple[
             (f"{a}: fracture", t.get("both_positive"), t.get("a_only_positive")),
             (f"{a}: no fracture", t.get("b_only_positive"), t.get("both_negative")),
         ]
-        out.append(("Image level: fracture present or not", H.table(rows, ["", f"{b}: fracture", f"{b}: no fracture"], numeric=(1, 2))))
-    stats = []
-    for k, v in il.items():
-        if k == "table":
-            continue
-        if isinstance(v, (list, tuple)) and k.endswith("_ci") and len(v) == 2:
-            v = f"{_fmt(v[0])} to {_fmt(v[1])}"
-        elif isinstance(v, (list, tuple)):
-            v = f"{len(v)}: " + ", ".join(str(x) for x in v[:20]) + (" ..." if len(v) > 20 else "")
-        elif isinstance(v, dict):
-            v = ", ".join(f"{kk}={_fmt(vv)}" for kk, vv in v.items())
-        stats.append((k.replace("_", " "), _fmt(v)))
-    out.append(("Image level statistics", H.table(stats, ["statistic", "value"])))
+        head = ["images", f"{b}: fracture", f"{b}: no fracture"]
+        out.append(("Image level: fracture present or not", H.table(rows, head, numeric=(1, 2), cls="grid compact"), "top"))
+    stats = [(k.replace("_", " "), _stat_value(v)) for k, v in il.items() if k != "table" and not _isna_like(v)]
+    out.append(("Image level statistics", H.table(stats, ["statistic", "value"], cls="grid compact"), "top"))
     return out
 
 
-def _agreement_parts(result: Any) -> tuple[dict, list[tuple[str, str]], tuple[str, str] | None]:
-    """JSON, HTML tables and the F1 curve of an AgreementResult."""
+def _isna_like(v: Any) -> bool:
+    return v is None or v == "" or (isinstance(v, float) and np.isnan(v))
+
+
+def _agreement_parts(result: Any) -> tuple[dict, list[tuple[str, str, str]], tuple[str, str] | None]:
+    """JSON, HTML blocks and the F1 curve of an AgreementResult."""
     data = _jsonable(result.to_dict())
     names = list(getattr(result, "names", ("A", "B")))
-    tables: list[tuple[str, str]] = []
+    blocks: list[tuple[str, str, str]] = []
     image_level = getattr(result, "image_level", None)
     if isinstance(image_level, dict):
-        tables.extend(_image_level_tables(image_level, names))
-    elif isinstance(image_level, pd.DataFrame):
-        tables.append(("Image level", _frame_table(image_level)))
+        blocks.extend(_image_level_blocks(image_level, names))
     inst = getattr(result, "instance", None)
     curve: dict[str, dict[float, float]] = {}
     if isinstance(inst, pd.DataFrame) and len(inst):
-        tables.append(("Instance level, per geometry and IoU threshold", _frame_table(inst)))
+        blocks.append(("Instance level, per geometry and IoU threshold", _frame_table(inst), "main"))
         if {"iou", "f1"} <= set(inst.columns):
             groups = inst.groupby("geometry", sort=False) if "geometry" in inst.columns else [("f1", inst)]
             for g, sub in groups:
                 curve[str(g)] = {float(t): float(f) for t, f in zip(sub["iou"], sub["f1"]) if not _isna(f)}
-    for key, df in (getattr(result, "breakdowns", None) or {}).items():
-        if isinstance(df, pd.DataFrame) and len(df):
-            tables.append((f"Breakdown: {key.replace('_', ' ')}", _frame_table(df)))
     dis = getattr(result, "disagreements", None)
     if isinstance(dis, pd.DataFrame):
-        cols = [c for c in dis.columns if c not in ("geometry_a", "geometry_b")]
+        first = [c for c in ("image", "kind", "message") if c in dis.columns]
+        cols = first + [c for c in dis.columns if c not in first and not str(c).startswith("ref_")]
+        cols += [c for c in dis.columns if str(c).startswith("ref_")]
         rows = [[_fmt(v) for v in r] for r in dis[cols].itertuples(index=False)]
         body = H.paged_rows(rows, cols) if rows else "<p>No disagreement.</p>"
-        tables.append((f"Disagreements, worst first ({len(dis)}): the adjudication queue", body))
+        blocks.append((f"Disagreements, worst first ({len(dis)}): the adjudication queue", body, "main"))
+    for key, df in (getattr(result, "breakdowns", None) or {}).items():
+        if isinstance(df, pd.DataFrame) and len(df):
+            blocks.append((f"Breakdown: {key.replace('_', ' ')} ({len(df)} rows)", _frame_table(df), "folded"))
     notes = getattr(result, "notes", None)
     if notes:
-        tables.append(("Notes", "<ul>" + "".join(f"<li>{H.esc(n)}</li>" for n in notes) + "</ul>"))
+        blocks.append(("Notes", "<ul>" + "".join(f"<li>{H.esc(n)}</li>" for n in notes) + "</ul>", "main"))
     plot = P.f1_vs_iou(curve) if curve else None
-    return data, tables, plot
+    return data, blocks, plot
 
 
 # --------------------------------------------------------------------------- main entry
@@ -535,7 +546,7 @@ def build_report(
 
     # agreement
     agreement_json = None
-    agreement_tables: list[tuple[str, str]] = []
+    agreement_tables: list[tuple[str, str, str]] = []
     agreement_plot = None
     if readers:
         if len(readers) != 2:

@@ -37,7 +37,9 @@ h3{font-size:15px;margin:0;display:inline}
 .sev.error{background:var(--err)}.sev.warning{background:var(--warn)}.sev.info{background:var(--info)}
 table.grid{border-collapse:collapse;font-size:12.5px;width:100%;background:var(--card)}
 table.grid th,table.grid td{border:1px solid var(--line);padding:3px 6px;text-align:left;vertical-align:top}
-table.grid th{background:#f0f0f0}table.grid td.n{text-align:right;font-variant-numeric:tabular-nums}
+table.grid th{background:#f0f0f0}table.grid.compact{width:auto;min-width:320px}
+.agree-top{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
+details.fold{margin:8px 0}details.fold>summary{cursor:pointer;font-weight:600}table.grid td.n{text-align:right;font-variant-numeric:tabular-nums}
 .rule{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--info);border-radius:6px;margin:10px 0;padding:8px 12px}
 .rule.error{border-left-color:var(--err)}.rule.warning{border-left-color:var(--warn)}
 .rule>details>summary{cursor:pointer;list-style-position:outside}
