@@ -127,7 +127,10 @@ def duplicate_groups(
                 i = np.concatenate(ii)
                 j = np.concatenate(jj)
                 thumbs = np.frombuffer(b"".join(good["thumb"]), dtype=np.uint8).reshape(len(good), -1)
-                confirmed = thumbnail_correlation(thumbs[i], thumbs[j]) >= NEAR_CORRELATION
+                confirmed = np.zeros(len(i), dtype=bool)
+                for s in range(0, len(i), 8192):  # bounded memory: 8192 pairs x 1024 px at a time
+                    sl = slice(s, s + 8192)
+                    confirmed[sl] = thumbnail_correlation(thumbs[i[sl]], thumbs[j[sl]]) >= NEAR_CORRELATION
                 i, j = i[confirmed], j[confirmed]
             if ii and len(i):
                 comp = _components(len(keys), i, j)

@@ -11,8 +11,11 @@
   Radiographs share a global layout (dark field, bright bone), so distinct images of the
   same body part can also fall within 6 bits: a candidate pair is confirmed only when
   the Pearson correlation of their 32x32 thumbnails (:func:`thumbnail`) is at least
-  :data:`NEAR_CORRELATION` (re-encoding at quality 60 gives > 0.999; distinct synthetic
-  radiographs of one size stay below 0.98).
+  :data:`NEAR_CORRELATION` (re-encoding at quality 60 gives > 0.9999; distinct synthetic
+  radiographs of one size, 2,385 pHash candidate pairs among 400 images, stay below 0.998).
+* Decoding uses OpenCV (libjpeg-turbo straight to grayscale, EXIF orientation applied:
+  3x faster than Pillow on 2880x2304 radiographs); files OpenCV cannot decode (truncated
+  JPEGs, other formats) go through Pillow, which says why.
 * :func:`scan` runs all of that over many files on ``workers`` processes (both cores by
   default) with a progress bar.
 """
@@ -20,6 +23,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -32,7 +36,7 @@ import pandas as pd
 PHASH_THRESHOLD = 6
 
 #: Minimum Pearson correlation of two 32x32 thumbnails confirming a pHash candidate pair.
-NEAR_CORRELATION = 0.99
+NEAR_CORRELATION = 0.999
 
 THUMB = 32
 
@@ -66,8 +70,20 @@ def _to_uint8(arr: np.ndarray) -> np.ndarray:
     return ((a - lo) * (255.0 / (hi - lo))).round().astype(np.uint8)
 
 
-def decode(path: str | Path, *, allow_truncated: bool = True) -> np.ndarray:
+def _decode_cv2(data: np.ndarray) -> np.ndarray | None:
+    import cv2
+
+    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)  # applies EXIF orientation; None if it cannot
+
+
+def decode(path: str | Path | io.BytesIO, *, allow_truncated: bool = True) -> np.ndarray:
     """EXIF-corrected grayscale pixels (uint8, shape (height, width)) of an image file."""
+    raw = (
+        np.fromfile(path, dtype=np.uint8) if isinstance(path, (str, Path)) else np.frombuffer(path.getvalue(), np.uint8)
+    )
+    gray = _decode_cv2(raw) if len(raw) else None
+    if gray is not None:
+        return gray
     return _open(path, allow_truncated=allow_truncated)
 
 
@@ -114,13 +130,9 @@ def hamming(a: int | np.ndarray, b: int | np.ndarray) -> np.ndarray:
     return np.bitwise_count(x)
 
 
-def _jpeg_without_eoi(path: str | Path) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(2)
-        if head != b"\xff\xd8":
-            return False
-        f.seek(-2, os.SEEK_END)
-        return f.read(2) != b"\xff\xd9"
+def _jpeg_without_eoi(data: np.ndarray) -> bool:
+    """A JPEG (starts with FFD8) whose bytes do not end with the end-of-image marker FFD9."""
+    return bool(len(data) >= 4 and data[0] == 0xFF and data[1] == 0xD8 and not (data[-2] == 0xFF and data[-1] == 0xD9))
 
 
 def scan_one(path: str | Path) -> dict:
@@ -135,15 +147,18 @@ def scan_one(path: str | Path) -> dict:
         "height": None,
     }
     try:
-        try:
-            gray = _open(path, allow_truncated=False)
-        except OSError as exc:
-            if "truncated" not in str(exc).lower():
-                raise
-            gray = _open(path, allow_truncated=True)
-            out["truncated"] = True
+        data = np.fromfile(path, dtype=np.uint8)
+        gray = _decode_cv2(data) if len(data) else None
+        if gray is None:  # Pillow says why, and decodes what a truncated JPEG holds
+            try:
+                gray = _open(path, allow_truncated=False)
+            except OSError as exc:
+                if "truncated" not in str(exc).lower():
+                    raise
+                gray = _open(path, allow_truncated=True)
+                out["truncated"] = True
         if not out["truncated"]:
-            out["truncated"] = _jpeg_without_eoi(path)
+            out["truncated"] = _jpeg_without_eoi(data)
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a finding, not a crash
         out["error"] = f"{type(exc).__name__}: {exc}"
         return out
@@ -198,11 +213,13 @@ def scan(
 
 
 def iter_phash_pairs(
-    hashes: np.ndarray, threshold: int = PHASH_THRESHOLD, block: int = 2048
+    hashes: np.ndarray, threshold: int = PHASH_THRESHOLD, block: int | None = None
 ) -> Iterable[tuple[np.ndarray, np.ndarray]]:
-    """Yield (i, j) index arrays (i < j) of hash pairs within ``threshold`` bits, blockwise."""
+    """Yield (i, j) index arrays (i < j) of hash pairs within ``threshold`` bits, blockwise
+    (about 4 M comparisons, 32 MiB, per block)."""
     h = np.asarray(hashes, dtype=np.uint64)
     n = len(h)
+    block = block or max(1, (1 << 22) // max(n, 1))
     for s in range(0, n, block):
         d = hamming(h[s : s + block, None], h[None, :])
         i, j = np.nonzero(d <= threshold)
