@@ -133,9 +133,9 @@ def _image_info(ds: Dataset, key: str) -> tuple[str | None, int | None, int | No
     if isinstance(row, pd.DataFrame):  # pragma: no cover - duplicated index
         row = row.iloc[0]
     path = row.get("path")
-    path = None if _isna(path) else str(path)
+    path = None if _missing(path) else str(path)
     w, h = row.get("width"), row.get("height")
-    return path, (None if _isna(w) else int(w)), (None if _isna(h) else int(h))
+    return path, (None if _missing(w) else int(w)), (None if _missing(h) else int(h))
 
 
 def plan_thumbnails(
@@ -268,27 +268,14 @@ def _rule_info(code: str) -> tuple[str, str]:
     return (r.summary, r.explanation) if r is not None else ("", "")
 
 
-def _isna(v: Any) -> bool:
-    if v is None:
-        return True
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
+def _missing(v: Any) -> bool:
+    """None, NaN, pd.NA or NaT (scalars only)."""
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, (float, np.floating)) and bool(np.isnan(v)))
 
 
-def _location(row: dict) -> str:
-    f, line, loc = row.get("file"), row.get("line"), row.get("loc")
-    text = str(f) if f else ""
-    if line is not None:
-        text += f":{int(line)}"
-    if loc:
-        text += f" ({loc})" if text else str(loc)
-    return text
-
-
-def _findings_section(findings: pd.DataFrame, thumbs: dict[int, str], rules: list[dict]) -> str:
-    if not len(findings):
+def _findings_section(records: list[dict], thumbs: dict[int, str], rules: list[dict]) -> str:
+    """Findings grouped by rule; ``records`` are the JSON findings (same order as the table)."""
+    if not records:
         return '<section id="findings"><h2>Findings by rule</h2><p>No findings: every selected rule passed.</p></section>'
     index_rows = "".join(
         f'<tr><td><a href="#rule-{H.esc(r["code"])}">{H.esc(r["code"])}</a></td><td>{H.esc(r["name"])}</td>'
@@ -301,7 +288,6 @@ def _findings_section(findings: pd.DataFrame, thumbs: dict[int, str], rules: lis
         '<table class="grid index"><thead><tr><th>code</th><th>rule</th><th>severity</th><th>findings</th>'
         f"<th>images</th><th>what it means</th></tr></thead><tbody>{index_rows}</tbody></table>",
     ]
-    records = [{k: (None if _isna(v) else v) for k, v in rec.items()} for rec in findings.to_dict("records")]
     by_code: dict[str, list[int]] = {}
     for i, rec in enumerate(records):
         by_code.setdefault(str(rec["code"]), []).append(i)
@@ -321,7 +307,7 @@ def _findings_section(findings: pd.DataFrame, thumbs: dict[int, str], rules: lis
         if with_image > len(figs):
             note = f'<p class="note">Thumbnails for {len(figs)} of {with_image} findings tied to an image (cap reached); every finding is listed below and in the JSON.</p>'
         table_rows = [
-            (rec["image"] or "", rec["source"] or "", rec["message"], _location(rec)) for rec in (records[i] for i in rows)
+            (rec["image"] or "", rec["source"] or "", rec["message"], rec["location"] or "") for rec in (records[i] for i in rows)
         ]
         explain = f'<details class="explain"><summary>Why this matters</summary>{H.markdown_lite(r["explanation"])}</details>' if r["explanation"] else ""
         opened = " open" if len(rows) <= H.OPEN_UP_TO else ""
@@ -353,7 +339,7 @@ def _frame_table(df: pd.DataFrame, max_rows: int = 500) -> str:
 def _fmt(v: Any) -> Any:
     if isinstance(v, (float, np.floating)):
         return "" if np.isnan(v) else f"{v:.3f}"
-    if not isinstance(v, (list, dict, tuple)) and _isna(v):
+    if not isinstance(v, (list, dict, tuple)) and _missing(v):
         return ""
     return v
 
@@ -389,7 +375,7 @@ def _duplicates_section(ds: Dataset, groups: list[dict], thumbs: dict[str, str],
             if key in img.index:
                 row = img.loc[key]
                 for col in ("split", "fractured", "folder"):
-                    if col in img.columns and not _isna(row[col]):
+                    if col in img.columns and not _missing(row[col]):
                         info.append(f"{col}: {row[col]}")
             cap = f"<b>{H.esc(key)}</b><br>{H.esc(', '.join(info))}"
             uri = thumbs.get(key)
@@ -461,7 +447,7 @@ def _agreement_parts(result: Any) -> tuple[dict, list[tuple[str, str, str]], tup
         if {"iou", "f1"} <= set(inst.columns):
             groups = inst.groupby("geometry", sort=False) if "geometry" in inst.columns else [("f1", inst)]
             for g, sub in groups:
-                curve[str(g)] = {float(t): float(f) for t, f in zip(sub["iou"], sub["f1"]) if not _isna(f)}
+                curve[str(g)] = {float(t): float(f) for t, f in zip(sub["iou"], sub["f1"]) if not _missing(f)}
     dis = getattr(result, "disagreements", None)
     if isinstance(dis, pd.DataFrame):
         first = [c for c in ("image", "kind", "message") if c in dis.columns]
@@ -614,7 +600,7 @@ def build_report(
             date=H.esc(created),
             header=_header(ds, stats, options, created),
             summary=_summary(stats, len(rules), sev_counts),
-            findings=_findings_section(findings, finding_thumbs, rules),
+            findings=_findings_section(vjson["findings"], finding_thumbs, rules),
             plots=_plots_section(plots),
             agreement=_agreement_section(agreement_json, agreement_plot, agreement_tables),
             duplicates=_duplicates_section(ds, shown_groups, dup_thumbs, len(dup_groups), fast),

@@ -62,3 +62,32 @@ def test_report_with_two_readers_has_agreement(tmp_path: Path) -> None:
     assert len(section.xpath(".//img")) == 1  # the F1 against IoU plot
     kinds = {d["kind"] for d in data["agreement"]["disagreements"]}
     assert kinds and all(k in text for k in kinds)
+
+
+def test_json_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.html"
+    code = main(["report", str(MINI), "-o", str(out), "--json", "-", "--fast"])
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)  # stdout holds only the JSON document
+    assert data["html"]["path"] == str(out) and code == 0
+    assert f"wrote {out}" in captured.err
+
+
+def test_thumbnails_advance_a_progress_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    from fracatlas_annot.commands import _common
+    from fracatlas_annot.report import build_report
+
+    bars: list[dict] = []
+
+    @contextlib.contextmanager
+    def recorder(description: str, total: int | None, *, enabled: bool = True):  # noqa: ANN202
+        bar = {"description": description, "total": total, "done": 0, "enabled": enabled}
+        bars.append(bar)
+        yield lambda n=1: bar.__setitem__("done", bar["done"] + n)
+
+    monkeypatch.setattr(_common, "progress", recorder)
+    data = build_report(MINI, out_html=tmp_path / "r.html", fast=True)
+    (bar,) = [b for b in bars if b["description"] == "rendering thumbnails"]
+    assert bar["enabled"] and bar["total"] == bar["done"] == data["thumbnails"]["images"] > 0
