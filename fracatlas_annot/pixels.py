@@ -95,21 +95,29 @@ def pixel_hash(gray: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def phash(gray: np.ndarray) -> int:
-    """64-bit DCT perceptual hash of a grayscale image (as an unsigned int)."""
+def _small(gray: np.ndarray) -> np.ndarray:
+    """32x32 area-averaged uint8 image (the one resize both hashes share)."""
     import cv2
 
-    small = cv2.resize(gray.astype(np.float32), (32, 32), interpolation=cv2.INTER_AREA)
-    low = cv2.dct(small)[:8, :8].ravel()
+    if gray.dtype != np.uint8:
+        gray = _to_uint8(gray)
+    return cv2.resize(gray, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+
+
+def phash(gray: np.ndarray, *, small: np.ndarray | None = None) -> int:
+    """64-bit DCT perceptual hash of a grayscale image (as an unsigned int): the 8x8 lowest
+    frequencies of the 32x32 area-averaged image, each bit = coefficient above their median."""
+    import cv2
+
+    small = _small(gray) if small is None else small
+    low = cv2.dct(small.astype(np.float32))[:8, :8].ravel()
     bits = low > np.median(low)
     return int(np.packbits(bits).view(">u8")[0])
 
 
-def thumbnail(gray: np.ndarray) -> bytes:
+def thumbnail(gray: np.ndarray, *, small: np.ndarray | None = None) -> bytes:
     """A 32x32 area-averaged uint8 thumbnail (1,024 bytes) for confirming near-duplicates."""
-    import cv2
-
-    return cv2.resize(gray, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.uint8).tobytes()
+    return (_small(gray) if small is None else small).tobytes()
 
 
 def thumbnail_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -163,8 +171,9 @@ def scan_one(path: str | Path) -> dict:
         out["error"] = f"{type(exc).__name__}: {exc}"
         return out
     out["pixel_hash"] = pixel_hash(gray)
-    out["phash"] = phash(gray)
-    out["thumb"] = thumbnail(gray)
+    small = _small(gray)
+    out["phash"] = phash(gray, small=small)
+    out["thumb"] = thumbnail(gray, small=small)
     out["height"], out["width"] = int(gray.shape[0]), int(gray.shape[1])
     return out
 
