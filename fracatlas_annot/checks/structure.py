@@ -616,3 +616,66 @@ def crowd_or_rle_object(ctx: CheckContext):
             msgs = np.where(rle[bad], "annotation is an RLE mask", "annotation has iscrowd=1")
             parts.append(object_findings(name, rows, msgs))
     return concat(parts)
+
+
+@rule("FA017", "stale-label-cache", Severity.WARNING, "structure")
+def stale_label_cache(ctx: CheckContext):
+    """An Ultralytics `*.cache` file sits in the dataset.
+
+    ## What it does
+    Lists `*.cache` files in the dataset folder and the two levels below it (Ultralytics
+    writes `labels.cache` / `<split>.cache` next to the label folders on the first run).
+
+    ## Why is this bad?
+    Ultralytics trusts the cache while its file list hash matches: labels edited in place
+    (same file names, new contents) are ignored and the model trains on the old ones
+    (yolov5#306, ultralytics#6659).
+
+    ## Example
+    `Annotations/YOLO.cache` left from a training run before the labels were corrected.
+    Use instead: delete the cache after editing labels (`convert` removes them when it
+    writes a YOLO set).
+    """
+    root = ctx.dataset.root
+    if root is None:
+        return None
+    from pathlib import Path
+
+    root = Path(root)
+    if not root.is_dir():
+        return None
+    hits = sorted({p for pattern in ("*.cache", "*/*.cache", "*/*/*.cache") for p in root.glob(pattern) if p.is_file()})
+    if not hits:
+        return None
+    return findings(
+        message="Ultralytics label cache (stale once labels are edited)", file=[str(p.relative_to(root)) for p in hits]
+    )
+
+
+@rule("FA018", "coco-iscrowd-missing", Severity.WARNING, "structure")
+def coco_iscrowd_missing(ctx: CheckContext):
+    """A COCO annotation has no `iscrowd` key.
+
+    ## What it does
+    Reports COCO annotations without `iscrowd` (makesense always writes `"iscrowd": 0`;
+    hand-written or script-made files often omit it). A missing `area` is FA205.
+
+    ## Why is this bad?
+    pycocotools' evaluation reads `ann["iscrowd"]` and stops with a KeyError (cocoapi#374,
+    torchvision#9092), so the set cannot be evaluated.
+
+    ## Example
+
+        {"id": 3, "image_id": 1, "category_id": 1, "segmentation": [[...]], "bbox": [...], "area": 812.5}
+
+    Use instead: add `"iscrowd": 0`.
+    """
+    parts = []
+    for name, src in ctx.dataset.sources.items():
+        obj = src.objects
+        if src.format != "coco" or "iscrowd" not in obj or not len(obj):
+            continue
+        bad = obj["iscrowd"].isna().to_numpy()
+        if bad.any():
+            parts.append(object_findings(name, obj[bad], "annotation has no iscrowd"))
+    return concat(parts)
