@@ -81,7 +81,8 @@ def run(path: Path, out: Path, *, fast: bool, ignore: list[str] | None, stress: 
     print(
         f"  images={len(ds.images)} read={t1 - t0:.2f}s report={t2 - t1:.2f}s total={t2 - t0:.2f}s "
         f"findings={len(data['findings'])} thumbnails={data['thumbnails']['rendered']} "
-        f"html={html_size / 2**20:.2f} MiB json={json_size / 2**20:.2f} MiB peak_rss={peak:.0f} MiB",
+        f"html={html_size / 2**20:.2f} MiB json={json_size / 2**20:.2f} MiB peak_rss={peak:.0f} MiB\n"
+        f"  steps: {' '.join(f'{k}={v:.2f}s' for k, v in data['report']['seconds'].items())}",
         flush=True,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -518,12 +519,15 @@ def build_report(
         "max_thumbs_per_rule": max_thumbs_per_rule,
         "max_thumbs": max_thumbs,
     }
+    clock = _Clock()
     findings, vjson, ctx = _validate(ds, findings, select=select, ignore=ignore, fast=fast, progress=progress)
     findings = findings.reset_index(drop=True)
     stats = dataset_stats(ds)
 
     # duplicate groups
+    clock.lap("validate")
     dups = ctx.duplicate_groups  # computed once: shared with the FA6xx rules when they ran
+    clock.lap("duplicates")
     dup_groups: list[dict] = []
     if dups is not None and len(dups):
         for g, sub in dups.groupby("group", sort=True):
@@ -540,6 +544,7 @@ def build_report(
 
             raise UsageError(f"--readers takes exactly two exports, got {len(readers)}")
         agreement_json, agreement_tables, agreement_plot = _agreement_parts(_agreement(readers, ds))
+        clock.lap("agreement")
 
     # rules, in findings order (severity, code)
     rules: list[dict] = []
@@ -574,7 +579,9 @@ def build_report(
     finding_thumbs = {p: rendered[j][v] for p, (j, v) in where.items()}
     dup_thumbs = {k: rendered[j][v] for k, (j, v) in extra_where.items()}
 
+    clock.lap("thumbnails")
     plots = P.dataset_plots(ds)
+    clock.lap("plots")
 
     data: dict[str, Any] = {
         "report": {"tool": "fracatlas-annot", "version": __version__, "created": created, "options": options},
@@ -609,10 +616,25 @@ def build_report(
         size = len(raw) - len(H.SIZE_MARKER) + len(H.human_size(len(raw)))
         raw = page.replace(H.SIZE_MARKER, H.human_size(size)).encode("utf-8")
         _write_atomic(Path(out_html), raw)
+        clock.lap("html")
         data["html"] = {"path": str(out_html), "bytes": len(raw)}
+    data["report"]["seconds"] = clock.laps
     if out_json is not None:
         _write_atomic(Path(out_json), json.dumps(data, indent=2, ensure_ascii=False, default=_default).encode("utf-8"))
     return data
+
+
+class _Clock:
+    """Seconds spent in each step (``report.seconds`` in the JSON)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._t, 3)
+        self._t = now
 
 
 def _write_atomic(path: Path, payload: bytes) -> None:
