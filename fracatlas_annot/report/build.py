@@ -363,6 +363,9 @@ def _agreement_section(agreement: dict | None, plot: tuple[str, str] | None, blo
     return "".join(parts)
 
 
+_KINDS = {"byte": "byte-identical files", "pixel": "identical pixels (after EXIF correction)", "near": "near-duplicates (perceptual hash)"}
+
+
 def _duplicates_section(ds: Dataset, groups: list[dict], thumbs: dict[str, str], total: int, fast: bool) -> str:
     how = "byte-identical files only (--fast: pixels not compared)" if fast else "identical bytes, identical pixels after EXIF correction, or near-identical (perceptual hash)"
     if not groups:
@@ -381,7 +384,7 @@ def _duplicates_section(ds: Dataset, groups: list[dict], thumbs: dict[str, str],
             cap = f"<b>{H.esc(key)}</b><br>{H.esc(', '.join(info))}"
             uri = thumbs.get(key)
             figs.append(H.thumb(uri, cap, alt=f"duplicate {key}") if uri else f'<figure class="thumb"><figcaption>{cap}</figcaption></figure>')
-        parts.append(f'<div class="dup" data-group="{H.esc(g["group"])}"><div class="head"><b>group {H.esc(g["group"])}</b><br>{H.esc(g["kind"])}</div>{"".join(figs)}</div>')
+        parts.append(f'<div class="dup" data-group="{H.esc(g["group"])}"><div class="head"><b>group {H.esc(g["group"])}</b><br>{H.esc(_KINDS.get(g["kind"], g["kind"]))}</div>{"".join(figs)}</div>')
     if total > len(groups):
         parts.append(f'<p class="note">{total - len(groups)} more group(s) in the JSON.</p>')
     parts.append("</section>")
