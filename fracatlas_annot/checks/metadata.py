@@ -56,7 +56,9 @@ def fractured_flag_vs_folder(ctx: CheckContext):
     if not ds.has_csv or "folder" not in ds.images:
         return None
     im = ds.images
-    folder = im["folder"].astype(object).str.lower().map(FRACTURED_FOLDERS).astype("float64")
+    names = im["folder"].astype(object)
+    lookup = {f: FRACTURED_FOLDERS.get(str(f).lower()) for f in names.dropna().unique()}
+    folder = names.map(lookup).astype("float64")
     fr = _csv_int(ctx, "fractured")
     known = folder.notna().to_numpy() & fr.notna().to_numpy() & in_csv(ctx)
     bad = pd.Series(known & (folder.to_numpy() != fr.to_numpy()), index=im.index)

@@ -623,8 +623,9 @@ def stale_label_cache(ctx: CheckContext):
     """An Ultralytics `*.cache` file sits in the dataset.
 
     ## What it does
-    Lists `*.cache` files in the dataset folder and the two levels below it (Ultralytics
-    writes `labels.cache` / `<split>.cache` next to the label folders on the first run).
+    Lists `*.cache` files in the dataset folder and in its direct sub-folders, where
+    Ultralytics writes them next to the label folders on the first run
+    (`labels/train.cache`, `Annotations/YOLO.cache`).
 
     ## Why is this bad?
     Ultralytics trusts the cache while its file list hash matches: labels edited in place
@@ -644,7 +645,20 @@ def stale_label_cache(ctx: CheckContext):
     root = Path(root)
     if not root.is_dir():
         return None
-    hits = sorted({p for pattern in ("*.cache", "*/*.cache", "*/*/*.cache") for p in root.glob(pattern) if p.is_file()})
+    import os
+
+    hits = []
+    with os.scandir(root) as top:  # the root and its direct sub-folders, not the big leaf folders
+        subdirs = []
+        for e in top:
+            if e.name.endswith(".cache") and e.is_file():
+                hits.append(Path(e.path))
+            elif e.is_dir():
+                subdirs.append(e.path)
+    for d in subdirs:
+        with os.scandir(d) as entries:
+            hits.extend(Path(e.path) for e in entries if e.name.endswith(".cache") and e.is_file())
+    hits.sort()
     if not hits:
         return None
     return findings(
