@@ -5,6 +5,7 @@
     python benchmarks/bench_report.py --fast            # validate --fast inside the report
     python benchmarks/bench_report.py --images-25x      # 25x with JPEGs too (about 2 GB of disk)
     python benchmarks/bench_report.py --stress --fast   # one finding per VOC object (23k at 25x)
+    python benchmarks/bench_report.py --scales 4083 --stress --fast --max-thumbs-per-rule 1500   # thumbnail throughput
 
 Archives are built once under --work (default: /dev/shm when it exists, else the temp
 folder) with `fixtures/build.py`'s generator and reused on the next run. Printed per scale:
@@ -60,7 +61,7 @@ def stress_findings(ds):  # noqa: ANN001, ANN201
     return normalize_result(rules["FA202"], pd.DataFrame(frame))
 
 
-def run(path: Path, out: Path, *, fast: bool, ignore: list[str] | None, stress: bool) -> None:
+def run(path: Path, out: Path, *, fast: bool, ignore: list[str] | None, stress: bool, per_rule: int) -> None:
     from fracatlas_annot.formats import read
     from fracatlas_annot.report import build_report
 
@@ -72,7 +73,7 @@ def run(path: Path, out: Path, *, fast: bool, ignore: list[str] | None, stress: 
         t1 = time.perf_counter()
     data = build_report(
         ds, out_html=out / "report.html", out_json=out / "report.json", fast=fast, ignore=ignore,
-        findings=findings, progress=False,
+        findings=findings, progress=False, max_thumbs_per_rule=per_rule,
     )
     t2 = time.perf_counter()
     html_size = (out / "report.html").stat().st_size
@@ -94,6 +95,7 @@ def main() -> None:
     ap.add_argument("--fast", action="store_true", help="run validate --fast inside the report")
     ap.add_argument("--images-25x", action="store_true", help="write JPEGs at 25x too")
     ap.add_argument("--stress", action="store_true", help="report one synthetic FA202 finding per VOC object instead of running validate")
+    ap.add_argument("--max-thumbs-per-rule", type=int, default=48, help="thumbnail cap per rule (the total cap stays 1,500)")
     ap.add_argument("--ignore", default=None, help="rule prefixes to ignore (e.g. the missing-file rule on --no-images archives)")
     args = ap.parse_args()
     for n in (int(s) for s in args.scales.split(",")):
@@ -103,7 +105,7 @@ def main() -> None:
         build(base / "archive", n, images)
         out = base / "out"
         out.mkdir(exist_ok=True)
-        run(base / "archive", out, fast=args.fast, ignore=args.ignore.split(",") if args.ignore else None, stress=args.stress)
+        run(base / "archive", out, fast=args.fast, ignore=args.ignore.split(",") if args.ignore else None, stress=args.stress, per_rule=args.max_thumbs_per_rule)
 
 
 if __name__ == "__main__":

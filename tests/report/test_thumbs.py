@@ -86,7 +86,7 @@ def test_parallel_rendering_keeps_order_and_bytes(tmp_path: Path) -> None:
         jobs.append(ThumbJob(path=str(path), shapes=[Shape(0, [box(5, 5, 50, 50)])], variants=[(), (0,)]))
     seen: list[int] = []
     serial = render_all(jobs, size=64, workers=1, advance=seen.append)
-    parallel = render_all(jobs, size=64, workers=2, chunk=1)
+    parallel = render_all(jobs, size=64, workers=2, chunk=1, min_parallel=2)
     assert parallel == serial
     assert sum(seen) == 5
     heights = [decode(u[0]).shape[0] for u in parallel]
