@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import os
+from typing import Any
 import struct
 from collections.abc import Iterable, Sequence
 
@@ -127,11 +128,23 @@ def jpeg_header(fd: int, file_size: int, head: bytes | None = None) -> tuple[int
         pos += 2 + length
 
 
-def _pil_header(path: str) -> tuple[int, int, int | None]:
+def open_image(path: str | os.PathLike[str]) -> Any:
+    """``PIL.Image.open``, except that a file Pillow cannot identify always raises
+    ``UnidentifiedImageError``: once Ultralytics is imported it patches ``Image.open`` to try
+    the optional ``pi_heif`` plugin on unknown files, which raises ImportError offline."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        return Image.open(path)
+    except ImportError:
+        raise UnidentifiedImageError(f"cannot identify image file {os.fspath(path)!r}") from None
+
+
+def _pil_header(path: str) -> tuple[int, int, int | None]:
+    from PIL import UnidentifiedImageError
+
+    try:
+        with open_image(path) as im:
             w, h = im.size
             try:
                 o = im.getexif().get(0x0112)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from .images import open_image
 
 #: Hamming distance (of 64 bits) at or under which two perceptual hashes are near-duplicates.
 PHASH_THRESHOLD = 6
@@ -49,7 +50,7 @@ def _open(path: str | Path, *, allow_truncated: bool) -> np.ndarray:
     old = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = allow_truncated
     try:
-        with Image.open(path) as img:
+        with open_image(path) as img:
             img.load()
             img = ImageOps.exif_transpose(img)
             if img.mode not in ("L", "I;16", "I", "F"):

@@ -136,3 +136,28 @@ def test_two_processes_give_the_same_table(tmp_path: Path) -> None:
     assert one.equals(two)
     assert one["width"].tolist() == [20, 30, 30, 23, 24]
     assert str(one["width"].dtype) == "Int64" and one["header_error"].dtype == object
+
+
+def test_non_image_after_ultralytics_patched_pil(tmp_path, monkeypatch) -> None:
+    """Ultralytics replaces PIL.Image.open with a version that imports the optional pi_heif
+    plugin for unknown files; offline that raises ImportError. We still report 'not an image'."""
+    import os
+
+    from PIL import Image
+
+    from fracatlas_annot.images import read_header
+    from fracatlas_annot.pixels import _open
+
+    def patched_open(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'pi_heif'")
+
+    monkeypatch.setattr(Image, "open", patched_open)
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a jpeg at all")
+    row = read_header(bad)
+    assert row[6] and "not an image" in row[6]
+    from PIL import UnidentifiedImageError
+
+    with pytest.raises(UnidentifiedImageError):
+        _open(bad, allow_truncated=True)
+    assert os.path.exists(bad)

@@ -18,6 +18,7 @@ from lxml import etree
 from .common import check_stems, object_counts, stem_of
 from .plan import Plan
 from .shapes import clamped_boxes, traced_geometry
+from ..images import open_image
 
 __all__ = ["build", "write"]
 
@@ -35,7 +36,7 @@ def _depth(path: Any) -> int:
     try:
         from PIL import Image
 
-        with Image.open(path) as im:
+        with open_image(path) as im:
             return len(im.getbands())
     except OSError:
         return 3

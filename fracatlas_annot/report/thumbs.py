@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 from PIL import Image, ImageDraw, ImageOps
+from ..images import open_image
 
 #: Colours given to sources in order (colour-blind-safe Okabe-Ito palette, no red:
 #: red is kept for the highlighted object).
@@ -59,7 +60,7 @@ class ThumbJob:
 
 def _open_small(path: str, size: int) -> Image.Image:
     """Decode ``path`` at reduced scale, EXIF-corrected, as RGB, at most ``size`` px a side."""
-    with Image.open(path) as im:
+    with open_image(path) as im:
         raw_w, raw_h = im.size
         try:
             orientation = int(im.getexif().get(0x0112, 1) or 1)
