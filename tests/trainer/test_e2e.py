@@ -1,7 +1,7 @@
 """The end-to-end proof: a correctly converted learnable set trains to a clearly useful
-model; the same set converted with x and y swapped does not.
-
-Measured with tests/trainer/measure_margins.py (see the floors below for the numbers).
+model; the same set converted with x and y swapped does not (the same archive, our reader,
+our ``convert``; see ``_e2e.py``). yolov8n from scratch at 64 px, 40 epochs, CPU,
+deterministic; about 45 s (detect) and 70 s (segment) per training on an idle 2-core machine.
 """
 
 from __future__ import annotations
@@ -16,10 +16,15 @@ from tests.trainer._e2e import SETTINGS, write_sets
 
 pytestmark = pytest.mark.slow
 
-#: val mAP50 floors and ceilings, from measured runs (training seeds 0, 1, 2 on the seed-0
-#: archive; see module docstring of measure_margins.py and the trainer report):
-#: detect ok 0.60-0.8x, swapped <= 0.01; segment ok box/mask 0.6x-0.8x, swapped <= 0.01.
-FLOOR = {"detect": {"box": 0.35}, "segment": {"box": 0.35, "mask": 0.30}}
+#: val mAP50 floors and the ceiling for the broken control, from measured runs
+#: (tests/trainer/measure_margins.py, Ultralytics 8.4.190, torch 2.14 CPU, seed-0 archive,
+#: training seeds 0 / 1 / 2; this test is seed 0):
+#:   detect  correct box 0.656 / 0.477 / 0.735     swapped 0.004 / 0.001 / 0.005
+#:   segment correct box 0.755 / 0.541 / 0.640     swapped 0.006 / 0.001 / 0.002
+#:           correct mask 0.855 / 0.623 / 0.567    swapped 0.000 / 0.002 / 0.000
+#: A floor of 0.30 sits 0.18 under the worst correct run (the 10 val images make mAP50
+#: coarse); the ceiling of 0.10 is 15x the best broken run.
+FLOOR = {"detect": {"box": 0.30}, "segment": {"box": 0.30, "mask": 0.30}}
 CEILING = 0.10
 
 
