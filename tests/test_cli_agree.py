@@ -36,7 +36,10 @@ def test_json_output_counts(readers, capsys):
 
 
 def test_tables_in_the_terminal(readers, capsys, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "240")
+    from fracatlas_annot.commands import _common
+
+    # the console reads COLUMNS once, at import: widen it directly so no line wraps
+    monkeypatch.setattr(_common.console, "width", 240)
     r1, r2, meta = readers
     code = main(["agree", r1, r2, "--meta", meta, "--geometry", "mask", "--iou", "0.5", "--top", "3"])
     cap = capsys.readouterr()
