@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from .images import open_image
 
 #: Hamming distance (of 64 bits) at or under which two perceptual hashes are near-duplicates.
@@ -45,7 +46,7 @@ SCAN_COLUMNS = ["pixel_hash", "phash", "thumb", "error", "truncated", "width", "
 
 
 def _open(path: str | Path, *, allow_truncated: bool) -> np.ndarray:
-    from PIL import Image, ImageFile, ImageOps
+    from PIL import ImageFile, ImageOps
 
     old = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = allow_truncated
