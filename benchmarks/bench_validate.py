@@ -107,7 +107,8 @@ def main() -> int:
             best = min(runs, key=lambda r: r["validate_s"])
             print(
                 f"validate --fast, {scale} images: read {best['read_s']} s + rules {best['rules_s']} s = "
-                f"{best['validate_s']} s; peak {best['peak_mib']} MiB; {best['findings']} findings {best['by_code']}",
+                f"{best['validate_s']} s (imports {best['import_s']} s, whole process {best['process_s']} s); "
+                f"peak {best['peak_mib']} MiB; {best['findings']} findings {best['by_code']}",
                 flush=True,
             )
         if args.full_at:
@@ -122,7 +123,7 @@ def main() -> int:
                 label = "validate --fast" if fast else "validate (full)"
                 print(
                     f"{label}, {args.full_at} images with JPEGs: read {r['read_s']} s + rules {r['rules_s']} s = "
-                    f"{r['validate_s']} s; peak {r['peak_mib']} MiB (workers {r['workers_peak_mib']} MiB); "
+                    f"{r['validate_s']} s (whole process {r['process_s']} s); peak {r['peak_mib']} MiB (workers {r['workers_peak_mib']} MiB); "
                     f"{r['findings']} findings {r['by_code']}",
                     flush=True,
                 )
