@@ -9,7 +9,10 @@ import numpy as np
 import pandas as pd
 
 from ._common import compared_pairs, concat, match_sources, object_findings, source_file
-from .registry import CheckContext, Severity, findings, rule
+from .registry import REDIRECTS, CheckContext, Severity, findings, rule
+
+# FA016 (unsupported-content, never released) became part of FA000 read-problem
+REDIRECTS["FA016"] = "FA000"
 
 # problem kind -> rule code (kinds a reader may report, see model.Problem)
 PROBLEM_CODES: dict[str, str] = {

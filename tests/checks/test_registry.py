@@ -97,6 +97,11 @@ def test_unknown_selector_is_a_usage_error_with_hint(option: str, kw: dict) -> N
     assert "did you mean" in str(exc.value)
 
 
+def test_redirected_code_selects_its_successor() -> None:
+    assert [r.code for r in select_rules(["FA016"])] == ["FA000"]
+    assert rule_by_name_or_code("FA016").code == "FA000"
+
+
 def test_lookup_by_code_or_name() -> None:
     assert rule_by_name_or_code("fa105").name == "object-outside-image"
     assert rule_by_name_or_code("object-outside-image").code == "FA105"
