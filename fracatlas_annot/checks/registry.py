@@ -403,7 +403,10 @@ def normalize_result(r: Rule, result: pd.DataFrame | list[dict[str, Any]] | None
     out = pd.DataFrame(index=frame.index)
     out["code"] = r.code
     out["name"] = r.name
-    out["severity"] = frame["severity"] if "severity" in frame else str(r.severity)
+    if "severity" in frame:  # a rule may lower (or raise) the severity of single findings
+        out["severity"] = [str(r.severity) if _isna(v) else str(v) for v in frame["severity"]]
+    else:
+        out["severity"] = str(r.severity)
     for c in RULE_RESULT_COLUMNS:
         if c in frame:
             col = frame[c]

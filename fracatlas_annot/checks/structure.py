@@ -57,6 +57,8 @@ def _from_problems(ctx: CheckContext, code: str | None) -> pd.DataFrame | None:
     if code is None:
         out["severity"] = p["severity"].fillna("error").to_numpy()
         out["message"] = [f"{k}: {m}" for k, m in zip(p["kind"], p["message"])]
+    else:  # a reader that could keep going (a bad bbox ignored, a repeated name skipped) says so
+        out["severity"] = [s if s in ("warning", "info") else None for s in p["severity"]]
     return out
 
 

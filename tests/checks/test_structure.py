@@ -43,6 +43,20 @@ def test_read_problems_become_findings_with_location(kind: str, code: str) -> No
     assert all(len(run(c, dataset({A: {}}, problems=[p]))) == 0 for c in others)
 
 
+def test_reader_warning_stays_a_warning() -> None:
+    p = Problem(
+        "bad-value",
+        "bbox 'x' is not [x, y, w, h] numbers; ignored",
+        file="c.json",
+        loc="annotations[3]",
+        severity="warning",
+    )
+    f = run("FA003", dataset({}, problems=[p]))
+    assert f.iloc[0].severity == "warning"
+    p_err = Problem("bad-value", "4 fields", file="a.txt", line=1)
+    assert run("FA003", dataset({}, problems=[p_err])).iloc[0].severity == "error"
+
+
 def test_catch_all_keeps_kind_and_severity() -> None:
     p = Problem("unsupported", "point labels are not read", file="x.json", loc="regions.3", severity="warning")
     f = run("FA000", dataset({}, problems=[p]))
