@@ -71,7 +71,7 @@ def box_polygon_low_iou(ctx: CheckContext):
 
     ## What it does
     For each matched box/polygon pair, reports the pair when the IoU of the box with the
-    polygon's extent is below the threshold (default 0.9) and a corner is more than 2 px
+    polygon's extent is below the threshold (default 0.75) and a corner is more than 2 px
     off (VOC's integer rounding moves a corner by at most 0.5 px; FracAtlas's boxes equal
     the polygon extents to within 1 px). The message gives the IoU and the offset.
 

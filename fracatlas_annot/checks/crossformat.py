@@ -84,7 +84,7 @@ def object_geometry_mismatch(ctx: CheckContext):
 
     ## What it does
     Matches objects one to one (IoU of extents) between a source and the reference source
-    of the same kind and reports matched pairs whose IoU is below the threshold (0.9) with
+    of the same kind and reports matched pairs whose IoU is below the threshold (0.75) with
     a corner more than 2 px away, and objects left without a partner on an image whose
     counts agree.
 
