@@ -198,15 +198,21 @@ def rules_cmd(code: str | None, as_json: bool, verbose: bool) -> None:
         if as_json:
             echo_json([r.to_dict() for r in rules])
             return
-        table = Table(show_header=True, header_style="bold", box=None)
-        for col in ("code", "name", "severity", "family"):
-            table.add_column(col, no_wrap=True)
-        table.add_column("summary")
+        # Families are section rows, so the summary keeps the width on an 80-column terminal.
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        table.add_column("code", no_wrap=True)
+        table.add_column("name", no_wrap=True)
+        table.add_column("sev", no_wrap=True)
+        table.add_column("summary", ratio=1, overflow="fold")
+        family = None
         for r in rules:
-            table.add_row(
-                r.code, r.name, f"[{SEVERITY_STYLE[str(r.severity)]}]{r.severity}[/]", r.family, escape(r.summary)
-            )
+            if r.family != family:
+                family = r.family
+                table.add_row("", f"[bold]{escape(str(family))}[/]", "", "")
+            sev = str(r.severity)
+            table.add_row(r.code, r.name, f"[{SEVERITY_STYLE[sev]}]{sev[0].upper()}[/]", escape(r.summary))
         console.print(table)
+        console.print("Severity: E error, W warning, I info.  `fracatlas-annot rules CODE` explains one rule.")
 
 
 commands = [validate_cmd, rules_cmd]
