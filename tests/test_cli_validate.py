@@ -132,3 +132,23 @@ def test_rules_explain_coco_negatives_by_design(capsys) -> None:
 def test_help_has_examples(capsys) -> None:
     code, out, _ = run(capsys, "validate", "--help")
     assert code == 0 and "fracatlas-annot validate fixtures/fracatlas-mini" in out and "Exit codes" in out
+
+
+def test_readers_add_the_fa8_family_without_cross_format_noise(capsys) -> None:
+    """Two readers' exports next to the final labels: the FA8 rules report where they disagree;
+    the cross-format and dataset.csv rules judge only the final labels (no FA3/FA4 noise)."""
+    import json as _json
+
+    from fracatlas_annot.cli import main
+
+    root = Path(__file__).resolve().parents[1] / "fixtures"
+    code = main([
+        "validate", str(root / "fracatlas-mini"), "--fast", "--format", "json",
+        "--readers", str(root / "readers" / "reader-1"), str(root / "readers" / "reader-2"),
+    ])  # fmt: skip
+    doc = _json.loads(capsys.readouterr().out)
+    codes = {f["code"] for f in doc["findings"]}
+    assert code == 0  # reader disagreement is a warning, not an error
+    assert {"FA801", "FA802", "FA803"} <= codes
+    assert not {c for c in codes if c.startswith(("FA2", "FA3", "FA4"))}
+    assert "reader-1/coco" in doc["summary"]["sources"] and "reader-2/voc" in doc["summary"]["sources"]

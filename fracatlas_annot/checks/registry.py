@@ -436,10 +436,11 @@ def _isna(v: Any) -> bool:
 def run_rules(ctx: CheckContext, rules: Sequence[Rule]) -> pd.DataFrame:
     """Run ``rules`` on ``ctx`` and return one findings table sorted by severity, code, image."""
     parts = []
+    core = _without_reader_sources(ctx)
     for r in rules:
         if r.needs_pixels and ctx.fast:
             continue
-        parts.append(normalize_result(r, r.func(ctx)))
+        parts.append(normalize_result(r, r.func(core if r.family in _FINAL_LABEL_FAMILIES else ctx)))
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_findings()
@@ -449,6 +450,24 @@ def run_rules(ctx: CheckContext, rules: Sequence[Rule]) -> pd.DataFrame:
         ["_rank", "code", "image", "source", "object"], kind="stable", na_position="first"
     )
     return out.drop(columns="_rank").reset_index(drop=True)
+
+
+#: Families that compare sources with each other or with dataset.csv: they judge the final
+#: labels only. A single reader's export (``meta["reader"]``, added by ``agreement.add_readers``)
+#: legitimately differs from the final labels and from the other reader; the FA8 family judges
+#: that. Structure, geometry, image and split rules still check the readers' own files.
+_FINAL_LABEL_FAMILIES = frozenset({"box-vs-polygon", "cross-format", "metadata"})
+
+
+def _without_reader_sources(ctx: CheckContext) -> CheckContext:
+    """``ctx`` without the single readers' sources; shares the cache (pixel scans, duplicates)."""
+    import dataclasses
+
+    srcs = ctx.dataset.sources
+    keep = {n: s for n, s in srcs.items() if not s.meta.get("reader")}
+    if len(keep) == len(srcs):
+        return ctx
+    return dataclasses.replace(ctx, dataset=dataclasses.replace(ctx.dataset, sources=keep))
 
 
 def location(file: Any, line: Any, loc: Any) -> str | None:

@@ -19,6 +19,7 @@ Examples:
   fracatlas-annot validate FracAtlas/ --fast --select FA1,FA2 --ignore FA505
   fracatlas-annot validate labels_fracture_2024-01-01-10-00-00.json -f coco --format json
   fracatlas-annot validate FracAtlas/ --strict        # warnings fail too (CI gate)
+  fracatlas-annot validate FracAtlas/ --readers exports/reader-1 exports/reader-2
   fracatlas-annot rules FA105                         # what a code means
 
 \b
@@ -119,6 +120,14 @@ def _render(findings: pd.DataFrame, dataset: Any, limit: int) -> None:
     show_default=True,
     help="Findings shown per rule in the terminal (0: all).",
 )
+@click.option(
+    "--readers",
+    nargs=2,
+    type=click.Path(exists=True),
+    default=None,
+    metavar="A B",
+    help="Two readers' own exports of the same images: adds the FA8 two-reader agreement rules.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @verbose_option
 def validate_cmd(
@@ -131,6 +140,7 @@ def validate_cmd(
     strict: bool,
     fast: bool,
     limit: int,
+    readers: tuple[str, str] | None,
     no_progress: bool,
     verbose: bool,
 ) -> None:
@@ -143,8 +153,14 @@ def validate_cmd(
     from ..validate import exit_code, to_json, validate_with_dataset
 
     with handle_errors(verbose):
+        target: Any = path
+        if readers:
+            from ..agreement import add_readers
+            from ..formats import read
+
+            target = add_readers(read(path, format=input_format), readers[0], readers[1])
         dataset, findings = validate_with_dataset(
-            path, select=list(select) or None, ignore=list(ignore) or None, fast=fast,
+            target, select=list(select) or None, ignore=list(ignore) or None, fast=fast,
             progress=not no_progress, input_format=input_format,
         )  # fmt: skip
         if as_json or output_format == "json":
