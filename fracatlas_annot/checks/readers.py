@@ -5,7 +5,7 @@ readers: sources named ``reader-*`` (``reader-1``, ``reader-2/coco`` ...) or sou
 
 Objects are compared on polygons when both readers have them, else on boxes, at the
 lowest threshold (0.1: the readers marked the same fracture) and at the context's
-``iou_threshold`` (0.5: they drew it alike).
+``reader_iou_threshold`` (0.5: they drew it alike).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _agreement(ctx: CheckContext) -> Any:
         if len(groups) != 2:
             return None
         (na, sa), (nb, sb) = sorted(groups.items())
-        thresholds = sorted({LOW_THRESHOLD, float(ctx.iou_threshold)})
+        thresholds = sorted({LOW_THRESHOLD, float(ctx.reader_iou_threshold)})
         ds = ctx.dataset
         meta = ds if ds.has_csv else None
         # findings name sources by their key in the dataset ("reader-1/coco")

@@ -276,6 +276,8 @@ class CheckContext:
         it is reported (covers float noise such as FracAtlas's 1.0000000000000002).
     border_tolerance_norm: the same for normalised coordinates (makesense's old 5e-7).
     iou_threshold: a matched pair below this IoU (and more than 2 px off) is reported (FA202, FA302).
+    reader_iou_threshold: two readers' matched objects below this IoU are a low-overlap
+        disagreement (FA802); independent of ``iou_threshold``, which compares formats.
     area_rel_tolerance: relative tolerance of COCO ``area`` against the polygon area.
     bbox_tolerance_px: tolerance of COCO ``bbox`` against the polygon's extent.
     phash_threshold: Hamming distance (of 64 bits) at or under which two images are near-duplicates.
@@ -287,6 +289,7 @@ class CheckContext:
     border_tolerance_px: float = 0.01
     border_tolerance_norm: float = 1e-6
     iou_threshold: float = 0.75
+    reader_iou_threshold: float = 0.5
     area_rel_tolerance: float = 0.02
     bbox_tolerance_px: float = 1.0
     phash_threshold: int = 6
