@@ -652,17 +652,34 @@ def stale_label_cache(ctx: CheckContext):
         return None
     import os
 
+    def entries(folder: str) -> list[os.DirEntry]:
+        try:
+            with os.scandir(folder) as it:
+                return list(it)
+        except OSError:  # unreadable folder, symlink loop: nothing to look at there
+            return []
+
+    def is_file(e: os.DirEntry) -> bool:
+        try:
+            return e.is_file()
+        except OSError:
+            return False
+
+    def is_dir(e: os.DirEntry) -> bool:
+        try:
+            return e.is_dir()
+        except OSError:
+            return False
+
     hits = []
-    with os.scandir(root) as top:  # the root and its direct sub-folders, not the big leaf folders
-        subdirs = []
-        for e in top:
-            if e.name.endswith(".cache") and e.is_file():
-                hits.append(Path(e.path))
-            elif e.is_dir():
-                subdirs.append(e.path)
+    subdirs = []
+    for e in entries(str(root)):  # the root and its direct sub-folders, not the big leaf folders
+        if e.name.endswith(".cache") and is_file(e):
+            hits.append(Path(e.path))
+        elif is_dir(e):
+            subdirs.append(e.path)
     for d in subdirs:
-        with os.scandir(d) as entries:
-            hits.extend(Path(e.path) for e in entries if e.name.endswith(".cache") and e.is_file())
+        hits.extend(Path(e.path) for e in entries(d) if e.name.endswith(".cache") and is_file(e))
     hits.sort()
     if not hits:
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from fracatlas_annot.model import Problem
@@ -130,3 +132,19 @@ def test_crowd_and_rle() -> None:
     coco = coco_source([(A, square(10, 10, 20)), (A, square(50, 50, 20))], extra={"iscrowd": [0, 1]})
     f = run("FA015", dataset({A: {}}, [coco]))
     assert f["object"].tolist() == [1] and "iscrowd=1" in f.iloc[0].message
+
+
+def test_stale_label_cache_found_and_symlink_loops_ignored(tmp_path) -> None:
+    """FA017 finds Ultralytics *.cache files in the root and its direct sub-folders; a
+    symlink loop or unreadable entry there is skipped, not an internal error."""
+    import shutil
+
+    from fracatlas_annot.validate import validate
+
+    root = tmp_path / "fracatlas-mini"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "fixtures" / "fracatlas-mini", root)
+    (root / "Annotations" / "YOLO.cache").write_bytes(b"\x80\x04stale")
+    (root / "loop").symlink_to(root / "loop")
+    found = validate(root, select="FA017", fast=True, progress=False)
+    assert found["code"].tolist() == ["FA017"]
+    assert found["file"].tolist() == ["Annotations/YOLO.cache"]
