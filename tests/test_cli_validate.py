@@ -152,3 +152,42 @@ def test_readers_add_the_fa8_family_without_cross_format_noise(capsys) -> None:
     assert {"FA801", "FA802", "FA803"} <= codes
     assert not {c for c in codes if c.startswith(("FA2", "FA3", "FA4"))}
     assert "reader-1/coco" in doc["summary"]["sources"] and "reader-2/voc" in doc["summary"]["sources"]
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        pytest.param(b"\xff\xfe garbage", "not UTF-8: invalid byte 0xff at byte offset 0", id="not-utf8"),
+        pytest.param(b'{"images": [', "invalid JSON", id="truncated"),
+        pytest.param(b"[1, 2]", "top level is a JSON list", id="list"),
+    ],
+)
+def test_unreadable_json_exits_2_naming_the_problem(tmp_path, capsys, data, expected) -> None:
+    from fracatlas_annot.cli import main
+
+    path = tmp_path / "labels_x_2024-03-23-07-10-18.json"
+    path.write_bytes(data)
+    code = main(["validate", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected in " ".join(err.split())  # rich may wrap the line
+    assert "Traceback" not in err
+
+
+def test_yolo_zip_names_and_unsafe_entry(tmp_path, capsys) -> None:
+    """--names gives a makesense YOLO zip its classes; a '../' entry is an error (exit 1), never extracted."""
+    import json as _json
+    import zipfile
+
+    from fracatlas_annot.cli import main
+
+    z = tmp_path / "labels_x_2024-03-23-07-10-18.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("../evil.txt", "0 0.500000 0.500000 0.100000 0.100000")
+        zf.writestr("IMG0000019.txt", "0 0.403913 0.490768 0.161542 0.099541")
+    code = main(["validate", str(z), "--names", "fractured", "--fast", "--format", "json"])
+    doc = _json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [f["code"] for f in doc["findings"] if f["severity"] == "error"] == ["FA004"]
+    assert doc["findings"][0]["location"].endswith("!../evil.txt")
+    assert not (tmp_path.parent / "evil.txt").exists()

@@ -121,6 +121,11 @@ def _render(findings: pd.DataFrame, dataset: Any, limit: int) -> None:
     help="Findings shown per rule in the terminal (0: all).",
 )
 @click.option(
+    "--names",
+    default=None,
+    help="YOLO class names in index order, comma-separated (a makesense YOLO zip has no labels.txt).",
+)
+@click.option(
     "--readers",
     nargs=2,
     type=click.Path(exists=True),
@@ -140,6 +145,7 @@ def validate_cmd(
     strict: bool,
     fast: bool,
     limit: int,
+    names: str | None,
     readers: tuple[str, str] | None,
     no_progress: bool,
     verbose: bool,
@@ -154,11 +160,15 @@ def validate_cmd(
 
     with handle_errors(verbose):
         target: Any = path
-        if readers:
-            from ..agreement import add_readers
+        if readers or names:
             from ..formats import read
 
-            target = add_readers(read(path, format=input_format), readers[0], readers[1])
+            class_names = [n.strip() for n in names.split(",")] if names else None
+            target = read(path, format=input_format, names=class_names)
+        if readers:
+            from ..agreement import add_readers
+
+            target = add_readers(target, readers[0], readers[1])
         dataset, findings = validate_with_dataset(
             target, select=list(select) or None, ignore=list(ignore) or None, fast=fast,
             progress=not no_progress, input_format=input_format,

@@ -94,7 +94,9 @@ def detect_file(path: Path) -> str | None:
     """The format of one file, or None."""
     suffix = path.suffix.lower()
     if suffix == ".json":
-        return sniff_json(path)
+        # Not recognisably COCO or VGG (broken, truncated, not UTF-8 ...): the COCO reader
+        # reports exactly what is wrong, with the line and column or byte offset.
+        return sniff_json(path) or "coco"
     if suffix == ".zip" or zipfile.is_zipfile(path):
         return sniff_zip(path)
     if suffix == ".xml":
