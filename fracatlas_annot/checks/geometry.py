@@ -157,10 +157,29 @@ def invalid_polygon(ctx: CheckContext):
         valid = np.ones(len(obj), dtype=bool)
         valid[cand] = shapely.is_valid(geom[cand])
         bad = ~valid
+        if bad.any() and src.format == "yolo":
+            bad[np.flatnonzero(bad)[_bridged_rings(geom[bad])]] = False
         if bad.any():
             reasons = shapely.is_valid_reason(geom[bad])
             parts.append(object_findings(name, obj[bad], [f"invalid polygon: {r}" for r in reasons]))
     return concat(parts)
+
+
+def _bridged_rings(geom: np.ndarray) -> np.ndarray:
+    """True for rings that are several parts joined by zero-width bridges: how Ultralytics
+    (``merge_multi_segment``) and our ``convert --multipart bridge`` write a multi-part object
+    on one segment line. GEOS calls them self-intersecting, but they enclose exactly their
+    parts: the ring's shoelace area equals the area of its repaired shape, which has 2+ parts.
+    A bow-tie fails this test (its shoelace area is the net of its lobes)."""
+    fixed = shapely.make_valid(geom)
+    members, owner = shapely.get_parts(fixed, return_index=True)  # collection -> members
+    shapes, sub = shapely.get_parts(members, return_index=True)  # multipolygon -> polygons
+    owner = owner[sub]
+    is_poly = shapely.get_type_id(shapes) == 3
+    n_parts = np.bincount(owner[is_poly], minlength=len(geom))
+    area_fixed = np.bincount(owner[is_poly], weights=shapely.area(shapes[is_poly]), minlength=len(geom))
+    area_ring = shapely.area(geom)
+    return (n_parts >= 2) & np.isclose(area_ring, area_fixed, rtol=1e-6, atol=1e-9)
 
 
 @rule("FA103", "zero-area-polygon", Severity.ERROR, "geometry")

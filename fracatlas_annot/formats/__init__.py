@@ -94,7 +94,12 @@ def read(path: str | os.PathLike[str], *, format: str | None = None, names: Sequ
             raise InputError(p, "--format folder needs a folder of images")
         ds = _assemble(p, {}, [], fmt="folder")
     else:
-        source, problems = _read_one(fmt, p, name=fmt, names=names, base=p if p.is_dir() else p.parent)
+        target = p
+        if fmt == "voc" and p.is_dir() and not any(n.lower().endswith(".xml") for n in os.listdir(p)):
+            from .detect import voc_folder
+
+            target = voc_folder(p) or p  # a VOC layout: the XML files sit in Annotations/
+        source, problems = _read_one(fmt, target, name=fmt, names=names, base=p if p.is_dir() else p.parent)
         ds = _assemble(p, {fmt: source}, problems, fmt=fmt)
     _raise_if_empty(ds, p)
     return ds

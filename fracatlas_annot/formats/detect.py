@@ -114,10 +114,25 @@ def detect_file(path: Path) -> str | None:
     return None
 
 
+#: Files `convert` writes beside its output that are not annotations (makesense names its
+#: exports ``labels_<project>_<date>.*``, so these never clash with a real export).
+NOT_EXPORTS = ("manifest.json", "splits.csv")
+
+
+def voc_folder(folder: Path) -> Path | None:
+    """The ``Annotations/`` folder of a Pascal VOC layout (what ``convert --to voc`` writes), else None."""
+    sub = folder / "Annotations"
+    if sub.is_dir() and any(n.lower().endswith(".xml") for n in os.listdir(sub)):
+        return sub
+    return None
+
+
 def export_files(folder: Path) -> list[tuple[str, Path]]:
     """``(format, path)`` for each makesense export file directly in ``folder`` (sorted)."""
     out = []
     for p in sorted(folder.iterdir()):
+        if p.name in NOT_EXPORTS:
+            continue
         if p.is_file() and p.suffix.lower() in (".json", ".zip", ".csv"):
             fmt = detect_file(p)
             if fmt in ("coco", "vgg", "voc", "yolo", "csv"):
@@ -149,6 +164,8 @@ def detect(path: str | os.PathLike[str]) -> str:
     txt = sum(n.endswith(".txt") and n not in NAME_FILES for n in names)
     if xml or txt:
         return "voc" if xml >= txt else "yolo"
+    if voc_folder(p) is not None:
+        return "voc"
     if export_files(p):
         return "makesense"
     if any(n.endswith(IMAGE_SUFFIXES) for n in names):
