@@ -31,6 +31,11 @@ def write(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
     cls = np.where(positive, CLASS_NAMES[0], CLASS_NAMES[1])
     dests = {k: tmp / str(s) / c / str(k) for k, s, c in zip(images.index, images["split"], cls)}
     links = link_images(plan, dests)
+    # Every split gets both class folders, even an empty one: Ultralytics' ImageFolder numbers
+    # classes from the folders it finds, so a split missing one would renumber the classes.
+    for split in images["split"].dropna().unique():
+        for name in CLASS_NAMES:
+            (tmp / str(split) / name).mkdir(parents=True, exist_ok=True)
     present = pd.Series([d.exists() for d in dests.values()], index=images.index, dtype=bool)
     frame = pd.DataFrame({"split": images["split"].to_numpy(), "cls": cls, "present": present.to_numpy()})
     per_split = {

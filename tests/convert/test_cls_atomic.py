@@ -36,6 +36,19 @@ def test_cls_layout(mini_ds, tmp_path, yolo_env):
     assert data["nc"] == 2 and sorted(data["names"].values()) == ["fractured", "non_fractured"]
 
 
+def test_cls_every_split_has_both_class_folders(mini_ds, tmp_path, yolo_env):
+    """A split without fractured images still gets an empty fractured/ folder, so Ultralytics'
+    ImageFolder numbers the classes the same way in every split."""
+    out = tmp_path / "cls"
+    convert(mini_ds, to="yolo-cls", out=out, split="stratified", ratios=(0.9, 0.05, 0.05), seed=0, progress=False)
+    for split in ("train", "val", "test"):
+        assert sorted(p.name for p in (out / split).iterdir()) == ["fractured", "non_fractured"]
+    from torchvision.datasets import ImageFolder
+
+    # what Ultralytics builds for a split (allow_empty, as its ClassificationDataset does)
+    assert ImageFolder(str(out / "val"), allow_empty=True).class_to_idx == {"fractured": 0, "non_fractured": 1}
+
+
 def test_failure_mid_write_leaves_no_target(mini_ds, tmp_path, monkeypatch):
     real = yolo_writer.write_text_files
 
