@@ -34,6 +34,16 @@ def check_stems(plan: Plan, keys: pd.Index) -> None:
         raise UsageError(f"image names share a stem and would share one label file: {pairs}")
 
 
+def record_crowd(plan: Plan, objects: pd.DataFrame, target: str) -> None:
+    """Record each crowd annotation (COCO ``iscrowd`` 1) as ``iscrowd-cleared``: ``target`` has
+    no crowd flag, so the region is written as an ordinary object (lossy; peer-tools §2 #2)."""
+    if "iscrowd" not in objects:
+        return
+    crowd = pd.to_numeric(objects["iscrowd"], errors="coerce").fillna(0).to_numpy() > 0
+    if crowd.any():
+        plan.recorder.add("iscrowd-cleared", objects[crowd], f"iscrowd 1 written as an ordinary object: {target} has no crowd flag")
+
+
 def link_images(plan: Plan, dests: dict[str, Any], *, n_images: int | None = None) -> dict[str, int]:
     """Hard-link (or copy) each image key's file to ``dests[key]``; record missing files.
 

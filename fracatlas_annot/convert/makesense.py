@@ -28,7 +28,7 @@ import pandas as pd
 import shapely
 
 from .coco import polygon_parts
-from .common import check_stems, group_lines, object_counts, stem_of
+from .common import check_stems, group_lines, object_counts, record_crowd, stem_of
 from .plan import Plan
 from .shapes import clamped_boxes, format_rows, traced_geometry
 
@@ -90,10 +90,7 @@ def coco_document(plan: Plan, names: list[str]) -> dict[str, Any]:
     multi = n_parts > 1
     if multi.any():
         plan.recorder.add("multipart-split", objects[multi], [f"{k} parts become {k} separate makesense polygons" for k in n_parts[multi]])
-    if "iscrowd" in objects:
-        crowd = pd.to_numeric(objects["iscrowd"], errors="coerce").fillna(0).to_numpy() > 0
-        if crowd.any():
-            plan.recorder.add("iscrowd-cleared", objects[crowd], "iscrowd 1 written as 0: makesense skips crowd annotations")
+    record_crowd(plan, objects, "makesense (its COCO importer skips iscrowd 1)")
     boxes = objects[["x0", "y0", "x1", "y1"]].to_numpy(dtype=float).copy()
     has = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     if has.any():

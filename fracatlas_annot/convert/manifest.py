@@ -34,7 +34,7 @@ CHANGE_KINDS: dict[str, tuple[bool, str]] = {
     "polygon-dropped": (True, "a degenerate polygon (< 3 distinct vertices or no area) that cannot be written"),
     "object-dropped": (True, "an object that cannot be written at all"),
     "duplicate-removed": (False, "an object whose written line repeats another one on the same image"),
-    "iscrowd-cleared": (True, "a crowd annotation written as iscrowd 0 (makesense skips crowd annotations)"),
+    "iscrowd-cleared": (True, "a crowd annotation (iscrowd 1) written as an ordinary object: the target has no crowd flag"),
     "label-renamed": (True, "a label name changed to satisfy the target format"),
     "image-missing": (False, "an image with no file on disk: labels written, image not linked"),
     "image-size-unknown": (True, "an image whose size is unknown: its objects cannot be normalised"),

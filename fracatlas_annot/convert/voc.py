@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from lxml import etree
 
-from .common import check_stems, object_counts, stem_of
+from .common import check_stems, object_counts, record_crowd, stem_of
 from .plan import Plan
 from .shapes import clamped_boxes, traced_geometry
 from ..images import open_image
@@ -45,6 +45,7 @@ def _depth(path: Any) -> int:
 def build(plan: Plan) -> tuple[dict[str, bytes], pd.DataFrame]:
     """XML bytes per image key, and one row per written object."""
     objects = plan.objects
+    record_crowd(plan, objects, "Pascal VOC")
     geoms = traced_geometry(objects, None)
     boxes, keep = clamped_boxes(objects, geoms, plan.recorder)
     ib = np.floor(boxes + 0.5).astype(np.int64)

@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from ..splits import SPLITS
-from .common import check_stems, group_lines, link_images, object_counts, stem_of, write_text_files
+from .common import check_stems, group_lines, link_images, object_counts, record_crowd, stem_of, write_text_files
 from .plan import Plan
 from .shapes import clamped_boxes, format_rows, seg_instances, traced_geometry
 
@@ -30,6 +30,7 @@ def build_lines(plan: Plan, task: str) -> pd.DataFrame:
     source order; repeated lines on an image are removed and recorded."""
     objects = plan.objects
     rec = plan.recorder
+    record_crowd(plan, objects, "Ultralytics YOLO")
     if task == "segment":
         geoms = traced_geometry(objects, rec)
         rings, owner = seg_instances(

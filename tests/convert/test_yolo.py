@@ -293,8 +293,22 @@ def test_rle_object_is_traced_and_recorded(mini_ds, tmp_path):
     w, h = doc["images"][0]["width"], doc["images"][0]["height"]
     xy = np.asarray(row[1:]).reshape(-1, 2) * [w, h]
     assert shapely.Polygon(xy).area == pytest.approx(59 * 39, rel=0.02)
-    assert m["change_counts"] == {"rle-to-polygon": 1}
-    assert "IoU" in m["changes"][0]["message"]
+    # the RLE is a crowd annotation (iscrowd 1): YOLO has no crowd flag, which is recorded too
+    assert m["change_counts"] == {"rle-to-polygon": 1, "iscrowd-cleared": 1}
+    rle_change = next(c for c in m["changes"] if c["kind"] == "rle-to-polygon")
+    assert "IoU" in rle_change["message"]
+
+
+@pytest.mark.parametrize("target", ["yolo-seg", "yolo-detect", "voc"])
+def test_crowd_polygon_is_refused_then_recorded(mini_ds, tmp_path, target):
+    """A COCO crowd region (iscrowd 1) would become an ordinary object: never silently."""
+    src = _source([shapely.box(10, 10, 40, 30), shapely.box(50, 50, 80, 90)])
+    src.objects["iscrowd"] = pd.array([0, 1], dtype="Int64")
+    with pytest.raises(LossyConversionError) as err:
+        convert(mini_ds, to=target, source=src, split="none", out=tmp_path / "x", progress=False)
+    assert "iscrowd" in str(err.value)
+    m = convert(mini_ds, to=target, source=src, split="none", out=tmp_path / "y", progress=False, allow_lossy=True)
+    assert m["change_counts"] == {"iscrowd-cleared": 1}
 
 
 def test_unknown_label_refused_then_dropped(mini_ds, tmp_path):
