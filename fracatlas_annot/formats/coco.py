@@ -13,6 +13,7 @@ zero area, self-intersection, NaN, a missing or unknown category): judging those
 
 from __future__ import annotations
 
+import json
 import warnings
 from itertools import chain
 from pathlib import Path
@@ -134,10 +135,20 @@ def _images(entries: list, file: str, problem: Any) -> tuple[dict[Any, str], pd.
             problem("duplicate-image-id", msg, f"images[{i}]", image=key, severity="warning")
         named = [i for i, d in zip(named, dup) if not d]
     pick = [entries[i] for i in named]
+    sizes = {}
+    for dim in ("width", "height"):
+        raw = [e.get(dim) for e in pick]
+        sizes[dim] = int_array(raw)
+        # a size that is present but not a whole number (null, "373", 373.5, true, huge) is
+        # reported; an absent key is allowed (makesense always writes both)
+        bad = np.flatnonzero(np.isnan(sizes[dim]) & np.array([dim in e for e in pick], dtype=bool))
+        for j in bad[:1000]:
+            problem("bad-value", f"{dim} is {json.dumps(raw[j])[:40]}, not a whole number of pixels; size ignored",
+                    f"images[{named[j]}].{dim}", image=keys[named[j]], severity="warning")
     images = make_source_images(
         [keys[i] for i in named],
-        width=int_array([e.get("width") for e in pick]),
-        height=int_array([e.get("height") for e in pick]),
+        width=sizes["width"],
+        height=sizes["height"],
         file=[file] * len(named),
         loc=[f"images[{i}]" for i in named],
         coco_id=[None if cids[i] is _MISSING else cids[i] for i in named],

@@ -53,6 +53,8 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 _WS = r"[ \t\r\n]*"
 # element text with no markup, entity, CDATA end, control character or line break
 _V = r"[^<&\]\x00-\x08\x0b\x0c\x0e-\x1f\r\n]*"
+#: Largest integer a size field may hold (larger ones are reported, not stored in Int64).
+_MAX_INT = 2**31 - 1
 _NUM = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 _LEAF = rf"<(?P<leaf>[A-Za-z_][\w.-]*)>{_V}</(?P=leaf)>{_WS}"
 _DECL = (
@@ -80,8 +82,8 @@ _DOC = re.compile(
     rf"(?:<path>{_V}</path>{_WS})?"
     rf"(?:<source>{_WS}(?:{_LEAF})*</source>{_WS})?"
     rf"(?:<segmented>{_V}</segmented>{_WS})?"
-    rf"(?:<size>{_WS}<width>{_WS}(?P<width>[0-9]+){_WS}</width>{_WS}"
-    rf"<height>{_WS}(?P<height>[0-9]+){_WS}</height>{_WS}(?:<depth>{_V}</depth>{_WS})?</size>{_WS})?"
+    rf"(?:<size>{_WS}<width>{_WS}(?P<width>[0-9]{{1,9}}){_WS}</width>{_WS}"
+    rf"<height>{_WS}(?P<height>[0-9]{{1,9}}){_WS}</height>{_WS}(?:<depth>{_V}</depth>{_WS})?</size>{_WS})?"
     rf"(?:<segmented>{_V}</segmented>{_WS})?"
     rf"(?:{_object_pattern(False)})*"
     rf"</annotation>{_WS}(?=\x00|\Z)"
@@ -289,8 +291,8 @@ def _number(element: Any, loc: str, file: str, key: str, cols: _Columns, source:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not np.isfinite(value) or (integer and value != int(value)):
-        what = "an integer" if integer else "a number"
+    if not np.isfinite(value) or (integer and (value != int(value) or abs(value) > _MAX_INT)):
+        what = f"an integer up to {_MAX_INT}" if integer else "a number"
         cols.problems.append(Problem(kind="bad-value", severity=severity, source=source, image=key, file=file,
                                      loc=loc, line=element.sourceline,
                                      message=f"<{loc.rsplit('/', 1)[-1]}> is {text[:40]!r}, not {what}"))

@@ -418,3 +418,11 @@ def test_pre_2020_09_export_lists_images_without_polygons() -> None:
     assert list(source.images.index) == ["IMG0000019.jpg", "IMG0000021.jpg"]
     assert source.objects["image"].tolist() == ["IMG0000021.jpg"]
     assert source.counts() == {"objects": 1, "images": 2, "images_with_objects": 1}
+
+
+@pytest.mark.parametrize("value", ["373.5", "null", '"373"', "true", "1e30"], ids=["float", "null", "string", "bool", "huge"])
+def test_image_size_that_is_not_a_whole_number_is_reported(value):
+    data = ('{"images":[{"id":1,"width":%s,"height":454,"file_name":"a.jpg"}],"annotations":[],"categories":[]}' % value).encode()
+    source, problems = coco.parse(data, file="x.json")
+    assert pd.isna(source.images.loc["a.jpg", "width"]) and source.images.loc["a.jpg", "height"] == 454
+    assert [(p.kind, p.loc, p.severity) for p in problems] == [("bad-value", "images[0].width", "warning")]

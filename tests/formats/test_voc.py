@@ -415,3 +415,15 @@ def test_small_batches_give_the_same_source(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(whole.images, sliced.images)
     locs = ["/annotation/object[1]", "/annotation/object[1]", "/annotation/object[2]"]
     assert whole.objects["loc"].tolist()[:3] == locs
+
+
+@pytest.mark.parametrize(
+    "size",
+    ["<width>99999999999999999999</width><height>454</height>", "<!-- c --><width>99999999999999999999</width><height>454</height>"],
+    ids=["fast-path", "lxml-path"],
+)
+def test_huge_declared_size_is_a_problem_not_a_crash(size):
+    data = f"<annotation><filename>a.jpg</filename><size>{size}</size></annotation>".encode()
+    source, problems = voc.parse(data, file="big.xml")
+    assert [(p.kind, p.loc) for p in problems] == [("bad-value", "/annotation/size/width")]
+    assert pd.isna(source.images.loc["a.jpg", "width"])
