@@ -63,7 +63,11 @@ def parse_names(data: bytes, *, file: str) -> tuple[dict[int, str] | None, list[
         return None, [Problem(kind="parse-error", file=file, line=line,
                               message=f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}")]
     if not file.lower().endswith((".yaml", ".yml")):
-        return {i: n for i, n in enumerate(x.strip() for x in text.splitlines() if x.strip())}, []
+        names = {i: n for i, n in enumerate(x.strip() for x in text.splitlines() if x.strip())}
+        if not names:
+            return None, [Problem(kind="missing-key", file=file, severity="warning",
+                                  message="the class list is empty; class names unknown")]
+        return names, []
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -273,3 +273,10 @@ def test_two_workers_give_the_same_source_as_one(tmp_path):
     pd.testing.assert_frame_equal(one.images, two.images)
     assert [(p.file, p.line) for p in p1] == [(p.file, p.line) for p in p2]
     assert len(p1) == 10 and len(one.images) == 50 and len(one.objects) == 10 * 2 + 10 + 10 * 2
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n  \n"], ids=["empty", "blank-lines"])
+def test_empty_class_list_is_reported(data):
+    names, problems = yolo.parse_names(data, file="Annotations/YOLO/classes.txt")
+    assert names is None
+    assert [(p.kind, p.file, p.severity) for p in problems] == [("missing-key", "Annotations/YOLO/classes.txt", "warning")]
