@@ -127,6 +127,13 @@ def coco_document(plan: Plan, names: list[str]) -> dict[str, Any]:
 
 def write(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
     check_stems(plan, plan.images.index)
+    clash = [k for k, st in zip(plan.images.index, stem_of(plan.images.index)) if st == "labels"]
+    if clash:
+        from ..errors import UsageError
+
+        msg = (f"image {clash[0]!r} would write labels.txt, the file makesense's YOLO importer reads as the class "
+               "list; rename the image (makesense matches labels to images by file name)")
+        raise UsageError(msg)
     names = label_names(plan)
     lines = yolo_lines(plan)
     doc = coco_document(plan, names)

@@ -159,3 +159,20 @@ def test_multipart_becomes_separate_polygons_recorded(mini_ds, tmp_path):
     (a,) = _coco(tmp_path / "o")["annotations"]
     assert len(a["segmentation"]) == 2
     assert m["change_counts"] == {"multipart-split": 1}
+
+
+def test_image_named_labels_is_refused(tmp_path):
+    """An image `labels.jpg` would write a second labels.txt into the zip, which makesense's
+    importer reads as the class list: refused with the image named, nothing written."""
+    from fracatlas_annot.errors import UsageError
+
+    doc = {
+        "images": [{"id": 1, "width": 100, "height": 80, "file_name": "labels.jpg"}, {"id": 2, "width": 100, "height": 80, "file_name": "x.jpg"}],
+        "annotations": [{"id": 0, "iscrowd": 0, "image_id": 1, "category_id": 1, "segmentation": [[10, 10, 40, 10, 40, 30]], "bbox": [10, 10, 30, 20], "area": 300}],
+        "categories": [{"id": 1, "name": "fractured"}],
+    }
+    path = tmp_path / "labels_p_2024-01-01-01-01-01.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(UsageError, match="'labels.jpg' would write labels.txt"):
+        convert(path, to="makesense", out=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
