@@ -236,6 +236,7 @@ def make_plan(
             notes.append(f"{len(unlisted)} fractured image(s) in no official split list were drawn like the negatives: {shown}")
     if method != "none" and duplicates and groups is None:
         notes.append("duplicate detection unavailable (no image files or no duplicates module): groups not enforced")
+    notes += _copies_note(dataset, images)
     return Plan(
         target=target,
         dataset=dataset,
@@ -271,3 +272,23 @@ def box_rectangles(objects: pd.DataFrame) -> np.ndarray:
 
 def has_polygon(geoms: np.ndarray) -> np.ndarray:
     return ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+
+
+def _copies_note(dataset: Dataset, images: pd.DataFrame) -> list[str]:
+    """A note naming images whose file name exists in several folders (FracAtlas v7's stray
+    copies): one file per name is written, the one in the folder dataset.csv points at."""
+    files = dataset.files
+    if not len(files) or "image" not in files:
+        return []
+    multi = files[files["image"].duplicated(keep=False) & files["image"].isin(images.index)]
+    if not len(multi):
+        return []
+    sizes = multi.groupby("image")["file_size"].nunique(dropna=False)
+    differ = sorted(sizes[sizes > 1].index.astype(str))
+    keys = sorted(multi["image"].astype(str).unique())
+    chosen = {k: images.loc[k, "path"] for k in keys}
+    text = "; ".join(f"{k} -> {chosen[k]}" for k in keys[:10]) + (" ..." if len(keys) > 10 else "")
+    note = f"{len(keys)} image name(s) exist in several folders; one file each was written: {text}"
+    if differ:
+        note += f". The copies DIFFER in size for: {', '.join(differ[:10])} (check them: validate reports FA406)"
+    return [note]
