@@ -192,6 +192,20 @@ def iter_zip(
             if info.is_dir():
                 continue
             base = PurePosixPath(name.replace("\\", "/")).name
+            if "." not in base and base and not _matches(base, suffixes) and not name.startswith("__MACOSX/"):
+                # makesense names a label entry after its image with the last extension replaced;
+                # an image without an extension gives an entry without one: say it is skipped
+                problems.append(
+                    Problem(
+                        kind="unsupported",
+                        severity="warning",
+                        message=f"zip entry {name!r} has no {'/'.join(suffixes)} extension (an image named "
+                        "without an extension?); entry skipped",
+                        file=where,
+                        source=source,
+                    )
+                )
+                continue
             if not _matches(base, suffixes) or base.startswith(".") or base.lower() in skip:
                 continue
             if name.startswith("__MACOSX/"):

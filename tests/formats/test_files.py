@@ -187,3 +187,19 @@ def test_run_chunks_in_worker_processes_keeps_order():
     chunks = _files.split_chunks(list(range(100)), 3)
     assert _files.run_chunks(sum, chunks) == [sum(c) for c in chunks]
     assert _files.run_chunks(sum, [[1, 2]]) == [3]
+
+
+def test_zip_entry_without_extension_is_reported_not_silently_skipped(tmp_path):
+    """makesense keeps an extension-less image name for its label entry (`noext`, not `noext.txt`)."""
+    import zipfile
+
+    from fracatlas_annot.formats._files import iter_zip
+
+    z = tmp_path / "labels.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("a.b.txt", "0 0.5 0.5 0.1 0.1")
+        zf.writestr("noext", "0 0.5 0.5 0.1 0.1")
+    problems: list = []
+    got = [name for name, _ in iter_zip(z, (".txt",), display="labels.zip", problems=problems)]
+    assert got == ["labels.zip!a.b.txt"]
+    assert [(p.kind, p.severity, p.file) for p in problems] == [("unsupported", "warning", "labels.zip!noext")]
