@@ -1,0 +1,101 @@
+"""Atomic writes: files and folders are built beside their target, then renamed into place.
+
+A failed write leaves the target exactly as it was; a temporary name is unpredictable
+(:mod:`tempfile`) and lives in the target's own folder, so the final :func:`os.replace` is a
+rename on one file system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..errors import OutputExistsError, UsageError
+
+__all__ = ["atomic_directory", "check_target", "link_or_copy", "write_bytes_atomic", "write_text_atomic"]
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """:func:`write_bytes_atomic` of ``text`` encoded as UTF-8."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def check_target(target: Path, *, overwrite: bool, protected: Iterable[Path] = ()) -> None:
+    """Refuse a target that exists and is not empty (unless ``overwrite``), that is a file,
+    or that equals or contains one of the ``protected`` input paths."""
+    target = Path(target).absolute()
+    for p in protected:
+        p = Path(p).absolute()
+        if p == target or target in p.parents:
+            raise UsageError(f"output {target} would replace the input {p}; choose another folder")
+    if target.exists():
+        if not target.is_dir():
+            raise OutputExistsError(f"output {target} exists and is a file")
+        if any(target.iterdir()) and not overwrite:
+            raise OutputExistsError(f"output {target} exists and is not empty (pass --overwrite to replace it)")
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a fresh temporary folder beside ``target``; on success it becomes ``target``.
+
+    On any exception the temporary folder is deleted and ``target`` is untouched.
+    """
+    target = Path(target).absolute()
+    check_target(target, overwrite=overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old: Path | None = None
+    try:
+        if target.exists():
+            if any(target.iterdir()):
+                old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+                os.replace(target, old)
+            else:
+                target.rmdir()
+        os.replace(tmp, target)
+    except BaseException:
+        if old is not None and not target.exists():
+            os.replace(old, target)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def link_or_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> bool:
+    """Hard-link ``src`` to ``dst`` (True), or copy it when linking is impossible (False).
+
+    The source is only read. A hard link shares the file: tools that rewrite images must
+    replace them (Ultralytics >= 8.3 does), never edit them in place.
+    """
+    try:
+        os.link(src, dst)
+        return True
+    except OSError:
+        shutil.copyfile(src, dst)
+        return False
