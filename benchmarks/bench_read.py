@@ -90,7 +90,7 @@ def child(path: str, repeat: int, mode: str) -> None:
 def _archive_only(root: Path) -> None:
     """dataset.csv, split lists, image listing and headers: read() minus the annotation readers."""
     from fracatlas_annot.formats import fracatlas
-    from fracatlas_annot.images import read_headers
+    from fracatlas_annot.imaging.headers import read_headers
 
     fracatlas.read_csv(root / fracatlas.CSV_NAME)
     fracatlas.read_splits(root)

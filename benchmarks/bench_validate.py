@@ -35,12 +35,13 @@ def child(path: str, fast: bool) -> None:
     from fracatlas_annot.checks import load_all
     from fracatlas_annot.checks.registry import CheckContext, run_rules, select_rules
     from fracatlas_annot.formats import read
+    from fracatlas_annot.validate import IMAGING_FACTS
 
     load_all()
     t_import = time.perf_counter()
     ds = read(path)
     t_read = time.perf_counter()
-    ctx = CheckContext(dataset=ds, fast=fast, progress=False)
+    ctx = CheckContext(dataset=ds, fast=fast, progress=False, pixel_facts=IMAGING_FACTS)
     findings = run_rules(ctx, select_rules(None, None))
     t_end = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux

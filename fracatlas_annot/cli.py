@@ -13,6 +13,8 @@ from typing import Sequence
 import click
 
 from . import __version__
+from .commands._common import rich_progress
+from .runtime.progress import use_reporter
 
 #: Command modules, in the order their commands appear in --help.
 COMMAND_MODULES: list[str] = [
@@ -41,6 +43,8 @@ def app() -> None:
       fracatlas-annot convert fixtures/fracatlas-mini --to yolo-seg --source coco out/seg
       fracatlas-annot agree fixtures/readers/reader-1 fixtures/readers/reader-2
     """
+    # every command draws the library's progress reports as rich bars on stderr
+    click.get_current_context().with_resource(use_reporter(rich_progress))
 
 
 for _name in COMMAND_MODULES:

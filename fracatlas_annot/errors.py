@@ -53,10 +53,3 @@ class OutputExistsError(FracatlasError):
 
     exit_code = 2
 
-
-def did_you_mean(word: str, choices: list[str]) -> str:
-    """Return "; did you mean 'x'?" for a close match, else ''."""
-    import difflib
-
-    hit = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean '{hit[0]}'?" if hit else ""

@@ -367,10 +367,9 @@ class Dataset:
         try:
             return self.sources[name]
         except KeyError:
-            import difflib
+            from .runtime.suggest import did_you_mean
 
-            hint = difflib.get_close_matches(name, list(self.sources), n=1)
-            extra = f"; did you mean '{hint[0]}'?" if hint else ""
+            extra = did_you_mean(name, self.sources)
             raise KeyError(f"no source named '{name}' (have: {', '.join(self.sources) or 'none'}){extra}") from None
 
     def add_problems(self, problems: Iterable[Problem]) -> None:

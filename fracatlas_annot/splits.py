@@ -8,7 +8,7 @@
   fractured / non-fractured and body part.
 * ``none``: every image in ``train`` (no held-out set).
 
-Duplicate groups (from :func:`fracatlas_annot.duplicates.duplicate_groups`) are drawn as
+Duplicate groups (from :func:`fracatlas_annot.imaging.duplicates.duplicate_groups`) are drawn as
 one unit, so a group always lands in one split. A group that the official lists spread over
 several splits is gathered into the split holding most of its listed images (ties go to
 train); each moved image is reported with ``reason == "duplicate-group"``.

@@ -48,9 +48,39 @@ import pandas as pd
 
 from .checks import load_all
 from .checks.registry import CheckContext, Rule, location, run_rules, select_rules
+from .imaging import decode, duplicates
 from .model import Dataset
 
 SCHEMA = "fracatlas-annot/validate/1"
+
+
+class ImagingFacts:
+    """The rule context's pixel facts (:class:`~fracatlas_annot.checks.registry.PixelFacts`),
+    computed by :mod:`fracatlas_annot.imaging`. Whoever builds a
+    :class:`~fracatlas_annot.checks.registry.CheckContext` passes :data:`IMAGING_FACTS`;
+    the checks themselves never import the decoder."""
+
+    def scan(self, paths: list[str], *, keys: list[str], progress: bool) -> pd.DataFrame:
+        return decode.scan(paths, keys=keys, progress=progress)
+
+    def duplicate_groups(
+        self,
+        keys: Any,
+        paths: Any,
+        sizes: Any,
+        *,
+        pixels: bool,
+        progress: bool,
+        scan_result: pd.DataFrame | None,
+        threshold: int,
+    ) -> pd.DataFrame:
+        return duplicates.duplicate_groups(
+            keys, paths, sizes, pixels=pixels, progress=progress, scan_result=scan_result, threshold=threshold
+        )
+
+
+#: The provider every check context built by the library gets.
+IMAGING_FACTS = ImagingFacts()
 
 
 def _read(dataset_or_path: Dataset | str | Path, input_format: str | None) -> Dataset:
@@ -100,7 +130,8 @@ def validate_with_dataset(
     load_all()
     rules = select_rules(select, ignore)  # selectors first: a typo fails before reading
     dataset = _read(dataset_or_path, input_format)
-    ctx = CheckContext(dataset=dataset, fast=fast, progress=progress, **(context or {}))
+    options = {"pixel_facts": IMAGING_FACTS, **(context or {})}  # a caller may bring its own provider
+    ctx = CheckContext(dataset=dataset, fast=fast, progress=progress, **options)
     findings = run_rules(ctx, rules)
     findings.attrs["rules_run"] = [r.code for r in rules if not (fast and r.needs_pixels)]
     findings.attrs["fast"] = fast
@@ -109,7 +140,7 @@ def validate_with_dataset(
 
 def check_dataset(dataset: Dataset, rules: list[Rule], *, fast: bool = False, progress: bool = True) -> pd.DataFrame:
     """Run an explicit rule list on a Dataset (used by the report command)."""
-    return run_rules(CheckContext(dataset=dataset, fast=fast, progress=progress), rules)
+    return run_rules(CheckContext(dataset=dataset, fast=fast, progress=progress, pixel_facts=IMAGING_FACTS), rules)
 
 
 def exit_code(findings: pd.DataFrame, strict: bool = False) -> int:

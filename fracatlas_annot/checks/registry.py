@@ -32,12 +32,13 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
+from ..runtime.suggest import did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model import Dataset
@@ -187,10 +188,7 @@ def rule_by_name_or_code(key: str) -> Rule:
 
 
 def _hint(word: str, choices: list[str]) -> str:
-    import difflib
-
-    hit = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    return f"; did you mean `{hit[0]}`?" if hit else ""
+    return did_you_mean(word, choices, cutoff=0.5, quote="`")
 
 
 def _check_selector(sel: str, option: str) -> str:
@@ -263,6 +261,33 @@ def select_rules(
 # --------------------------------------------------------------------------- context
 
 
+class PixelFacts(Protocol):
+    """What only the image files' bytes and pixels tell, supplied to :class:`CheckContext`
+    by whoever builds it (:data:`fracatlas_annot.validate.IMAGING_FACTS` computes them with
+    :mod:`fracatlas_annot.imaging`): the rules never import the decoder. Both are called
+    lazily, once per context, and only by the rules that need them."""
+
+    def scan(self, paths: list[str], *, keys: list[str], progress: bool) -> pd.DataFrame:
+        """One row per path, indexed by ``keys``: ``pixel_hash``, ``phash``, ``thumb``,
+        ``error``, ``truncated``, ``width``, ``height`` (see ``imaging.decode.scan``)."""
+        ...
+
+    def duplicate_groups(
+        self,
+        keys: Sequence[str],
+        paths: Sequence[Any],
+        sizes: Sequence[Any],
+        *,
+        pixels: bool,
+        progress: bool,
+        scan_result: pd.DataFrame | None,
+        threshold: int,
+    ) -> pd.DataFrame:
+        """Rows ``image, group, kind`` (see ``imaging.duplicates.duplicate_groups``)."""
+        ...
+
+
+
 @dataclass
 class CheckContext:
     """What a rule sees: the dataset, options, and shared data computed once, lazily.
@@ -281,6 +306,8 @@ class CheckContext:
     area_rel_tolerance: relative tolerance of COCO ``area`` against the polygon area.
     bbox_tolerance_px: tolerance of COCO ``bbox`` against the polygon's extent.
     phash_threshold: Hamming distance (of 64 bits) at or under which two images are near-duplicates.
+    pixel_facts: the :class:`PixelFacts` provider behind :attr:`pixel_scan` and
+        :attr:`duplicate_groups` (required unless no rule asks for them).
     """
 
     dataset: Dataset
@@ -293,6 +320,7 @@ class CheckContext:
     area_rel_tolerance: float = 0.02
     bbox_tolerance_px: float = 1.0
     phash_threshold: int = 6
+    pixel_facts: PixelFacts | None = None
     cache: dict[str, Any] = field(default_factory=dict)
 
     def shared(self, key: str, compute: Callable[[], Any]) -> Any:
@@ -301,14 +329,20 @@ class CheckContext:
             self.cache[key] = compute()
         return self.cache[key]
 
+    def _pixel_facts(self) -> PixelFacts:
+        if self.pixel_facts is None:
+            raise UsageError(
+                "this check context has no pixel facts: build it with "
+                "pixel_facts=fracatlas_annot.validate.IMAGING_FACTS (or pass fast=True)"
+            )
+        return self.pixel_facts
+
     @cached_property
     def pixel_scan(self) -> pd.DataFrame | None:
-        """Decoded-pixel facts per image on disk (see :func:`fracatlas_annot.pixels.scan`);
+        """Decoded-pixel facts per readable image on disk (see :meth:`PixelFacts.scan`);
         None with ``fast``."""
         if self.fast:
             return None
-        from ..pixels import scan
-
         im = self.dataset.images
         if not len(im):
             return None
@@ -320,15 +354,17 @@ class CheckContext:
             ok = ok[readable]
         if not len(ok):
             return None
-        return scan(list(ok["path"]), keys=list(ok.index), progress=self.progress)
+        return self._pixel_facts().scan(list(ok["path"]), keys=list(ok.index), progress=self.progress)
 
     @cached_property
     def duplicate_groups(self) -> pd.DataFrame:
-        """``image, group, kind`` rows of duplicate groups (see :mod:`fracatlas_annot.duplicates`)."""
-        from ..duplicates import duplicate_groups
-
-        return duplicate_groups(
-            self.dataset,
+        """``image, group, kind`` rows of duplicate groups (see :meth:`PixelFacts.duplicate_groups`);
+        byte-identical files only with ``fast``."""
+        im = self.dataset.images
+        return self._pixel_facts().duplicate_groups(
+            im.index,
+            im["path"],
+            im["file_size"],
             pixels=not self.fast,
             progress=self.progress,
             scan_result=self.pixel_scan,

@@ -3,11 +3,10 @@ class indices and label names."""
 
 from __future__ import annotations
 
-import difflib
-
 import numpy as np
 import pandas as pd
 
+from ..runtime.suggest import did_you_mean
 from ._common import compared_pairs, concat, match_sources, object_findings, source_file
 from .registry import REDIRECTS, CheckContext, Severity, findings, rule
 
@@ -488,7 +487,7 @@ def label_name_mismatch(ctx: CheckContext):
             parts.append(
                 findings(
                     source=name,
-                    message=f"declared label `{l}` is not in the dataset's labels ({', '.join(ref)})" + _hint(l, ref),
+                    message=f"declared label `{l}` is not in the dataset's labels ({', '.join(ref)})" + did_you_mean(l, ref, quote="`"),
                     file=source_file(src),
                 )
             )
@@ -502,16 +501,13 @@ def label_name_mismatch(ctx: CheckContext):
         rows = obj[bad]
         if len(rows):
             msgs = [
-                f"label `{l}` is not in the dataset's labels ({', '.join(ref)})" + _hint(str(l), ref)
+                f"label `{l}` is not in the dataset's labels ({', '.join(ref)})" + did_you_mean(str(l), ref, quote="`")
                 for l in rows["label"]
             ]
             parts.append(object_findings(name, rows, msgs))
     return concat(parts)
 
 
-def _hint(word: str, choices: list[str]) -> str:
-    hit = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean `{hit[0]}`?" if hit else ""
 
 
 @rule("FA013", "duplicate-label-name", Severity.ERROR, "structure")

@@ -1,20 +1,20 @@
-"""Shared CLI plumbing: console, progress bars, JSON output, error handling."""
+"""Shared CLI plumbing: console, the progress-bar reporter, JSON output, error handling."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
-from typing import Any, Iterable, Iterator, TypeVar
+import time
+from typing import Any, Iterator
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..errors import FracatlasError
-
-T = TypeVar("T")
+from ..runtime.jsonsafe import dumps
+from ..runtime.progress import Advance
 
 
 def _no_color() -> bool:
@@ -27,41 +27,19 @@ err_console = Console(stderr=True, no_color=_no_color(), highlight=False)
 
 def echo_json(obj: Any) -> None:
     """Print one JSON document to stdout (no colour, no wrapping)."""
-    click.echo(json.dumps(obj, indent=2, default=_json_default, ensure_ascii=False))
-
-
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return None if np.isnan(obj) else float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    return str(obj)
+    click.echo(dumps(obj, indent=2))
 
 
 @contextlib.contextmanager
-def progress(description: str, total: int | None, *, enabled: bool = True) -> Iterator[Any]:
-    """A rich progress bar on stderr; a no-op object when disabled or stderr is not a terminal
-    (unless FRACATLAS_PROGRESS=1 forces it).
+def rich_progress(description: str, total: int | None) -> Iterator[Advance]:
+    """The progress reporter every command installs (see :mod:`fracatlas_annot.runtime.progress`).
 
-    Usage::
-
-        with progress("hashing images", total=len(paths)) as advance:
-            for p in paths:
-                ...
-                advance(1)
+    A rich bar on stderr when stderr is a terminal; ``FRACATLAS_PROGRESS=1`` forces it,
+    ``FRACATLAS_PROGRESS=0`` hides it. The bar has no refresh thread (it redraws from
+    ``advance``, at most ten times a second), so forking workers under it is safe.
     """
-    force = os.environ.get("FRACATLAS_PROGRESS") == "1"
-    show = enabled and (force or err_console.is_terminal) and os.environ.get("FRACATLAS_PROGRESS") != "0"
-    if not show:
+    env = os.environ.get("FRACATLAS_PROGRESS")
+    if not ((env == "1" or err_console.is_terminal) and env != "0"):
         yield lambda n=1: None
         return
     bar = Progress(
@@ -72,20 +50,21 @@ def progress(description: str, total: int | None, *, enabled: bool = True) -> It
         TimeRemainingColumn(),
         console=err_console,
         transient=True,
+        auto_refresh=False,
     )
+    last = 0.0
+
+    def advance(n: int = 1) -> None:
+        nonlocal last
+        bar.advance(task_id, n)
+        now = time.monotonic()
+        if now - last >= 0.1:
+            last = now
+            bar.refresh()
+
     with bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
-
-
-def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-    """Iterate with a progress bar (see :func:`progress`)."""
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
-    with progress(description, total) as advance:
-        for item in items:
-            yield item
-            advance(1)
+        task_id = bar.add_task(description, total=total)
+        yield advance
 
 
 @contextlib.contextmanager

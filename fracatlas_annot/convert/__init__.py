@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import __version__
-from ..errors import UsageError, did_you_mean
+from ..errors import UsageError
 from ..model import Dataset, Source
+from ..runtime.atomic import atomic_directory, check_target
+from ..runtime.suggest import did_you_mean
 from ..splits import parse_ratios, split_counts, write_splits_csv
-from .atomic import atomic_directory, check_target, stale_caches
+from .caches import stale_caches
 from .manifest import CHANGE_KINDS, write_manifest
 from .plan import TRAIN_TARGETS, Plan, make_plan
 

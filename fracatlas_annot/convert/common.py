@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..runtime.atomic import link_or_copy
+from ..runtime.progress import task
 from ..splits import SPLITS
-from .atomic import link_or_copy
 from .plan import Plan
 
 __all__ = ["link_images", "write_text_files", "object_counts", "stem_of"]
@@ -55,13 +56,11 @@ def link_images(plan: Plan, dests: dict[str, Any], *, n_images: int | None = Non
         if n:
             plan.notes.append(f"no image files in the input: labels written for {n} images, images/ left empty")
         return {"linked": 0, "copied": 0, "missing": n}
-    from ..commands._common import progress as progress_bar
-
     path_of = paths.to_dict()
     linked = copied = 0
     missing: list[str] = []
     made: set[str] = set()
-    with progress_bar("linking images", total=len(dests), enabled=plan.progress) as advance:
+    with task("linking images", total=len(dests), enabled=plan.progress) as advance:
         for key, dst in dests.items():
             advance(1)
             src = path_of.get(key)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import LossyConversionError
+from ..runtime.jsonsafe import plain
 
 __all__ = ["CHANGE_KINDS", "Recorder", "write_manifest"]
 
@@ -100,40 +101,21 @@ class Recorder:
             raise LossyConversionError(f"conversion would lose information ({summary})", cases)
 
     def records(self) -> list[dict[str, Any]]:
-        return [{k: _plain(v) for k, v in r.items()} for r in self.frame().to_dict("records")]
+        return [{k: plain(v) for k, v in r.items()} for r in self.frame().to_dict("records")]
 
     def counts(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.frame()["kind"].value_counts().sort_index().items()}
 
 
 def _case_text(row: dict[str, Any]) -> str:
-    where = " ".join(str(x) for x in (row.get("file"), row.get("loc")) if x is not None and not _isna(x))
+    where = " ".join(str(x) for x in (row.get("file"), row.get("loc")) if plain(x) is not None)
     head = f"{row['image']}" + (f" ({where})" if where else "")
     return f"{head}: {row['kind']}: {row['message']}"
 
 
-def _isna(v: Any) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return None if np.isnan(v) else float(v)
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    if v is None or _isna(v):
-        return None
-    return v
-
-
 def write_manifest(manifest: dict[str, Any], path: Path) -> None:
     """Write the manifest as indented UTF-8 JSON."""
-    Path(path).write_text(json.dumps(manifest, indent=1, ensure_ascii=False, default=_plain) + "\n", encoding="utf-8")
+    Path(path).write_text(json.dumps(manifest, indent=1, ensure_ascii=False, default=plain) + "\n", encoding="utf-8")
 
 
 def counts_by(frame: pd.DataFrame, by: Iterable[str]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..errors import InputError, UsageError, did_you_mean
+from ..errors import InputError, UsageError
+from ..runtime.suggest import did_you_mean
 from ..model import Dataset, Source, empty_source_images
 from .manifest import Recorder
 
@@ -255,14 +256,13 @@ def make_plan(
 
 
 def _duplicate_groups(dataset: Dataset, images: pd.DataFrame, *, progress: bool) -> pd.DataFrame | None:
-    """Duplicate groups from validation's detector, when it and the image files exist."""
+    """Duplicate groups from validation's detector, when the image files exist."""
     if images["path"].isna().all():
         return None
-    try:
-        from ..duplicates import duplicate_groups
-    except ImportError:
-        return None
-    return duplicate_groups(dataset, pixels=True, progress=progress)
+    from ..imaging.duplicates import duplicate_groups
+
+    im = dataset.images
+    return duplicate_groups(im.index, im["path"], im["file_size"], pixels=True, progress=progress)
 
 
 def box_rectangles(objects: pd.DataFrame) -> np.ndarray:

@@ -18,7 +18,7 @@ from lxml import etree
 from .common import check_stems, object_counts, record_crowd, stem_of
 from .plan import Plan
 from .shapes import clamped_boxes, traced_geometry
-from ..images import open_image
+from ..imaging.headers import open_image
 
 __all__ = ["build", "write"]
 

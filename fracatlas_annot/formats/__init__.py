@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..images import read_headers
+from ..imaging.headers import read_headers
 from ..model import (
     IMAGE_COLUMNS,
     Dataset,

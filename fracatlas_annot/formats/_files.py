@@ -8,9 +8,8 @@ hands their bytes to the parsers without extracting anything:
   ``..`` component is reported (``unsafe-zip-entry``) and never read, and an entry that
   declares more than :data:`MAX_ENTRY_BYTES` is refused the same way;
 * folders are listed once (sorted) and read through a directory file descriptor, which is
-  about twice as fast as ``open()`` per file on 10^5 small files;
-* :func:`run_chunks` spreads a list of work chunks over forked worker processes (the main
-  process takes the first chunk), for the 10^5-file folders of a scaled archive.
+  about twice as fast as ``open()`` per file on 10^5 small files (the readers spread big
+  folders over processes with :mod:`fracatlas_annot.runtime.parallel`).
 
 Display names (the ``file`` column of objects and problems) are relative to ``base`` when
 given, else to the folder read; entries of a zip read ``name.zip!entry``.
@@ -18,25 +17,15 @@ given, else to the folder read; entries of a zip read ``name.zip!entry``.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import sys
-import threading
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Iterable, Iterator, Sequence
 
 from ..model import Problem
 
 #: An entry bigger than this (uncompressed) is not read: no annotation file is that big.
 MAX_ENTRY_BYTES = 256 * 2**20
-
-#: Folders with more files than this are parsed by two processes (see :func:`default_workers`).
-PARALLEL_MIN_FILES = 5000
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 # --------------------------------------------------------------------------- names
@@ -308,66 +297,3 @@ def is_zip_path(path: str | os.PathLike[str]) -> bool:
             return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
     except OSError:
         return False
-
-
-# --------------------------------------------------------------------------- parallel
-
-
-def default_workers(n_items: int, workers: int | None = None) -> int:
-    """How many processes to use for ``n_items`` files.
-
-    ``workers`` wins when given; else the ``FRACATLAS_WORKERS`` environment variable; else
-    2 when there are more than :data:`PARALLEL_MIN_FILES` files, 2+ CPUs, ``fork``, and this
-    process runs a single thread (forking next to a live thread, e.g. a progress-bar
-    refresher holding the stderr lock, can deadlock the child).
-    """
-    if workers is None:
-        env = os.environ.get("FRACATLAS_WORKERS", "").strip()
-        if env.isdigit():
-            workers = int(env)
-        elif n_items > PARALLEL_MIN_FILES and threading.active_count() == 1:
-            workers = min(2, os.cpu_count() or 1)
-        else:
-            workers = 1
-    if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
-        return 1  # fork is unsafe on macOS and absent on Windows
-    return max(1, min(workers, n_items))
-
-
-def split_chunks(items: Sequence[T], n: int) -> list[Sequence[T]]:
-    """``items`` cut into ``n`` contiguous, nearly equal chunks (order kept)."""
-    n = max(1, min(n, len(items))) if len(items) else 1
-    size, extra = divmod(len(items), n)
-    out, start = [], 0
-    for i in range(n):
-        stop = start + size + (1 if i < extra else 0)
-        out.append(items[start:stop])
-        start = stop
-    return out
-
-
-def run_chunks(func: Callable[[Any], R], chunks: Sequence[Any]) -> list[R]:
-    """``[func(c) for c in chunks]``, the first in this process, the rest in forked workers.
-
-    Falls back to running everything here when a worker cannot be started or dies.
-    """
-    if len(chunks) <= 1:
-        return [func(c) for c in chunks]
-    try:
-        ctx = multiprocessing.get_context("fork")
-        executor = ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=ctx)
-    except (OSError, ValueError):
-        return [func(c) for c in chunks]
-    with executor:
-        try:
-            futures = [executor.submit(func, c) for c in chunks[1:]]
-        except Exception:  # noqa: BLE001 - pool could not start: do the work here
-            return [func(c) for c in chunks]
-        first = func(chunks[0])
-        rest: list[R] = []
-        for chunk, fut in zip(chunks[1:], futures):
-            try:
-                rest.append(fut.result())
-            except Exception:  # noqa: BLE001 - a dead worker must not lose its files
-                rest.append(func(chunk))
-        return [first, *rest]

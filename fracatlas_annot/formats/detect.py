@@ -49,7 +49,7 @@ def normalize_format(name: str) -> str:
     key = name.strip().lower()
     key = ALIASES.get(key, key)
     if key not in FORMATS:
-        from ..errors import did_you_mean
+        from ..runtime.suggest import did_you_mean
 
         raise ValueError(f"unknown format '{name}' (choose from {', '.join(FORMATS)}){did_you_mean(key, list(FORMATS))}")
     return key

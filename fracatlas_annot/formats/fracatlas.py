@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..images import read_headers
+from ..imaging.headers import read_headers
 from ..model import (
     FILE_COLUMNS,
     IMAGE_COLUMNS,

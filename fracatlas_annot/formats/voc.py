@@ -30,15 +30,13 @@ import pandas as pd
 from lxml import etree
 
 from ..model import Problem, Source, make_objects, make_source_images
+from ..runtime.parallel import default_workers, run_chunks, split_chunks
 from ._files import (
-    default_workers,
     display_prefix,
     iter_entries,
     list_folder,
     os_error_problem,
     read_folder_files,
-    run_chunks,
-    split_chunks,
     stem_of,
 )
 
@@ -439,7 +437,7 @@ def read(
         base: ``file`` columns are relative to this folder (the dataset root).
         recursive: also read sub-folders.
         workers: processes for big folders (default: 2 above 5,000 files; see
-            :func:`fracatlas_annot.formats._files.default_workers`).
+            :func:`fracatlas_annot.runtime.parallel.default_workers`).
 
     Returns:
         ``(source, problems)``: every file listed in ``source.images`` (object-less files are

@@ -29,8 +29,8 @@ import pandas as pd
 import yaml
 
 from ..model import Problem, Source, make_objects, make_source_images, polygons_from_ragged
+from ..runtime.parallel import default_workers, run_chunks, split_chunks
 from ._files import (
-    default_workers,
     display_prefix,
     is_zip_path,
     iter_entries,
@@ -38,8 +38,6 @@ from ._files import (
     list_folder,
     os_error_problem,
     read_folder_files,
-    run_chunks,
-    split_chunks,
     stem_of,
 )
 

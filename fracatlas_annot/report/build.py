@@ -19,6 +19,8 @@ import pandas as pd
 
 from .. import __version__
 from ..model import Dataset
+from ..runtime.atomic import write_bytes_atomic, write_text_atomic
+from ..runtime.jsonsafe import json_default
 from . import html as H
 from . import plots as P
 from .thumbs import HIGHLIGHT, PALETTE, Shape, ThumbJob, render_all, rings_of
@@ -46,11 +48,11 @@ def _validate(ds: Dataset, findings: pd.DataFrame | None, *, select: Any, ignore
     instead of decoding every image a second time."""
     from ..checks import load_all
     from ..checks.registry import CheckContext, run_rules, select_rules
-    from ..validate import to_json
+    from ..validate import IMAGING_FACTS, to_json
 
     load_all()
     rules = select_rules(select, ignore)
-    ctx = CheckContext(dataset=ds, fast=fast, progress=progress)
+    ctx = CheckContext(dataset=ds, fast=fast, progress=progress, pixel_facts=IMAGING_FACTS)
     if findings is None:
         findings = run_rules(ctx, rules)
         findings.attrs["rules_run"] = [r.code for r in rules if not (fast and r.needs_pixels)]
@@ -399,11 +401,9 @@ def _jsonable(obj: Any) -> Any:
 
 
 def _default(obj: Any) -> Any:
-    from ..commands._common import _json_default
-
     if isinstance(obj, pd.DataFrame):
         return obj.to_dict("records")
-    return _json_default(obj)
+    return json_default(obj)
 
 
 def _stat_value(v: Any) -> Any:
@@ -512,8 +512,6 @@ def build_report(
         data["summary"]["errors"]
         ```
     """
-    from ..commands._common import progress as progress_bar
-
     ds = _load(dataset_or_path)
     created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     options = {
@@ -579,8 +577,7 @@ def build_report(
     colors = list(P.source_colors(list(ds.sources)).values()) or list(PALETTE)
     for j in jobs:
         j.colors = colors
-    with progress_bar("rendering thumbnails", total=len(jobs), enabled=progress) as advance:
-        rendered = render_all(jobs, size=thumb_size, workers=workers, advance=advance)
+    rendered = render_all(jobs, size=thumb_size, workers=workers, progress=progress)
     finding_thumbs = {p: rendered[j][v] for p, (j, v) in where.items()}
     dup_thumbs = {k: rendered[j][v] for k, (j, v) in extra_where.items()}
 
@@ -620,12 +617,12 @@ def build_report(
         raw = page.encode("utf-8")
         size = len(raw) - len(H.SIZE_MARKER) + len(H.human_size(len(raw)))
         raw = page.replace(H.SIZE_MARKER, H.human_size(size)).encode("utf-8")
-        _write_atomic(Path(out_html), raw)
+        write_bytes_atomic(Path(out_html), raw)
         clock.lap("html")
         data["html"] = {"path": str(out_html), "bytes": len(raw)}
     data["report"]["seconds"] = clock.laps
     if out_json is not None:
-        _write_atomic(Path(out_json), json.dumps(data, indent=2, ensure_ascii=False, default=_default).encode("utf-8"))
+        write_text_atomic(Path(out_json), json.dumps(data, indent=2, ensure_ascii=False, default=_default))
     return data
 
 
@@ -641,9 +638,3 @@ class _Clock:
         self.laps[name] = round(now - self._t, 3)
         self._t = now
 
-
-def _write_atomic(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(payload)
-    os.replace(tmp, path)

@@ -16,12 +16,14 @@ from __future__ import annotations
 import base64
 import io
 import math
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from functools import partial
+from typing import Iterable, Sequence
 
 from PIL import Image, ImageDraw, ImageOps
-from ..images import open_image
+
+from ..imaging.headers import open_image
+from ..runtime.parallel import parallel_map
 
 #: Colours given to sources in order (colour-blind-safe Okabe-Ito palette, no red:
 #: red is kept for the highlighted object).
@@ -153,41 +155,31 @@ def render_job(job: ThumbJob, size: int = 160, quality: int = 80) -> list[str]:
     return [_encode(_draw(base, job, v), quality) for v in job.variants]
 
 
-def _render_chunk(args: tuple[list[ThumbJob], int, int]) -> list[list[str]]:
-    jobs, size, quality = args
-    return [render_job(j, size, quality) for j in jobs]
-
-
 def render_all(
     jobs: Sequence[ThumbJob],
     *,
     size: int = 160,
     quality: int = 80,
-    workers: int = 2,
-    advance: Callable[[int], None] | None = None,
+    workers: int | None = None,
     chunk: int = 32,
     min_parallel: int = 256,
+    progress: bool = True,
 ) -> list[list[str]]:
-    """Render ``jobs`` (in order), on ``workers`` processes when there are enough of them.
+    """Render ``jobs`` (in order) through :func:`fracatlas_annot.runtime.parallel.parallel_map`.
 
-    A thumbnail costs about 2 ms (JPEG draft decoding at 1/8 scale), so worker processes
-    start only from ``min_parallel`` images on. ``advance(n)`` is called as images finish
-    (for a progress bar).
+    ``workers`` processes when given; by default two from more than ``min_parallel``
+    images on (a thumbnail costs about 2 ms, JPEG draft decoding at 1/8 scale, so smaller
+    sets are not worth a process). ``chunk`` images go to a worker at a time; ``progress``
+    reports "rendering thumbnails".
     """
-    advance = advance or (lambda n: None)
-    if workers <= 1 or len(jobs) < max(min_parallel, 2 * chunk):
-        out = []
-        for j in jobs:
-            out.append(render_job(j, size, quality))
-            advance(1)
-        return out
-    chunks = [list(jobs[i : i + chunk]) for i in range(0, len(jobs), chunk)]
-    out: list[list[str]] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for res in pool.map(_render_chunk, [(c, size, quality) for c in chunks]):
-            out.extend(res)
-            advance(len(res))
-    return out
+    return parallel_map(
+        partial(render_job, size=size, quality=quality),
+        list(jobs),
+        workers=workers,
+        batch_size=chunk,
+        min_items=min_parallel,
+        label="rendering thumbnails" if progress else None,
+    )
 
 
 def rings_of(geom: object) -> list[list[float]]:

@@ -20,13 +20,30 @@ from ..errors import OutputExistsError, UsageError
 __all__ = ["atomic_directory", "check_target", "link_or_copy", "write_bytes_atomic", "write_text_atomic"]
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: The process umask, read once: a written file gets the mode ``open()`` would give it.
+_UMASK = _umask()
+
+
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it and a rename."""
+    """Write ``data`` to ``path`` through a temporary file beside it and a rename.
+
+    Missing parent folders are created. The file gets the mode a plain ``open(path, "w")``
+    gives (``0o666`` less the umask), not the temporary file's private ``0o600``.
+    """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            if hasattr(os, "fchmod"):  # absent on Windows, where mkstemp's mode is moot
+                os.fchmod(fh.fileno(), 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

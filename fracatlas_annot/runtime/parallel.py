@@ -73,30 +73,14 @@ def split_chunks(items: Sequence[T], n: int) -> list[Sequence[T]]:
 
 
 def run_chunks(func: Callable[[Any], R], chunks: Sequence[Any]) -> list[R]:
-    """``[func(c) for c in chunks]``, the first in this process, the rest in forked workers.
+    """``[func(c) for c in chunks]``, each chunk a batch of its own on the current backend.
 
-    Falls back to running everything here when a worker cannot be started or dies.
+    For callers that cut their work themselves (:func:`split_chunks` with
+    :func:`default_workers`): one chunk runs here, several run one per worker.
     """
     if len(chunks) <= 1:
         return [func(c) for c in chunks]
-    try:
-        ctx = multiprocessing.get_context("fork")
-        executor = ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=ctx)
-    except (OSError, ValueError):
-        return [func(c) for c in chunks]
-    with executor:
-        try:
-            futures = [executor.submit(func, c) for c in chunks[1:]]
-        except Exception:  # noqa: BLE001 - pool could not start: do the work here
-            return [func(c) for c in chunks]
-        first = func(chunks[0])
-        rest: list[R] = []
-        for chunk, fut in zip(chunks[1:], futures):
-            try:
-                rest.append(fut.result())
-            except Exception:  # noqa: BLE001 - a dead worker must not lose its files
-                rest.append(func(chunk))
-        return [first, *rest]
+    return parallel_map(func, chunks, workers=len(chunks), batch_size=1)
 
 
 def _apply_batch(args: tuple[Callable[[Any], R], Sequence[Any]]) -> list[R]:
@@ -111,7 +95,12 @@ class Backend(Protocol):
 
 
 class LocalProcesses:
-    """Forked processes on this machine (``workers`` of them); in-process when ``workers`` is 1."""
+    """Forked processes on this machine (``workers`` of them); in this process when ``workers`` is 1.
+
+    A batch whose worker died (or could not be started) is run again in this process, so a
+    lost worker never loses items; an exception raised by ``func`` itself is raised here
+    by that rerun.
+    """
 
     def map_batches(self, func: Callable[[Any], R], batches: Sequence[Sequence[Any]], *, workers: int) -> Iterator[list[R]]:
         if workers <= 1 or len(batches) <= 1:
@@ -119,18 +108,28 @@ class LocalProcesses:
                 yield _apply_batch((func, b))
             return
         try:
-            executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+            executor = ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=multiprocessing.get_context("fork"))
         except (OSError, ValueError):
             for b in batches:
                 yield _apply_batch((func, b))
             return
-        with executor:
-            futures = [executor.submit(_apply_batch, (func, b)) for b in batches]
-            for b, fut in zip(batches, futures):
-                try:
-                    yield fut.result()
-                except Exception:  # noqa: BLE001 - a dead worker must not lose its items
-                    yield _apply_batch((func, b))
+        futures = []
+        try:
+            try:
+                for b in batches:
+                    futures.append(executor.submit(_apply_batch, (func, b)))
+            except Exception:  # noqa: BLE001 - the pool could not start: the rest runs here
+                pass
+            for i, b in enumerate(batches):
+                if i < len(futures):
+                    try:
+                        yield futures[i].result()
+                        continue
+                    except Exception:  # noqa: BLE001 - a dead worker must not lose its items
+                        pass
+                yield _apply_batch((func, b))
+        finally:  # also when the caller stops early: pending batches are dropped, not run
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 _BACKEND: contextvars.ContextVar[Backend] = contextvars.ContextVar("fracatlas_backend", default=LocalProcesses())
@@ -152,19 +151,30 @@ def parallel_map(
     *,
     workers: int | None = None,
     batch_size: int | None = None,
+    max_batch: int = 256,
     min_items: int = PARALLEL_MIN_ITEMS,
     label: str | None = None,
 ) -> list[R]:
     """``[func(x) for x in items]`` in input order, in batches on the current backend.
 
-    ``func`` must be a module-level function (it is pickled). ``label`` shows a progress
-    bar through :mod:`.progress` when a front end installed a reporter.
+    Args:
+        func: a module-level function (or a :func:`functools.partial` of one): it is pickled.
+        workers: processes wanted; default: :func:`default_workers` (``min_items`` is the
+            size from which the default goes parallel: pass a small one for costly items).
+        batch_size: items per batch; default: about eight batches per worker, of 8 to
+            ``max_batch`` items, and at least one batch per worker (pass a small
+            ``max_batch`` for costly items, so that the progress bar moves).
+        label: shows a progress bar through :mod:`.progress` (when a front end installed a
+            reporter); None for no bar.
     """
     n = len(items)
     if n == 0:
         return []
     w = default_workers(n, workers, min_items=min_items)
-    size = batch_size or max(8, min(256, n // (max(w, 1) * 8) or 1))
+    if batch_size:
+        size = batch_size
+    else:  # about eight batches per worker, and at least one for each worker
+        size = max(1, min(max_batch, max(8, n // (w * 8)), -(-n // w)))
     batches = [items[i : i + size] for i in range(0, n, size)]
     out: list[R] = []
     with task(label or "working", total=n, enabled=label is not None) as advance:

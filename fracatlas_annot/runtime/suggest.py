@@ -14,7 +14,8 @@ def closest(word: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | 
     return hit[0] if hit else None
 
 
-def did_you_mean(word: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str:
-    """``"; did you mean 'x'?"`` for a close match, else ``''``."""
+def did_you_mean(word: str, choices: Iterable[str], *, cutoff: float = 0.6, quote: str = "'") -> str:
+    """``"; did you mean 'x'?"`` for a close match, else ``''``; ``quote`` wraps the match
+    (a backtick in rule messages, which quote names as code)."""
     hit = closest(word, choices, cutoff=cutoff)
-    return f"; did you mean '{hit}'?" if hit else ""
+    return f"; did you mean {quote}{hit}{quote}?" if hit else ""

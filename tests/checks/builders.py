@@ -22,6 +22,7 @@ from fracatlas_annot.model import (
     polygons_from_flat,
     problems_frame,
 )
+from fracatlas_annot.validate import IMAGING_FACTS
 
 load_all()
 
@@ -204,7 +205,7 @@ def dataset(
 
 def run(code: str, ds: Dataset, **options: Any) -> pd.DataFrame:
     """Run one rule; returns its findings table."""
-    ctx = CheckContext(dataset=ds, progress=False, **options)
+    ctx = CheckContext(dataset=ds, progress=False, **{"pixel_facts": IMAGING_FACTS, **options})
     return normalize_result(RULES[code], RULES[code].func(ctx))
 
 

@@ -8,56 +8,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fixtures.generate import jpeg_bytes, plan_archive
-from fracatlas_annot import pixels
-from fracatlas_annot.duplicates import duplicate_groups
+from fixtures.generate import jpeg_bytes
+from imaging.samples import SPECS, duplicate_files
+from imaging.samples import write as _write
 
 from .builders import box_source, coco_source, dataset, run, square
 
-SPECS = [s for s in plan_archive(40, seed=3) if s.width == 373 and s.height == 454 and s.orientation == 1][:6]
-
-
-def _write(tmp: Path, name: str, data: bytes) -> str:
-    p = tmp / name
-    p.write_bytes(data)
-    return str(p)
-
-
-def _reencode(data: bytes, quality: int, **kw) -> bytes:
-    buf = io.BytesIO()
-    Image.open(io.BytesIO(data)).save(buf, "JPEG", quality=quality, **kw)
-    return buf.getvalue()
-
-
-def test_phash_survives_jpeg_quality_60_and_separates_distinct_images() -> None:
-    originals = [jpeg_bytes(s) for s in SPECS]
-    hashes = [pixels.phash(pixels.decode(io.BytesIO(b))) for b in originals]
-    for data, h in zip(originals, hashes):
-        again = pixels.phash(pixels.decode(io.BytesIO(_reencode(data, 60))))
-        assert int(pixels.hamming(h, again)) <= pixels.PHASH_THRESHOLD
-    # distinct radiographs: either far apart in pHash, or rejected by the thumbnail correlation
-    thumbs = np.stack([np.frombuffer(pixels.thumbnail(pixels.decode(io.BytesIO(b))), np.uint8) for b in originals])
-    for i in range(len(originals)):
-        for j in range(i + 1, len(originals)):
-            near = int(pixels.hamming(hashes[i], hashes[j])) <= pixels.PHASH_THRESHOLD
-            corr = float(pixels.thumbnail_correlation(thumbs[i : i + 1], thumbs[j : j + 1])[0])
-            assert not (near and corr >= pixels.NEAR_CORRELATION)
-
 
 def _dup_dataset(tmp: Path, *, fractured: dict[str, int], splits: dict[str, str | None] | None = None):
-    a = jpeg_bytes(SPECS[0])
-    files = {
-        "IMG0000001.jpg": a,
-        "IMG0000002.jpg": a,  # byte copy
-        "IMG0000003.jpg": jpeg_bytes(SPECS[1]),
-        "IMG0000004.jpg": None,  # same pixels, other bytes (a JPEG comment)
-        "IMG0000005.jpg": _reencode(jpeg_bytes(SPECS[2]), 95),
-        "IMG0000006.jpg": _reencode(jpeg_bytes(SPECS[2]), 60),  # near duplicate of 5
-        "IMG0000007.jpg": jpeg_bytes(SPECS[3]),
-    }
-    files["IMG0000004.jpg"] = _with_comment(files["IMG0000003.jpg"])
     imgs = {}
-    for k, data in files.items():
+    for k, data in duplicate_files().items():
         imgs[k] = {
             "path": _write(tmp, k, data),
             "file_size": len(data),
@@ -65,27 +25,6 @@ def _dup_dataset(tmp: Path, *, fractured: dict[str, int], splits: dict[str, str 
             "split": (splits or {}).get(k),
         }
     return dataset(imgs)
-
-
-def _with_comment(data: bytes) -> bytes:
-    # insert a COM segment after SOI: bytes differ, pixels do not
-    com = b"\xff\xfe" + (len(b"copy") + 2).to_bytes(2, "big") + b"copy"
-    return data[:2] + com + data[2:]
-
-
-def test_duplicate_groups_kinds(tmp_path: Path) -> None:
-    ds = _dup_dataset(tmp_path, fractured={})
-    g = duplicate_groups(ds, progress=False)
-    groups = {
-        kind: sorted(map(tuple, (sorted(x["image"]) for _, x in g[g.kind == kind].groupby("group"))))
-        for kind in ("byte", "pixel", "near")
-    }
-    assert groups["byte"] == [("IMG0000001.jpg", "IMG0000002.jpg")]
-    assert groups["pixel"] == [("IMG0000003.jpg", "IMG0000004.jpg")]
-    assert groups["near"] == [("IMG0000005.jpg", "IMG0000006.jpg")]
-    # without pixels, byte groups only (no decoding)
-    fast = duplicate_groups(ds, pixels=False, progress=False)
-    assert set(fast["kind"]) == {"byte"}
 
 
 def test_group_severity_conflict_leakage_or_warning(tmp_path: Path) -> None:
@@ -102,19 +41,13 @@ def test_group_severity_conflict_leakage_or_warning(tmp_path: Path) -> None:
     assert near.iloc[0].severity == "error" and "(leakage)" in near.iloc[0].message
     # --fast: pixel rules are skipped, byte groups are still found
     from fracatlas_annot.checks.registry import RULES, CheckContext, run_rules
+    from fracatlas_annot.validate import IMAGING_FACTS
 
     fast = run_rules(
-        CheckContext(dataset=ds, fast=True, progress=False), [RULES[c] for c in ("FA601", "FA602", "FA603")]
+        CheckContext(dataset=ds, fast=True, progress=False, pixel_facts=IMAGING_FACTS),
+        [RULES[c] for c in ("FA601", "FA602", "FA603")],
     )
     assert fast["code"].tolist() == ["FA601"]
-
-
-def test_scan_on_two_processes_equals_inline(tmp_path: Path) -> None:
-    paths = [_write(tmp_path, f"{i}.jpg", jpeg_bytes(s)) for i, s in enumerate(plan_archive(20, seed=5))]
-    par = pixels.scan(paths, workers=2, progress=False)
-    seq = pixels.scan(paths, workers=1, progress=False)
-    assert par.drop(columns="thumb").equals(seq.drop(columns="thumb"))
-    assert list(par["thumb"]) == list(seq["thumb"])
 
 
 def _exif_jpeg(w: int, h: int, orientation: int) -> bytes:
@@ -160,3 +93,46 @@ def test_labels_in_rotated_frame_are_silent(tmp_path: Path) -> None:
     ds = dataset(imgs, [coco, voc])
     for code in ("FA105", "FA201", "FA202", "FA503", "FA504"):
         assert len(run(code, ds)) == 0, code
+
+
+class _RecordingFacts:
+    """A pixel-facts provider that records what the rule context asks of it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def scan(self, paths, *, keys, progress):
+        self.calls.append(("scan", {"keys": list(keys)}))
+        from fracatlas_annot.validate import IMAGING_FACTS
+
+        return IMAGING_FACTS.scan(paths, keys=keys, progress=progress)
+
+    def duplicate_groups(self, keys, paths, sizes, *, pixels, progress, scan_result, threshold):
+        self.calls.append(("duplicate_groups", {"pixels": pixels, "scanned": scan_result is not None}))
+        from fracatlas_annot.validate import IMAGING_FACTS
+
+        return IMAGING_FACTS.duplicate_groups(
+            keys, paths, sizes, pixels=pixels, progress=progress, scan_result=scan_result, threshold=threshold
+        )
+
+
+def test_pixel_facts_come_from_the_context_builder_lazily(tmp_path: Path) -> None:
+    import pytest
+
+    from fracatlas_annot.checks.registry import CheckContext, run_rules, select_rules
+    from fracatlas_annot.errors import UsageError
+
+    ds = _dup_dataset(tmp_path, fractured={})
+    facts = _RecordingFacts()
+    run_rules(CheckContext(dataset=ds, progress=False, pixel_facts=facts), select_rules("FA1"))
+    assert facts.calls == []  # rules that need no pixels ask nothing
+    run_rules(CheckContext(dataset=ds, fast=True, progress=False, pixel_facts=facts), select_rules("FA6"))
+    assert facts.calls == [("duplicate_groups", {"pixels": False, "scanned": False})]  # --fast: bytes only
+    facts.calls.clear()
+    found = run_rules(CheckContext(dataset=ds, progress=False, pixel_facts=facts), select_rules(["FA5", "FA6"]))
+    assert [c[0] for c in facts.calls] == ["scan", "duplicate_groups"]  # one scan, shared
+    assert facts.calls[1][1] == {"pixels": True, "scanned": True}
+    assert sorted(facts.calls[0][1]["keys"]) == sorted(ds.images.index)
+    assert {"FA601", "FA602", "FA603"} <= set(found["code"])
+    with pytest.raises(UsageError, match="no pixel facts"):
+        run_rules(CheckContext(dataset=ds, progress=False), select_rules("FA6"))

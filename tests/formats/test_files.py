@@ -150,45 +150,6 @@ def test_read_folder_files_reports_os_errors(tmp_path):
     assert isinstance(out[1], FileNotFoundError) and isinstance(out[2], OSError)
 
 
-@pytest.mark.parametrize("n, k, sizes", [(10, 2, [5, 5]), (5, 2, [3, 2]), (1, 2, [1]), (0, 2, [0]), (7, 1, [7])])
-def test_split_chunks_keeps_order(n, k, sizes):
-    chunks = _files.split_chunks(list(range(n)), k)
-    assert [len(c) for c in chunks] == sizes
-    assert [x for c in chunks for x in c] == list(range(n))
-
-
-@pytest.mark.parametrize(
-    "n, workers, env, expected",
-    [(100, None, "", 1), (_files.PARALLEL_MIN_FILES + 1, 1, "", 1), (10, 2, "", 2), (1, 2, "", 1),
-     (10, None, "2", 2), (100_000, None, "1", 1)],
-)
-def test_default_workers(monkeypatch, n, workers, env, expected):
-    monkeypatch.setenv("FRACATLAS_WORKERS", env)
-    assert _files.default_workers(n, workers) == expected
-
-
-def test_no_automatic_fork_next_to_a_live_thread(monkeypatch):
-    import threading
-
-    monkeypatch.setenv("FRACATLAS_WORKERS", "")
-    n = _files.PARALLEL_MIN_FILES + 1
-    stop = threading.Event()
-    t = threading.Thread(target=stop.wait)
-    t.start()
-    try:
-        assert _files.default_workers(n) == 1
-        assert _files.default_workers(n, 2) == 2  # an explicit request is honoured
-    finally:
-        stop.set()
-        t.join()
-
-
-def test_run_chunks_in_worker_processes_keeps_order():
-    chunks = _files.split_chunks(list(range(100)), 3)
-    assert _files.run_chunks(sum, chunks) == [sum(c) for c in chunks]
-    assert _files.run_chunks(sum, [[1, 2]]) == [3]
-
-
 def test_zip_entry_without_extension_is_reported_not_silently_skipped(tmp_path):
     """makesense keeps an extension-less image name for its label entry (`noext`, not `noext.txt`)."""
     import zipfile

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from fracatlas_annot.images import read_header, read_headers
+from fracatlas_annot.imaging.headers import read_header, read_headers
 
-MINI = Path(__file__).resolve().parents[1] / "fixtures" / "fracatlas-mini"
+MINI = Path(__file__).resolve().parents[2] / "fixtures" / "fracatlas-mini"
 
 
 def _jpeg(size=(60, 40), mode="L", orientation=None, **kwargs) -> bytes:
@@ -131,8 +131,8 @@ def test_two_processes_give_the_same_table(tmp_path: Path) -> None:
         f = tmp_path / f"{i}.jpg"
         f.write_bytes(_jpeg(size=(20 + i, 30), orientation=o))
         paths.append(f)
-    one = read_headers(paths, processes=1)
-    two = read_headers(paths, processes=2)
+    one = read_headers(paths, workers=1)
+    two = read_headers(paths, workers=2)
     assert one.equals(two)
     assert one["width"].tolist() == [20, 30, 30, 23, 24]
     assert str(one["width"].dtype) == "Int64" and one["header_error"].dtype == object
@@ -145,8 +145,7 @@ def test_non_image_after_ultralytics_patched_pil(tmp_path, monkeypatch) -> None:
 
     from PIL import Image
 
-    from fracatlas_annot.images import read_header
-    from fracatlas_annot.pixels import _open
+    from fracatlas_annot.imaging.decode import _open
 
     def patched_open(*args, **kwargs):
         raise ModuleNotFoundError("No module named 'pi_heif'")

@@ -6,6 +6,7 @@ anything else (PNG, odd JPEGs) falls back to Pillow's lazy ``Image.open``.
 
 Example::
 
+    from fracatlas_annot.imaging.headers import read_headers
     read_headers(["fixtures/fracatlas-mini/images/Fractured/IMG0000036.jpg"])
     #    width  height  raw_width  raw_height  orientation  file_size header_error  truncated
     # 0    373     454        454         373            6       8825         None      False
@@ -14,16 +15,18 @@ Example::
 from __future__ import annotations
 
 import os
-from typing import Any
 import struct
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..runtime.parallel import parallel_map
+
 HEADER_COLUMNS = ["width", "height", "raw_width", "raw_height", "orientation", "file_size", "header_error", "truncated"]
 
-#: Above this many files, headers are read by two processes.
+#: Above this many files, headers are read by two processes by default.
 PARALLEL_MIN = 20_000
 _HEAD = 4096
 _TAIL = 1024
@@ -189,32 +192,19 @@ def read_header(path: str | os.PathLike[str]) -> tuple:
     return (w, h, rw, rh, orient, size, err, truncated)
 
 
-def _read_many(paths: Sequence[str]) -> list[tuple]:
-    return [read_header(p) for p in paths]
-
-
-def read_headers(paths: Iterable[str | os.PathLike[str]], *, processes: int | None = None) -> pd.DataFrame:
+def read_headers(paths: Iterable[str | os.PathLike[str]], *, workers: int | None = None) -> pd.DataFrame:
     """Read the header of every path; one row per path, in order (index = position).
 
     Columns: ``width``/``height`` (EXIF-corrected), ``raw_width``/``raw_height`` (as stored),
     ``orientation`` (EXIF tag 1..8 or <NA>), ``file_size``, ``header_error`` (text or None),
     ``truncated`` (the JPEG lacks its end-of-image marker). Never raises for a bad file.
 
-    Above :data:`PARALLEL_MIN` files two forked processes share the work (when forking is
-    safe; see :func:`fracatlas_annot.formats._files.default_workers`).
+    Runs through :func:`fracatlas_annot.runtime.parallel.parallel_map`: ``workers`` wins
+    when given; by default more than :data:`PARALLEL_MIN` files are shared by two processes
+    (see :func:`~fracatlas_annot.runtime.parallel.default_workers`).
     """
-    from .formats._files import default_workers, run_chunks, split_chunks
-
     paths = [os.fspath(p) for p in paths]
-    n = len(paths)
-    if processes is None:
-        processes = default_workers(n) if n >= PARALLEL_MIN else 1
-    else:
-        processes = default_workers(n, processes)
-    rows: list[tuple] = []
-    for part in run_chunks(_read_many, split_chunks(paths, processes)):
-        rows += part
-    return headers_frame(rows)
+    return headers_frame(parallel_map(read_header, paths, workers=workers, min_items=PARALLEL_MIN))
 
 
 def headers_frame(rows: Sequence[tuple]) -> pd.DataFrame:
@@ -233,12 +223,5 @@ def headers_frame(rows: Sequence[tuple]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def header_table(paths: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
-    """:func:`read_headers` with ``path`` as a column (for joining)."""
-    frame = read_headers(paths)
-    frame.insert(0, "path", [str(p) for p in paths])
-    return frame
-
-
-__all__ = ["HEADER_COLUMNS", "HeaderError", "header_table", "jpeg_header", "read_header", "read_headers"]
+__all__ = ["HEADER_COLUMNS", "HeaderError", "headers_frame", "jpeg_header", "open_image", "read_header", "read_headers"]
 

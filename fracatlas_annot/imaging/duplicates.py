@@ -2,31 +2,33 @@
 near-duplicates by perceptual hash. Used by ``validate`` (FA6xx) and by grouped splits.
 
 Groups are connected components: two images are in one ``near`` group when their 64-bit
-pHashes differ in at most :data:`~fracatlas_annot.pixels.PHASH_THRESHOLD` bits and their
-32x32 thumbnails correlate at :data:`~fracatlas_annot.pixels.NEAR_CORRELATION` or more
-(chains join), in one ``pixel`` group when their EXIF-corrected pixels are identical, in one
-``byte`` group when the files are byte-identical. Each kind lists only groups that the
-stricter kinds do not already cover whole.
+pHashes differ in at most :data:`~fracatlas_annot.imaging.decode.PHASH_THRESHOLD` bits and
+their 32x32 thumbnails correlate at :data:`~fracatlas_annot.imaging.decode.NEAR_CORRELATION`
+or more (chains join), in one ``pixel`` group when their EXIF-corrected pixels are
+identical, in one ``byte`` group when the files are byte-identical. Each kind lists only
+groups that the stricter kinds do not already cover whole.
+
+The input is plain arrays, one entry per image: ``keys`` (the image names the groups list),
+``paths`` (the file, or None when there is none) and ``sizes`` (the file size in bytes, or
+None), plus optionally a :func:`~fracatlas_annot.imaging.decode.scan` frame indexed by key.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .pixels import (
+from .decode import (
     NEAR_CORRELATION,
     PHASH_THRESHOLD,
     iter_phash_pairs,
     scan,
     thumbnail_correlation,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .model import Dataset
 
 GROUP_COLUMNS = ["image", "group", "kind"]
 
@@ -50,19 +52,27 @@ def file_digest(path: str) -> str:
     return h.hexdigest()
 
 
-def byte_hashes(dataset: Dataset) -> pd.Series:
-    """Byte digests of the image files whose size equals another file's size.
+def _present(values: Sequence[Any]) -> np.ndarray:
+    """True where a value is given (not None, NaN or <NA>)."""
+    return pd.notna(pd.Series(list(values), dtype=object)).to_numpy(dtype=bool)
+
+
+def byte_hashes(keys: Sequence[str], paths: Sequence[Any], sizes: Sequence[Any]) -> pd.Series:
+    """Byte digests (indexed by key) of the files whose size equals another file's size.
 
     Files of a unique size cannot be byte-identical to anything, so only size collisions
-    are read (cheap enough to run even with ``--fast``).
+    are read (cheap enough to run even with ``--fast``). Entries without a path or a size
+    are left out.
     """
-    im = dataset.images
-    if not len(im):
+    if not len(keys):
         return pd.Series([], dtype=object)
-    on_disk = im[im["path"].notna().to_numpy() & im["file_size"].notna().to_numpy()]
-    sizes = on_disk["file_size"]
-    cand = on_disk[sizes.duplicated(keep=False).to_numpy()]
-    return pd.Series([file_digest(str(p)) for p in cand["path"]], index=cand.index, dtype=object)
+    keys = np.asarray(list(keys), dtype=object)
+    paths = np.asarray(list(paths), dtype=object)
+    sizes = pd.Series(list(sizes), dtype=object)
+    on_disk = _present(paths) & _present(sizes)
+    sizes = sizes[on_disk]
+    cand = np.flatnonzero(on_disk)[sizes.duplicated(keep=False).to_numpy()]
+    return pd.Series([file_digest(str(p)) for p in paths[cand]], index=pd.Index(keys[cand], dtype=object), dtype=object)
 
 
 def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -79,7 +89,9 @@ def _groups_from_labels(keys: np.ndarray, labels: np.ndarray) -> list[np.ndarray
 
 
 def duplicate_groups(
-    dataset: Dataset,
+    keys: Sequence[str],
+    paths: Sequence[Any],
+    sizes: Sequence[Any],
     *,
     pixels: bool = True,
     progress: bool = True,
@@ -88,12 +100,14 @@ def duplicate_groups(
 ) -> pd.DataFrame:
     """Duplicate groups as rows ``image, group, kind`` (kind: ``byte``, ``pixel``, ``near``).
 
+    ``keys``, ``paths`` and ``sizes`` hold one entry per image (see the module docstring).
     With ``pixels=False`` only byte-identical files are found (no decoding). ``scan_result``
-    reuses a :func:`fracatlas_annot.pixels.scan` of the dataset's images.
+    reuses a :func:`~fracatlas_annot.imaging.decode.scan` of the images (indexed by key);
+    without it every image with a path is scanned here.
     """
     rows: list[tuple[str, int, str]] = []
     gid = 0
-    bh = byte_hashes(dataset)
+    bh = byte_hashes(keys, paths, sizes)
     byte_sets: list[frozenset] = []
     if len(bh):
         for g in _groups_from_labels(bh.index.to_numpy(dtype=object), bh.to_numpy(dtype=object)):
@@ -101,10 +115,11 @@ def duplicate_groups(
             byte_sets.append(frozenset(g))
             gid += 1
     if pixels:
-        im = dataset.images
         if scan_result is None:
-            ok = im[im["path"].notna().to_numpy()] if len(im) else im
-            scan_result = scan(list(ok["path"]), keys=list(ok.index), progress=progress) if len(ok) else None
+            has_path = _present(paths) if len(keys) else np.zeros(0, dtype=bool)
+            ok_paths = [p for p, ok in zip(paths, has_path) if ok]
+            ok_keys = [k for k, ok in zip(keys, has_path) if ok]
+            scan_result = scan(ok_paths, keys=ok_keys, progress=progress) if ok_paths else None
         if scan_result is not None and len(scan_result):
             good = scan_result[scan_result["pixel_hash"].notna()]
             keys = good.index.to_numpy(dtype=object)

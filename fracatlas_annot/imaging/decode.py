@@ -16,23 +16,23 @@
 * Decoding uses OpenCV (libjpeg-turbo straight to grayscale, EXIF orientation applied:
   3x faster than Pillow on 2880x2304 radiographs); files OpenCV cannot decode (truncated
   JPEGs, other formats) go through Pillow, which says why.
-* :func:`scan` runs all of that over many files on ``workers`` processes (both cores by
-  default) with a progress bar.
+* :func:`scan` runs all of that over many files through
+  :func:`fracatlas_annot.runtime.parallel.parallel_map` (two processes from
+  :data:`SCAN_PARALLEL_MIN` files on, by default) and reports progress.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .images import open_image
+from ..runtime.parallel import parallel_map
+from .headers import open_image
 
 #: Hamming distance (of 64 bits) at or under which two perceptual hashes are near-duplicates.
 PHASH_THRESHOLD = 6
@@ -41,6 +41,9 @@ PHASH_THRESHOLD = 6
 NEAR_CORRELATION = 0.999
 
 THUMB = 32
+
+#: More files than this are decoded by two processes by default (a decode costs milliseconds).
+SCAN_PARALLEL_MIN = 16
 
 SCAN_COLUMNS = ["pixel_hash", "phash", "thumb", "error", "truncated", "width", "height"]
 
@@ -180,10 +183,6 @@ def scan_one(path: str | Path) -> dict:
     return out
 
 
-def _scan_chunk(paths: Sequence[str]) -> list[dict]:
-    return [scan_one(p) for p in paths]
-
-
 def scan(
     paths: Sequence[str | Path],
     *,
@@ -193,31 +192,22 @@ def scan(
 ) -> pd.DataFrame:
     """Decode and hash every file; returns one row per path (index = ``keys`` or the paths).
 
-    Columns: ``pixel_hash`` (str), ``phash`` (uint64 as int, None on failure), ``error``
-    (why decoding failed, or None), ``truncated`` (bool), ``width``/``height`` (decoded,
-    EXIF-corrected). Runs on ``workers`` processes (default: all cores, at most 2 on this
-    project's machines) when there are more than 16 files.
+    Columns: ``pixel_hash`` (str), ``phash`` (uint64 as int, None on failure), ``thumb``
+    (1,024 bytes), ``error`` (why decoding failed, or None), ``truncated`` (bool),
+    ``width``/``height`` (decoded, EXIF-corrected). ``workers`` processes when given, else
+    :func:`~fracatlas_annot.runtime.parallel.default_workers` from more than
+    :data:`SCAN_PARALLEL_MIN` files on. ``progress`` reports "decoding images".
     """
-    from .commands._common import progress as progress_bar
-
     paths = [str(p) for p in paths]
     index = list(keys) if keys is not None else paths
-    n = len(paths)
-    if workers is None:
-        workers = max(1, min(2, os.cpu_count() or 1))
-    rows: list[dict] = []
-    with progress_bar("decoding images", total=n, enabled=progress) as advance:
-        if n <= 16 or workers <= 1:
-            for p in paths:
-                rows.append(scan_one(p))
-                advance(1)
-        else:
-            size = max(8, min(64, n // (workers * 8) or 1))
-            chunks = [paths[i : i + size] for i in range(0, n, size)]
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for res in pool.map(_scan_chunk, chunks):
-                    rows.extend(res)
-                    advance(len(res))
+    rows = parallel_map(
+        scan_one,
+        paths,
+        workers=workers,
+        min_items=SCAN_PARALLEL_MIN,
+        max_batch=64,
+        label="decoding images" if progress else None,
+    )
     frame = pd.DataFrame(rows, columns=SCAN_COLUMNS, index=pd.Index(index, dtype=object, name="image"))
     frame["phash"] = frame["phash"].astype(object)
     return frame

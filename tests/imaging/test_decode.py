@@ -1,0 +1,84 @@
+"""Decoding, pixel and perceptual hashes, and the pixel scan, on real JPEG bytes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fixtures.generate import jpeg_bytes, plan_archive
+from fracatlas_annot.imaging import decode
+from fracatlas_annot.runtime.progress import use_reporter
+
+from .samples import SPECS, reencode, with_comment, write
+
+
+def test_phash_survives_jpeg_quality_60_and_separates_distinct_images() -> None:
+    originals = [jpeg_bytes(s) for s in SPECS]
+    hashes = [decode.phash(decode.decode(io.BytesIO(b))) for b in originals]
+    for data, h in zip(originals, hashes):
+        again = decode.phash(decode.decode(io.BytesIO(reencode(data, 60))))
+        assert int(decode.hamming(h, again)) <= decode.PHASH_THRESHOLD
+    # distinct radiographs: either far apart in pHash, or rejected by the thumbnail correlation
+    thumbs = np.stack([np.frombuffer(decode.thumbnail(decode.decode(io.BytesIO(b))), np.uint8) for b in originals])
+    for i in range(len(originals)):
+        for j in range(i + 1, len(originals)):
+            near = int(decode.hamming(hashes[i], hashes[j])) <= decode.PHASH_THRESHOLD
+            corr = float(decode.thumbnail_correlation(thumbs[i : i + 1], thumbs[j : j + 1])[0])
+            assert not (near and corr >= decode.NEAR_CORRELATION)
+
+
+def test_pixel_hash_ignores_bytes_outside_the_pixels() -> None:
+    data = jpeg_bytes(SPECS[0])
+    a = decode.decode(io.BytesIO(data))
+    b = decode.decode(io.BytesIO(with_comment(data)))
+    assert a.shape == (454, 373) and a.dtype == np.uint8
+    assert decode.pixel_hash(a) == decode.pixel_hash(b)
+    assert decode.pixel_hash(a) != decode.pixel_hash(decode.decode(io.BytesIO(jpeg_bytes(SPECS[1]))))
+
+
+def test_scan_on_two_processes_equals_inline(tmp_path: Path) -> None:
+    paths = [write(tmp_path, f"{i}.jpg", jpeg_bytes(s)) for i, s in enumerate(plan_archive(20, seed=5))]
+    par = decode.scan(paths, workers=2, progress=False)
+    seq = decode.scan(paths, workers=1, progress=False)
+    assert par.drop(columns="thumb").equals(seq.drop(columns="thumb"))
+    assert list(par["thumb"]) == list(seq["thumb"])
+    assert list(par.index) == paths and par["error"].isna().all()
+
+
+def test_scan_reports_broken_files_as_rows(tmp_path: Path) -> None:
+    good = jpeg_bytes(SPECS[0])
+    paths = [
+        write(tmp_path, "good.jpg", good),
+        write(tmp_path, "cut.jpg", good[: len(good) * 6 // 10]),
+        write(tmp_path, "text.jpg", b"<html>404</html>"),
+    ]
+    frame = decode.scan(paths, keys=["g", "c", "t"], progress=False)
+    assert list(frame.index) == ["g", "c", "t"]
+    assert pd.isna(frame.loc["g", "error"]) and not frame.loc["g", "truncated"]
+    assert frame.loc["c", "truncated"] and pd.isna(frame.loc["c", "error"])
+    assert frame.loc["c", "width"] == 373 and frame.loc["c", "height"] == 454
+    assert "Error" in frame.loc["t", "error"] and pd.isna(frame.loc["t", "pixel_hash"])
+
+
+def test_scan_reports_progress_only_when_asked(tmp_path: Path) -> None:
+    paths = [write(tmp_path, f"{i}.jpg", jpeg_bytes(s)) for i, s in enumerate(SPECS[:3])]
+    seen: list[tuple[str, int | None, int]] = []
+
+    def reporter(description, total):
+        import contextlib
+
+        @contextlib.contextmanager
+        def bar():
+            yield lambda n=1: seen.append((description, total, n))
+
+        return bar()
+
+    with use_reporter(reporter):
+        decode.scan(paths, workers=1, progress=False)
+        assert seen == []
+        decode.scan(paths, workers=1)
+    assert {(d, t) for d, t, _ in seen} == {("decoding images", 3)}
+    assert sum(n for *_, n in seen) == 3

@@ -1,0 +1,107 @@
+"""Atomic file and folder writes: all or nothing, unpredictable temporary names, no leftovers."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from fracatlas_annot.errors import OutputExistsError, UsageError
+from fracatlas_annot.runtime import atomic
+from fracatlas_annot.runtime.atomic import (
+    atomic_directory,
+    check_target,
+    link_or_copy,
+    write_bytes_atomic,
+    write_text_atomic,
+)
+
+
+class _Boom(Exception):
+    pass
+
+
+def test_write_replaces_the_file_and_leaves_nothing_else(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "report.json"  # missing folders are made
+    write_text_atomic(target, "é first")
+    write_bytes_atomic(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["report.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask  # like open(), not mkstemp's 0600
+
+
+def test_a_failed_write_leaves_the_target_untouched(tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+
+    def failing_replace(src, dst):
+        raise _Boom("disk full")
+
+    monkeypatch.setattr(atomic.os, "replace", failing_replace)
+    with pytest.raises(_Boom):
+        write_bytes_atomic(target, b"new")
+    monkeypatch.undo()
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]  # the temporary file is gone
+
+
+def test_temporary_names_are_unpredictable(tmp_path: Path, monkeypatch) -> None:
+    seen: list[str] = []
+    real = os.replace
+
+    def spy(src, dst):
+        seen.append(os.path.basename(src))
+        real(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", spy)
+    for _ in range(3):
+        write_bytes_atomic(tmp_path / "f.txt", b"x")
+    assert len(set(seen)) == 3 and all(n.startswith(".f.txt.") and n.endswith(".tmp") for n in seen)
+    # a file planted at a guessable name is neither followed nor clobbered
+    planted = tmp_path / ".f.txt.tmp"
+    planted.write_text("planted")
+    write_bytes_atomic(tmp_path / "f.txt", b"y")
+    assert planted.read_text() == "planted" and (tmp_path / "f.txt").read_bytes() == b"y"
+
+
+def test_atomic_directory_success_and_failure(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    with atomic_directory(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".out.") and not target.exists()
+        (tmp / "a.txt").write_text("1")
+    assert (target / "a.txt").read_text() == "1"
+    with pytest.raises(_Boom):
+        with atomic_directory(target, overwrite=True) as tmp:
+            (tmp / "b.txt").write_text("2")
+            raise _Boom
+    assert sorted(p.name for p in target.iterdir()) == ["a.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no partial folder left
+    with atomic_directory(target, overwrite=True) as tmp:
+        (tmp / "c.txt").write_text("3")
+    assert sorted(p.name for p in target.iterdir()) == ["c.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the old content is gone too
+
+
+def test_check_target_refusals(tmp_path: Path) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputExistsError, match="not empty"):
+        check_target(tmp_path / "full", overwrite=False)
+    check_target(tmp_path / "full", overwrite=True)
+    with pytest.raises(OutputExistsError, match="is a file"):
+        check_target(tmp_path / "file", overwrite=True)
+    with pytest.raises(UsageError, match="would replace the input"):
+        check_target(tmp_path, overwrite=True, protected=[tmp_path / "full" / "x"])
+    check_target(tmp_path / "new", overwrite=False)
+
+
+def test_link_or_copy(tmp_path: Path) -> None:
+    src = tmp_path / "a.jpg"
+    src.write_bytes(b"jpeg")
+    assert link_or_copy(src, tmp_path / "b.jpg") is True
+    assert os.path.samefile(src, tmp_path / "b.jpg")

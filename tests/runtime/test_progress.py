@@ -1,0 +1,65 @@
+"""The progress protocol: silent by default, a reporter sees every task, scoped to its block."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from fracatlas_annot.runtime.progress import task, use_reporter
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    @contextlib.contextmanager
+    def __call__(self, description, total):
+        self.events.append(("open", description, total))
+        yield lambda n=1: self.events.append(("advance", description, n))
+        self.events.append(("close", description))
+
+
+def test_silent_by_default() -> None:
+    with task("anything", total=3) as advance:
+        assert advance() is None and advance(2) is None
+
+
+def test_a_reporter_sees_totals_and_advances() -> None:
+    rec = _Recorder()
+    with use_reporter(rec):
+        with task("decoding images", total=3) as advance:
+            advance()
+            advance(2)
+        with task("off", total=1, enabled=False) as advance:
+            advance()
+    assert rec.events == [
+        ("open", "decoding images", 3),
+        ("advance", "decoding images", 1),
+        ("advance", "decoding images", 2),
+        ("close", "decoding images"),
+    ]
+    with task("after the block", total=1) as advance:  # the reporter is gone again
+        advance()
+    assert len(rec.events) == 4
+
+
+def test_reporters_nest_and_other_threads_do_not_see_them() -> None:
+    outer, inner = _Recorder(), _Recorder()
+    seen_in_thread: list[_Recorder] = []
+    with use_reporter(outer):
+        with use_reporter(inner):
+            with task("a", total=None):
+                pass
+
+            def work() -> None:
+                with task("thread", total=1) as advance:
+                    advance()
+                seen_in_thread.append(outer)
+
+            t = threading.Thread(target=work)
+            t.start()
+            t.join()
+        with task("b", total=2):
+            pass
+    assert [e[1] for e in inner.events] == ["a", "a"]
+    assert [e[1] for e in outer.events] == ["b", "b"]  # nothing from the thread reached either
