@@ -73,21 +73,22 @@ def test_json_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert f"wrote {out}" in captured.err
 
 
-def test_thumbnails_advance_a_progress_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_thumbnails_advance_a_progress_bar(tmp_path: Path) -> None:
     import contextlib
 
-    from fracatlas_annot.commands import _common
     from fracatlas_annot.report import build_report
+    from fracatlas_annot.runtime.progress import use_reporter
 
     bars: list[dict] = []
 
     @contextlib.contextmanager
-    def recorder(description: str, total: int | None, *, enabled: bool = True):  # noqa: ANN202
-        bar = {"description": description, "total": total, "done": 0, "enabled": enabled}
+    def recorder(description: str, total: int | None):  # noqa: ANN202
+        bar = {"description": description, "total": total, "done": 0}
         bars.append(bar)
         yield lambda n=1: bar.__setitem__("done", bar["done"] + n)
 
-    monkeypatch.setattr(_common, "progress", recorder)
-    data = build_report(MINI, out_html=tmp_path / "r.html", fast=True)
+    with use_reporter(recorder):
+        data = build_report(MINI, out_html=tmp_path / "r.html", fast=True)
+        quiet = build_report(MINI, fast=True, progress=False)
     (bar,) = [b for b in bars if b["description"] == "rendering thumbnails"]
-    assert bar["enabled"] and bar["total"] == bar["done"] == data["thumbnails"]["images"] > 0
+    assert bar["total"] == bar["done"] == data["thumbnails"]["images"] == quiet["thumbnails"]["images"] > 0
