@@ -12,6 +12,8 @@ from fixtures.generate import jpeg_bytes, plan_archive
 from fracatlas_annot.imaging import decode
 from fracatlas_annot.runtime.progress import use_reporter
 
+from runtime.recording import RecordingReporter
+
 from .samples import SPECS, reencode, with_comment, write
 
 
@@ -65,20 +67,9 @@ def test_scan_reports_broken_files_as_rows(tmp_path: Path) -> None:
 
 def test_scan_reports_progress_only_when_asked(tmp_path: Path) -> None:
     paths = [write(tmp_path, f"{i}.jpg", jpeg_bytes(s)) for i, s in enumerate(SPECS[:3])]
-    seen: list[tuple[str, int | None, int]] = []
-
-    def reporter(description, total):
-        import contextlib
-
-        @contextlib.contextmanager
-        def bar():
-            yield lambda n=1: seen.append((description, total, n))
-
-        return bar()
-
-    with use_reporter(reporter):
+    rec = RecordingReporter()
+    with use_reporter(rec):
         decode.scan(paths, workers=1, progress=False)
-        assert seen == []
+        assert rec.events == []
         decode.scan(paths, workers=1)
-    assert {(d, t) for d, t, _ in seen} == {("decoding images", 3)}
-    assert sum(n for *_, n in seen) == 3
+    assert rec.bars() == [("decoding images", 3)] and sum(rec.advances("decoding images")) == 3

@@ -74,21 +74,13 @@ def test_json_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_thumbnails_advance_a_progress_bar(tmp_path: Path) -> None:
-    import contextlib
-
     from fracatlas_annot.report import build_report
     from fracatlas_annot.runtime.progress import use_reporter
+    from runtime.recording import RecordingReporter
 
-    bars: list[dict] = []
-
-    @contextlib.contextmanager
-    def recorder(description: str, total: int | None):  # noqa: ANN202
-        bar = {"description": description, "total": total, "done": 0}
-        bars.append(bar)
-        yield lambda n=1: bar.__setitem__("done", bar["done"] + n)
-
-    with use_reporter(recorder):
+    rec = RecordingReporter()
+    with use_reporter(rec):
         data = build_report(MINI, out_html=tmp_path / "r.html", fast=True)
         quiet = build_report(MINI, fast=True, progress=False)
-    (bar,) = [b for b in bars if b["description"] == "rendering thumbnails"]
-    assert bar["total"] == bar["done"] == data["thumbnails"]["images"] == quiet["thumbnails"]["images"] > 0
+    assert [b for b in rec.bars() if b[0] == "rendering thumbnails"] == [("rendering thumbnails", data["thumbnails"]["images"])]
+    assert sum(rec.advances("rendering thumbnails")) == data["thumbnails"]["images"] == quiet["thumbnails"]["images"] > 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from PIL import Image
 
 from fracatlas_annot.report.thumbs import HIGHLIGHT, Shape, ThumbJob, render_all, render_job, rings_of
 from fracatlas_annot.runtime.progress import use_reporter
+from runtime.recording import RecordingReporter
 
 
 def decode(uri: str) -> np.ndarray:
@@ -86,17 +86,12 @@ def test_parallel_rendering_keeps_order_and_bytes(tmp_path: Path) -> None:
         path = tmp_path / f"{i}.png"
         Image.new("L", (200, 40 + 30 * i), 20 * i).save(path)
         jobs.append(ThumbJob(path=str(path), shapes=[Shape(0, [box(5, 5, 50, 50)])], variants=[(), (0,)]))
-    seen: list[tuple[str, int | None, int]] = []
-
-    @contextlib.contextmanager
-    def reporter(description, total):
-        yield lambda n=1: seen.append((description, total, n))
-
-    with use_reporter(reporter):
+    rec = RecordingReporter()
+    with use_reporter(rec):
         serial = render_all(jobs, size=64, workers=1)
         parallel = render_all(jobs, size=64, workers=2, chunk=1, progress=False)
     assert parallel == serial
-    assert {(d, t) for d, t, _ in seen} == {("rendering thumbnails", 5)} and sum(n for *_, n in seen) == 5
+    assert rec.bars() == [("rendering thumbnails", 5)] and sum(rec.advances("rendering thumbnails")) == 5
     heights = [decode(u[0]).shape[0] for u in parallel]
     assert heights == sorted(heights) and len(set(heights)) == 5  # order preserved
 

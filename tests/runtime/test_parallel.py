@@ -20,6 +20,8 @@ from fracatlas_annot.runtime.parallel import (
 )
 from fracatlas_annot.runtime.progress import use_reporter
 
+from .recording import RecordingReporter
+
 PARENT = os.getpid()
 
 
@@ -137,19 +139,9 @@ def test_use_backend_routes_every_parallel_map_and_is_undone():
 
 
 def test_progress_advances_per_batch_only_with_a_label():
-    seen: list[tuple[str, int | None, int]] = []
-
-    def reporter(description, total):
-        import contextlib
-
-        @contextlib.contextmanager
-        def bar():
-            yield lambda n=1: seen.append((description, total, n))
-
-        return bar()
-
-    with use_reporter(reporter):
+    rec = RecordingReporter()
+    with use_reporter(rec):
         parallel_map(abs, list(range(10)), workers=1, batch_size=4)
-        assert seen == []
+        assert rec.events == []
         parallel_map(abs, list(range(10)), workers=1, batch_size=4, label="counting")
-    assert seen == [("counting", 10, 4), ("counting", 10, 4), ("counting", 10, 2)]
+    assert rec.bars() == [("counting", 10)] and rec.advances("counting") == [4, 4, 2]

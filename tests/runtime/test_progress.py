@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 
 from fracatlas_annot.runtime.progress import task, use_reporter
 
-
-class _Recorder:
-    def __init__(self) -> None:
-        self.events: list[tuple] = []
-
-    @contextlib.contextmanager
-    def __call__(self, description, total):
-        self.events.append(("open", description, total))
-        yield lambda n=1: self.events.append(("advance", description, n))
-        self.events.append(("close", description))
+from .recording import RecordingReporter
 
 
-def test_silent_by_default() -> None:
+def test_silent_by_default(capfd) -> None:
     with task("anything", total=3) as advance:
-        assert advance() is None and advance(2) is None
+        advance()
+        advance(2)
+    assert capfd.readouterr() == ("", "")
 
 
 def test_a_reporter_sees_totals_and_advances() -> None:
-    rec = _Recorder()
+    rec = RecordingReporter()
     with use_reporter(rec):
         with task("decoding images", total=3) as advance:
             advance()
@@ -36,7 +28,7 @@ def test_a_reporter_sees_totals_and_advances() -> None:
         ("open", "decoding images", 3),
         ("advance", "decoding images", 1),
         ("advance", "decoding images", 2),
-        ("close", "decoding images"),
+        ("close", "decoding images", 3),
     ]
     with task("after the block", total=1) as advance:  # the reporter is gone again
         advance()
@@ -44,8 +36,8 @@ def test_a_reporter_sees_totals_and_advances() -> None:
 
 
 def test_reporters_nest_and_other_threads_do_not_see_them() -> None:
-    outer, inner = _Recorder(), _Recorder()
-    seen_in_thread: list[_Recorder] = []
+    outer, inner = RecordingReporter(), RecordingReporter()
+    seen_in_thread: list[RecordingReporter] = []
     with use_reporter(outer):
         with use_reporter(inner):
             with task("a", total=None):
