@@ -287,7 +287,6 @@ class PixelFacts(Protocol):
         ...
 
 
-
 @dataclass
 class CheckContext:
     """What a rule sees: the dataset, options, and shared data computed once, lazily.
