@@ -40,7 +40,7 @@ def _file_of(src, keys) -> np.ndarray | None:
     return f.reindex(keys).to_numpy(dtype=object)
 
 
-@rule("FA301", "object-count-mismatch", Severity.ERROR, "cross-format")
+@rule("FA301", "object-count-mismatch", Severity.ERROR)
 def object_count_mismatch(ctx: CheckContext):
     """An image has a different number of objects in two sources of the same kind.
 
@@ -78,7 +78,7 @@ def object_count_mismatch(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA302", "object-geometry-mismatch", Severity.ERROR, "cross-format")
+@rule("FA302", "object-geometry-mismatch", Severity.ERROR)
 def object_geometry_mismatch(ctx: CheckContext):
     """The same object has a different box or extent in two sources of the same kind.
 
@@ -125,7 +125,7 @@ def object_geometry_mismatch(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA303", "label-mismatch", Severity.ERROR, "cross-format")
+@rule("FA303", "label-mismatch", Severity.ERROR)
 def label_mismatch(ctx: CheckContext):
     """The same object carries different labels in two sources.
 
@@ -160,7 +160,7 @@ def label_mismatch(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA304", "image-missing-from-source", Severity.ERROR, "cross-format")
+@rule("FA304", "image-missing-from-source", Severity.ERROR)
 def image_missing_from_source(ctx: CheckContext):
     """An image that one annotation source has is missing from another.
 
@@ -229,7 +229,7 @@ def image_missing_from_source(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA305", "image-size-mismatch-between-sources", Severity.ERROR, "cross-format")
+@rule("FA305", "image-size-mismatch-between-sources", Severity.ERROR)
 def image_size_mismatch_between_sources(ctx: CheckContext):
     """Two sources declare different sizes for the same image.
 
