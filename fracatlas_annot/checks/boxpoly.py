@@ -8,15 +8,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._common import (
-    compared_pairs,
-    concat,
-    counts_array,
-    fmt,
-    keyspace,
-    match_sources,
-    object_findings,
-)
+from ._common import match_sources
+from ._findings import concat, fmt, object_findings
+from ._keys import counts_array, keyspace
+from ._sources import compared_pairs
 from .registry import CheckContext, Severity, findings, rule
 
 #: A matched box/polygon pair is reported when its IoU is below ``ctx.iou_threshold`` and

@@ -1,26 +1,17 @@
 """FA3xx: the same images across annotation sources: object counts, boxes, labels, image
 lists and declared image sizes. Each source is compared with the reference source (COCO
-first, see ``_common.reference_source``)."""
+first, see ``_sources.reference_source``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ._common import (
-    compared_pairs,
-    concat,
-    counts_array,
-    counts_cached,
-    fmt,
-    in_csv,
-    keyspace,
-    listed_mask,
-    lists_negatives,
-    match_sources,
-    object_findings,
-    source_file,
-)
+from ._common import match_sources
+from ._csv import in_csv
+from ._findings import concat, fmt, object_findings
+from ._keys import counts_array, keyspace, listed_mask
+from ._sources import compared_pairs, counts_cached, lists_negatives, source_file
 from .registry import CheckContext, Severity, findings, rule
 
 

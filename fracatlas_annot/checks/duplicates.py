@@ -15,7 +15,7 @@ def _image_labels(ctx: CheckContext) -> pd.Series:
     ds = ctx.dataset
     im = ds.images
     if ds.has_csv:
-        from ._common import csv_numeric
+        from ._csv import csv_numeric
 
         fr = csv_numeric(ctx, "fractured")
         lab = pd.Series(

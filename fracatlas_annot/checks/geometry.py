@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._common import concat, extents, fmt, frame_size, object_findings, px_extents
+from ._findings import concat, fmt, object_findings
+from ._sizes import extents, frame_size, px_extents
 from .registry import CheckContext, Severity, rule
 
 

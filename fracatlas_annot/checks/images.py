@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import concat
+from ._findings import concat
 from .registry import CheckContext, Severity, findings, rule
 
 

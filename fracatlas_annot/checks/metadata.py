@@ -5,16 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import (
-    concat,
-    counts_array,
-    counts_cached,
-    csv_numeric,
-    dataset_array,
-    in_csv,
-    keyspace,
-    listed_mask,
-)
+from ._csv import csv_numeric, in_csv
+from ._findings import concat
+from ._keys import counts_array, dataset_array, keyspace, listed_mask
+from ._sources import counts_cached
 from .registry import CheckContext, Severity, findings, rule
 
 FRACTURED_FOLDERS = {"fractured": 1, "non_fractured": 0, "nonfractured": 0, "non-fractured": 0}

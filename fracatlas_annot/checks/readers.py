@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import concat
+from ._findings import concat
 from .registry import CheckContext, Severity, findings, rule
 
 _READER_RE = re.compile(r"^(reader[-_ ]?[^/:]*)", re.IGNORECASE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import csv_numeric
+from ._csv import csv_numeric
 from .registry import CheckContext, Severity, findings, rule
 
 

@@ -8,8 +8,10 @@ import difflib
 import numpy as np
 import pandas as pd
 
-from ._common import compared_pairs, concat, match_sources, object_findings, source_file
 from ..model import PROBLEM_RULES
+from ._common import match_sources
+from ._findings import concat, object_findings
+from ._sources import compared_pairs, source_file
 from .registry import REDIRECTS, CheckContext, Severity, findings, rule
 
 # FA016 (unsupported-content, never released) became part of FA000 read-problem
