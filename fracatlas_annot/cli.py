@@ -53,19 +53,36 @@ for _name in COMMAND_MODULES:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI with ``argv`` (without the program name); return the exit code."""
+    """Run the CLI with ``argv`` (without the program name); return the exit code.
+
+    The code is 0, 1, 2 or 130 (interrupted), never anything else: an exception that got
+    past a command's own handling is reported in one line and exits 2.
+    """
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        app.main(args=list(argv) if argv is not None else None, prog_name="fracatlas-annot", standalone_mode=False)
+        app.main(args=args, prog_name="fracatlas-annot", standalone_mode=False)
     except click.exceptions.ClickException as exc:
         exc.show()
-        return exc.exit_code
+        return _allowed(exc.exit_code)
     except click.exceptions.Exit as exc:
-        return exc.exit_code
+        return _allowed(exc.exit_code)
     except click.exceptions.Abort:
         return 130
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        return _allowed(exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - e.g. raised while printing a result
+        from .commands._common import internal_error
+
+        return internal_error(exc, verbose=bool({"-v", "--verbose"} & set(args)))
     return 0
+
+
+def _allowed(code: int) -> int:
+    from .commands._common import EXIT_CODES
+
+    return code if code in EXIT_CODES else 2
 
 
 def entrypoint() -> None:

@@ -1,4 +1,21 @@
-"""Exceptions that cross the library/CLI boundary. The CLI maps them to exit codes."""
+"""Every exception the library raises on purpose. The CLI maps them to exit codes.
+
+Each class carries its ``exit_code``: 1 for a result that fails (a lossy conversion
+refused), 2 for input that cannot be read or a call that is wrong. Anything else that
+reaches the CLI is an internal error and exits 2 too (see
+``fracatlas_annot.commands._common.handle_errors``): no command exits with another code.
+
+Hierarchy::
+
+    FracatlasError
+      InputError            the input could not be read at all (exit 2)
+      UnknownFormat         nothing known at a path (raised by detection; read() turns it into InputError)
+      HeaderError           an image header could not be read (also a ValueError)
+      UsageError            the command line or API call is wrong (exit 2)
+        UnknownSourceError  no source of that name in a Dataset (also a KeyError)
+      LossyConversionError  a conversion would lose information (exit 1)
+      OutputExistsError     the target exists and is not empty (exit 2)
+"""
 
 from __future__ import annotations
 
@@ -27,6 +44,31 @@ class UsageError(FracatlasError):
     """The command line or API call is wrong (exit code 2)."""
 
     exit_code = 2
+
+
+class UnknownFormat(FracatlasError):
+    """Nothing known was found at the path; the message says what was looked for (exit code 2)."""
+
+    exit_code = 2
+
+
+class HeaderError(FracatlasError, ValueError):
+    """The header of an image could not be read; the message says why (exit code 2).
+
+    Readers record it per image (``images.header_error``) rather than letting it escape.
+    """
+
+    exit_code = 2
+
+
+class UnknownSourceError(UsageError, KeyError):
+    """A Dataset has no source of the requested name (exit code 2).
+
+    Also a :class:`KeyError`, so ``except KeyError`` around ``Dataset.source`` keeps working.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class LossyConversionError(FracatlasError):

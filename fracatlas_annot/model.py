@@ -23,6 +23,7 @@ makesense.ai draws in). Formats that store normalised values (YOLO) are scaled b
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -30,6 +31,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 import shapely
+
+from .errors import UnknownSourceError
 
 # --------------------------------------------------------------------------- objects
 
@@ -202,18 +205,56 @@ def make_source_images(keys: Sequence[str], **columns: Any) -> pd.DataFrame:
 # --------------------------------------------------------------------------- problems
 
 
+class ProblemKind(str, enum.Enum):
+    """What kind of reading problem a :class:`Problem` is: a stable machine name.
+
+    Every kind is reported by exactly one rule (:data:`PROBLEM_RULES`, below); the message
+    says the details (``not UTF-8``, ``empty file``, ``XML syntax error`` ... are all
+    ``parse-error``). A new kind is added here together with its rule.
+    """
+
+    PARSE_ERROR = "parse-error"  # the file (or zip, or zip entry) cannot be read or parsed at all
+    MISSING_KEY = "missing-key"  # a required key, element, column or file is absent
+    BAD_VALUE = "bad-value"  # a value of the wrong type, range or count of fields
+    UNSAFE_ZIP_ENTRY = "unsafe-zip-entry"  # zip slip, a link, a zip bomb: not extracted
+    UNSAFE_XML = "unsafe-xml"  # DOCTYPE / entity declarations: not expanded
+    DUPLICATE_IMAGE_ID = "duplicate-image-id"  # an image id or name listed twice
+    ORPHAN_ANNOTATION = "orphan-annotation"  # an annotation whose image id no image has
+    UNSUPPORTED = "unsupported"  # content the reader knows but does not carry (points, lines ...)
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def rule(self) -> str:
+        """The code of the rule that reports this kind (see :data:`PROBLEM_RULES`)."""
+        return PROBLEM_RULES[self]
+
+
+#: Problem kind -> the code of the rule that reports it. Kinds without a rule of their own
+#: go to FA000 (``read-problem``), which shows the kind in its message.
+PROBLEM_RULES: dict[ProblemKind, str] = {
+    ProblemKind.PARSE_ERROR: "FA001",
+    ProblemKind.MISSING_KEY: "FA002",
+    ProblemKind.BAD_VALUE: "FA003",
+    ProblemKind.UNSAFE_ZIP_ENTRY: "FA004",
+    ProblemKind.UNSAFE_XML: "FA004",
+    ProblemKind.DUPLICATE_IMAGE_ID: "FA005",
+    ProblemKind.ORPHAN_ANNOTATION: "FA007",
+    ProblemKind.UNSUPPORTED: "FA000",
+}
+
+
 @dataclass
 class Problem:
     """Something a reader could not read, with where it happened.
 
-    ``kind`` is a stable machine name (``parse-error``, ``missing-key``, ``bad-field-count``,
-    ``not-a-number``, ``not-utf8``, ``empty-file``, ``unsafe-zip-entry``, ``unsafe-xml``,
-    ``duplicate-image-id``, ``duplicate-annotation-id``, ``orphan-annotation``,
-    ``missing-category``, ``unknown-category``, ``unsupported``, ...). The checks map kinds
-    to rule codes; readers never import checks.
+    ``kind`` is a :class:`ProblemKind` (a plain string such as ``"parse-error"`` is accepted
+    and converted; an unknown kind raises ``ValueError`` here, at construction). The checks
+    map kinds to rule codes through :data:`PROBLEM_RULES`; readers never import checks.
     """
 
-    kind: str
+    kind: ProblemKind
     message: str
     file: str | None = None
     loc: str | None = None
@@ -221,6 +262,14 @@ class Problem:
     image: str | None = None
     source: str | None = None
     severity: str = "error"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, ProblemKind):
+            try:
+                self.kind = ProblemKind(self.kind)
+            except ValueError:
+                known = ", ".join(k.value for k in ProblemKind)
+                raise ValueError(f"unknown problem kind {self.kind!r} (known: {known})") from None
 
     def where(self) -> str:
         parts = [self.file or "<input>"]
@@ -238,7 +287,7 @@ class Problem:
 def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
     rows = [
         {
-            "kind": p.kind,
+            "kind": p.kind.value,
             "severity": p.severity,
             "source": p.source,
             "image": p.image,
@@ -364,13 +413,15 @@ class Dataset:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def source(self, name: str) -> Source:
+        """The source called ``name``; raises :class:`~fracatlas_annot.errors.UnknownSourceError`
+        (a ``KeyError``) naming the sources there are."""
         try:
             return self.sources[name]
         except KeyError:
             from .runtime.suggest import did_you_mean
 
             extra = did_you_mean(name, self.sources)
-            raise KeyError(f"no source named '{name}' (have: {', '.join(self.sources) or 'none'}){extra}") from None
+            raise UnknownSourceError(f"no source named '{name}' (have: {', '.join(self.sources) or 'none'}){extra}") from None
 
     def add_problems(self, problems: Iterable[Problem]) -> None:
         new = problems_frame(problems)

@@ -2,10 +2,14 @@
 
 Python API::
 
-    from fracatlas_annot.validate import validate, to_json, exit_code
-    findings = validate("fixtures/fracatlas-mini", select=["FA"], ignore=["FA505"], fast=True)
-    doc = to_json(findings, dataset)          # the public JSON schema (below)
-    code = exit_code(findings, strict=False)  # 0 / 1
+    import fracatlas_annot as fa
+    result = fa.validate("fixtures/fracatlas-mini", select=["FA"], ignore=["FA505"], fast=True)
+    result.findings                  # the findings DataFrame (below)
+    result.exit_code()               # 0 / 1 (``strict=True``: warnings fail too)
+    doc = result.to_json()           # the public JSON document (schema below)
+
+:func:`validate` returns a :class:`ValidationResult`: the findings, the dataset that was
+checked, and how it was checked (rules run, ``fast``).
 
 Findings are a DataFrame with the columns of
 :data:`fracatlas_annot.checks.registry.FINDING_COLUMNS`: ``code``, ``name``, ``severity``,
@@ -41,6 +45,7 @@ Findings are sorted by severity (error, warning, info), code, image, source.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +88,51 @@ class ImagingFacts:
 IMAGING_FACTS = ImagingFacts()
 
 
+@dataclass(frozen=True, eq=False)
+class ValidationResult:
+    """What :func:`validate` found, on what, and how.
+
+    Attributes:
+        findings: one row per finding, sorted by severity, code, image, source (columns of
+            :data:`~fracatlas_annot.checks.registry.FINDING_COLUMNS`).
+        dataset: the :class:`~fracatlas_annot.model.Dataset` that was checked (None when
+            only findings are at hand).
+        rules_run: the codes of the rules that ran (``fast`` leaves out the pixel rules).
+        fast: whether pixel-level work was skipped.
+    """
+
+    findings: pd.DataFrame
+    dataset: Dataset | None = None
+    rules_run: tuple[str, ...] = ()
+    fast: bool = False
+
+    @classmethod
+    def of(cls, findings: pd.DataFrame, dataset: Dataset | None, rules: Iterable[Rule], *, fast: bool) -> ValidationResult:
+        """The result of running ``rules`` (with ``fast`` as given) on ``dataset``."""
+        return cls(findings, dataset, tuple(r.code for r in rules if not (fast and r.needs_pixels)), fast)
+
+    def exit_code(self, strict: bool = False) -> int:
+        """0 when nothing is at error level (and, with ``strict``, nothing at warning level); else 1."""
+        sev = set(self.findings["severity"]) if len(self.findings) else set()
+        if "error" in sev or (strict and "warning" in sev):
+            return 1
+        return 0
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The ``summary`` object of the JSON document."""
+        return _summary(self)
+
+    def records(self) -> list[dict[str, Any]]:
+        """The ``findings`` list of the JSON document."""
+        return _records(self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON document ``{"schema", "summary", "findings"}`` (see the module
+        docstring), as a dict ready for :func:`json.dumps`."""
+        return {"schema": SCHEMA, "summary": self.summary, "findings": self.records()}
+
+
 def _read(dataset_or_path: Dataset | str | Path, input_format: str | None) -> Dataset:
     if isinstance(dataset_or_path, Dataset):
         return dataset_or_path
@@ -100,55 +150,22 @@ def validate(
     progress: bool = True,
     input_format: str | None = None,
     context: dict[str, Any] | None = None,
-) -> pd.DataFrame:
+) -> ValidationResult:
     """Run the selected rules on a dataset (or a path, read with :func:`fracatlas_annot.formats.read`).
 
     ``select`` / ``ignore`` take codes, prefixes (``FA2``) or rule names, as in ruff;
     ``fast`` skips pixel-level work (decoding and hashing image contents); ``context``
     overrides :class:`~fracatlas_annot.checks.registry.CheckContext` options such as
-    ``iou_threshold``. Returns the findings DataFrame (see the module docstring).
+    ``iou_threshold``. Returns a :class:`ValidationResult`.
     Raises :class:`~fracatlas_annot.errors.UsageError` for an unknown selector and
     :class:`~fracatlas_annot.errors.InputError` when nothing could be read.
     """
-    return validate_with_dataset(
-        dataset_or_path, select=select, ignore=ignore, fast=fast, progress=progress,
-        input_format=input_format, context=context,
-    )[1]  # fmt: skip
-
-
-def validate_with_dataset(
-    dataset_or_path: Dataset | str | Path,
-    *,
-    select: Iterable[str] | str | None = None,
-    ignore: Iterable[str] | str | None = None,
-    fast: bool = False,
-    progress: bool = True,
-    input_format: str | None = None,
-    context: dict[str, Any] | None = None,
-) -> tuple[Dataset, pd.DataFrame]:
-    """Like :func:`validate`, also returning the Dataset that was checked."""
     load_all()
     rules = select_rules(select, ignore)  # selectors first: a typo fails before reading
     dataset = _read(dataset_or_path, input_format)
     options = {"pixel_facts": IMAGING_FACTS, **(context or {})}  # a caller may bring its own provider
     ctx = CheckContext(dataset=dataset, fast=fast, progress=progress, **options)
-    findings = run_rules(ctx, rules)
-    findings.attrs["rules_run"] = [r.code for r in rules if not (fast and r.needs_pixels)]
-    findings.attrs["fast"] = fast
-    return dataset, findings
-
-
-def check_dataset(dataset: Dataset, rules: list[Rule], *, fast: bool = False, progress: bool = True) -> pd.DataFrame:
-    """Run an explicit rule list on a Dataset (used by the report command)."""
-    return run_rules(CheckContext(dataset=dataset, fast=fast, progress=progress, pixel_facts=IMAGING_FACTS), rules)
-
-
-def exit_code(findings: pd.DataFrame, strict: bool = False) -> int:
-    """0 when nothing is at error level (and, with ``strict``, nothing at warning level); else 1."""
-    sev = set(findings["severity"]) if len(findings) else set()
-    if "error" in sev or (strict and "warning" in sev):
-        return 1
-    return 0
+    return ValidationResult.of(run_rules(ctx, rules), dataset, rules, fast=fast)
 
 
 def _none(v: Any) -> Any:
@@ -162,8 +179,7 @@ def _none(v: Any) -> Any:
     return v
 
 
-def findings_records(findings: pd.DataFrame) -> list[dict[str, Any]]:
-    """The ``findings`` list of the JSON document."""
+def _records(findings: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for row in findings.itertuples(index=False):
         out.append(
@@ -180,16 +196,16 @@ def findings_records(findings: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def summary(findings: pd.DataFrame, dataset: Dataset | None) -> dict[str, Any]:
-    """The ``summary`` object of the JSON document."""
+def _summary(result: ValidationResult) -> dict[str, Any]:
+    findings, dataset = result.findings, result.dataset
     sev = findings["severity"].value_counts() if len(findings) else pd.Series(dtype=int)
     out: dict[str, Any] = {
         "dataset": str(dataset.root) if dataset is not None and dataset.root else None,
         "format": dataset.format if dataset is not None else None,
         "images": len(dataset.images) if dataset is not None else None,
         "sources": {},
-        "rules_run": len(findings.attrs.get("rules_run", [])),
-        "fast": bool(findings.attrs.get("fast", False)),
+        "rules_run": len(result.rules_run),
+        "fast": bool(result.fast),
         "errors": int(sev.get("error", 0)),
         "warnings": int(sev.get("warning", 0)),
         "infos": int(sev.get("info", 0)),
@@ -212,8 +228,3 @@ def summary(findings: pd.DataFrame, dataset: Dataset | None) -> dict[str, Any]:
                 "infos": int(s.get("info", 0)),
             }
     return out
-
-
-def to_json(findings: pd.DataFrame, dataset: Dataset | None = None) -> dict[str, Any]:
-    """The public JSON document ``{"schema", "summary", "findings"}`` (see the module docstring)."""
-    return {"schema": SCHEMA, "summary": summary(findings, dataset), "findings": findings_records(findings)}

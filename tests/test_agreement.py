@@ -595,7 +595,7 @@ def test_validate_runs_fa8xx_on_an_archive_with_readers_added(fixtures_dir):
     root = fixtures_dir / "readers"
     ds = add_readers(read(fixtures_dir / "fracatlas-mini"), root / "reader-1", root / "reader-2")
     assert {s.meta.get("reader") for s in ds.sources.values()} >= {"reader-1", "reader-2"}
-    f = validate(ds, select="FA8", fast=True, progress=False)
+    f = validate(ds, select="FA8", fast=True, progress=False).findings
     # with the archive's dataset.csv (40 images) the planted disagreements, on polygons:
     assert sorted(f.loc[f["code"] == "FA803", "image"]) == ["IMG0000021.jpg", "IMG0000078.jpg"]
     assert sorted(f.loc[f["code"] == "FA801", "image"]) == ["IMG0000021.jpg", "IMG0000023.jpg", "IMG0000030.jpg", "IMG0000078.jpg"]

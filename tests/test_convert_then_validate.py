@@ -36,7 +36,7 @@ def test_written_output_reads_back_and_validates_clean(tmp_path, target, source,
     assert ds.format == fmt
     assert "manifest" not in " ".join(ds.sources)  # our manifest.json is not an annotation source
     assert max(len(s.objects) for s in ds.sources.values()) == n_objects
-    findings = validate(ds, fast=True, progress=False)
+    findings = validate(ds, fast=True, progress=False).findings
     assert findings[findings["severity"] != "info"].empty, findings[["code", "image", "message"]].to_string()
 
 
@@ -50,7 +50,7 @@ def test_bridged_multipart_object_is_not_an_invalid_polygon(tmp_path):
     out = tmp_path / "seg"
     manifest = convert(copy, to="yolo-seg", out=out, source="coco", multipart="bridge", progress=False)
     assert manifest["change_counts"]  # the bridge is recorded
-    findings = validate(out, fast=True, progress=False)
+    findings = validate(out, fast=True, progress=False).findings
     assert "FA102" not in set(findings["code"])
 
 

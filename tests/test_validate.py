@@ -9,13 +9,7 @@ import pytest
 
 from fracatlas_annot.checks.registry import FINDING_COLUMNS
 from fracatlas_annot.errors import UsageError
-from fracatlas_annot.validate import (
-    SCHEMA,
-    exit_code,
-    to_json,
-    validate,
-    validate_with_dataset,
-)
+from fracatlas_annot.validate import SCHEMA, ValidationResult, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFECTS = ROOT / "fixtures/defects"
@@ -24,8 +18,8 @@ V7 = ROOT / "fixtures/fracatlas-v7"
 
 
 @pytest.fixture(scope="module")
-def defects() -> tuple:
-    return validate_with_dataset(DEFECTS, progress=False)
+def defects() -> ValidationResult:
+    return validate(DEFECTS, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +28,7 @@ def manifest() -> dict:
 
 
 def test_every_planted_defect_is_reported_on_its_image(defects, manifest) -> None:
-    _, f = defects
+    f = defects.findings
     got = {(c, i if isinstance(i, str) else None) for c, i in zip(f["code"], f["image"])}
     missing = [d for d in manifest["defects"] if (d["code"], d["image"]) not in got]
     assert missing == []
@@ -47,14 +41,14 @@ def test_every_planted_defect_is_reported_on_its_image(defects, manifest) -> Non
 
 
 def test_clean_images_of_the_defects_archive_stay_silent(defects, manifest) -> None:
-    _, f = defects
+    f = defects.findings
     loud = f[f["image"].isin(manifest["clean_images"]) & f["severity"].isin(["error", "warning"])]
     assert loud.empty, loud[["code", "image", "message"]].to_string()
 
 
 @pytest.mark.parametrize("path", [MINI, V7], ids=["mini", "v7"])
 def test_legitimate_oddities_get_no_warning_or_error(path: Path) -> None:
-    f = validate(path, progress=False)
+    f = validate(path, progress=False).findings
     loud = f[f["severity"].isin(["error", "warning"])]
     if path == V7:  # the stray copies are the only defect of v7
         assert set(loud["code"]) == {"FA406"}
@@ -75,8 +69,12 @@ def _orientation(m: dict) -> list[str]:
 
 
 def test_fast_skips_pixel_rules_but_keeps_the_rest(defects) -> None:
-    _, full = defects
-    fast = validate(DEFECTS, fast=True, progress=False)
+    full = defects.findings
+    result = validate(DEFECTS, fast=True, progress=False)
+    fast = result.findings
+    assert result.fast and not defects.fast
+    assert {"FA602", "FA603"} <= set(defects.rules_run) and not ({"FA602", "FA603"} & set(result.rules_run))
+    assert result.summary["rules_run"] == len(result.rules_run) == len(defects.rules_run) - 2
     assert not ({"FA602", "FA603"} & set(fast["code"]))
     # byte groups (size collisions only), header errors and header-level truncation stay
     assert {"FA601", "FA501", "FA502", "FA105", "FA504"} <= set(fast["code"])
@@ -84,7 +82,7 @@ def test_fast_skips_pixel_rules_but_keeps_the_rest(defects) -> None:
 
 
 def test_findings_table_shape(defects) -> None:
-    _, f = defects
+    f = defects.findings
     assert list(f.columns) == FINDING_COLUMNS
     assert str(f["object"].dtype) == "Int64" and str(f["line"].dtype) == "Int64"
     order = f["severity"].map({"error": 0, "warning": 1, "info": 2}).to_numpy()
@@ -92,8 +90,9 @@ def test_findings_table_shape(defects) -> None:
 
 
 def test_json_document_schema(defects) -> None:
-    ds, f = defects
-    doc = json.loads(json.dumps(to_json(f, ds)))
+    f = defects.findings
+    doc = json.loads(json.dumps(defects.to_json()))
+    assert defects.dataset.root == DEFECTS and doc["summary"] == defects.summary
     assert doc["schema"] == SCHEMA
     s = doc["summary"]
     assert {
@@ -123,12 +122,15 @@ def test_json_document_schema(defects) -> None:
 
 
 def test_select_ignore_and_exit_codes(defects) -> None:
-    f = validate(DEFECTS, select=["FA1"], ignore=["FA105"], fast=True, progress=False)
+    result = validate(DEFECTS, select=["FA1"], ignore=["FA105"], fast=True, progress=False)
+    f = result.findings
     assert set(f["code"]) <= {c for c in f["code"] if c.startswith("FA1")} and "FA105" not in set(f["code"])
-    assert exit_code(f) == 1
-    warn = f[f["severity"] != "error"]
-    assert exit_code(warn) == 0 and exit_code(warn, strict=True) == 1
-    assert exit_code(f.iloc[:0]) == 0
+    assert all(c.startswith("FA1") for c in result.rules_run) and "FA105" not in result.rules_run
+    assert result.exit_code() == 1
+    warn = ValidationResult(f[f["severity"] != "error"], result.dataset)
+    assert set(warn.findings["severity"]) == {"warning"}
+    assert warn.exit_code() == 0 and warn.exit_code(strict=True) == 1
+    assert ValidationResult(f.iloc[:0]).exit_code(strict=True) == 0
     with pytest.raises(UsageError, match="unknown rule selector `FA9`"):
         validate(DEFECTS, select=["FA9"])
 
@@ -137,5 +139,5 @@ def test_accepts_a_dataset_object() -> None:
     from fracatlas_annot.formats import read
 
     ds = read(MINI)
-    f = validate(ds, select=["FA5"], fast=True, progress=False)
-    assert set(f["code"]) == {"FA505"}
+    result = validate(ds, select=["FA5"], fast=True, progress=False)
+    assert set(result.findings["code"]) == {"FA505"} and result.dataset is ds

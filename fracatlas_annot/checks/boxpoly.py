@@ -8,15 +8,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._common import (
-    compared_pairs,
-    concat,
-    counts_array,
-    fmt,
-    keyspace,
-    match_sources,
-    object_findings,
-)
+from ._common import match_sources
+from ._findings import concat, fmt, object_findings
+from ._keys import counts_array, keyspace
+from ._sources import compared_pairs
 from .registry import CheckContext, Severity, findings, rule
 
 #: A matched box/polygon pair is reported when its IoU is below ``ctx.iou_threshold`` and
@@ -34,7 +29,7 @@ def box_polygon_pairs(ctx: CheckContext) -> list[tuple[str, str]]:
     ]
 
 
-@rule("FA201", "unmatched-box-or-polygon", Severity.ERROR, "box-vs-polygon")
+@rule("FA201", "unmatched-box-or-polygon", Severity.ERROR)
 def unmatched_box_or_polygon(ctx: CheckContext):
     """A box has no polygon on the same image, or a polygon has no box.
 
@@ -65,7 +60,7 @@ def unmatched_box_or_polygon(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA202", "box-polygon-low-iou", Severity.ERROR, "box-vs-polygon")
+@rule("FA202", "box-polygon-low-iou", Severity.ERROR)
 def box_polygon_low_iou(ctx: CheckContext):
     """A box and its matched polygon disagree: low IoU with the polygon's extent.
 
@@ -100,7 +95,7 @@ def box_polygon_low_iou(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA203", "box-polygon-count-mismatch", Severity.ERROR, "box-vs-polygon")
+@rule("FA203", "box-polygon-count-mismatch", Severity.ERROR)
 def box_polygon_count_mismatch(ctx: CheckContext):
     """An image has a different number of boxes than polygons.
 
@@ -141,7 +136,7 @@ def box_polygon_count_mismatch(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA204", "coco-bbox-not-polygon-extent", Severity.ERROR, "box-vs-polygon")
+@rule("FA204", "coco-bbox-not-polygon-extent", Severity.ERROR)
 def coco_bbox_not_polygon_extent(ctx: CheckContext):
     """A COCO annotation's `bbox` is not the extent of its own polygon.
 
@@ -186,7 +181,7 @@ def coco_bbox_not_polygon_extent(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA205", "coco-area-not-polygon-area", Severity.ERROR, "box-vs-polygon")
+@rule("FA205", "coco-area-not-polygon-area", Severity.ERROR)
 def coco_area_not_polygon_area(ctx: CheckContext):
     """A COCO annotation's `area` is not its polygon's area.
 

@@ -1,26 +1,17 @@
 """FA3xx: the same images across annotation sources: object counts, boxes, labels, image
 lists and declared image sizes. Each source is compared with the reference source (COCO
-first, see ``_common.reference_source``)."""
+first, see ``_sources.reference_source``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ._common import (
-    compared_pairs,
-    concat,
-    counts_array,
-    counts_cached,
-    fmt,
-    in_csv,
-    keyspace,
-    listed_mask,
-    lists_negatives,
-    match_sources,
-    object_findings,
-    source_file,
-)
+from ._common import match_sources
+from ._csv import in_csv
+from ._findings import concat, fmt, object_findings
+from ._keys import counts_array, keyspace, listed_mask
+from ._sources import compared_pairs, counts_cached, lists_negatives, source_file
 from .registry import CheckContext, Severity, findings, rule
 
 
@@ -40,7 +31,7 @@ def _file_of(src, keys) -> np.ndarray | None:
     return f.reindex(keys).to_numpy(dtype=object)
 
 
-@rule("FA301", "object-count-mismatch", Severity.ERROR, "cross-format")
+@rule("FA301", "object-count-mismatch", Severity.ERROR)
 def object_count_mismatch(ctx: CheckContext):
     """An image has a different number of objects in two sources of the same kind.
 
@@ -78,7 +69,7 @@ def object_count_mismatch(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA302", "object-geometry-mismatch", Severity.ERROR, "cross-format")
+@rule("FA302", "object-geometry-mismatch", Severity.ERROR)
 def object_geometry_mismatch(ctx: CheckContext):
     """The same object has a different box or extent in two sources of the same kind.
 
@@ -125,7 +116,7 @@ def object_geometry_mismatch(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA303", "label-mismatch", Severity.ERROR, "cross-format")
+@rule("FA303", "label-mismatch", Severity.ERROR)
 def label_mismatch(ctx: CheckContext):
     """The same object carries different labels in two sources.
 
@@ -160,7 +151,7 @@ def label_mismatch(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA304", "image-missing-from-source", Severity.ERROR, "cross-format")
+@rule("FA304", "image-missing-from-source", Severity.ERROR)
 def image_missing_from_source(ctx: CheckContext):
     """An image that one annotation source has is missing from another.
 
@@ -229,7 +220,7 @@ def image_missing_from_source(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA305", "image-size-mismatch-between-sources", Severity.ERROR, "cross-format")
+@rule("FA305", "image-size-mismatch-between-sources", Severity.ERROR)
 def image_size_mismatch_between_sources(ctx: CheckContext):
     """Two sources declare different sizes for the same image.
 

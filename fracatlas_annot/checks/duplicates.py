@@ -15,7 +15,7 @@ def _image_labels(ctx: CheckContext) -> pd.Series:
     ds = ctx.dataset
     im = ds.images
     if ds.has_csv:
-        from ._common import csv_numeric
+        from ._csv import csv_numeric
 
         fr = csv_numeric(ctx, "fractured")
         lab = pd.Series(
@@ -74,7 +74,7 @@ _SEVERITY_NOTE = """
 """
 
 
-@rule("FA601", "byte-identical-images", Severity.WARNING, "duplicates")
+@rule("FA601", "byte-identical-images", Severity.WARNING)
 def byte_identical_images(ctx: CheckContext):
     """Several image files are byte-identical.
 
@@ -96,7 +96,7 @@ def byte_identical_images(ctx: CheckContext):
     return _group_findings(ctx, "byte", "are byte-identical")
 
 
-@rule("FA602", "identical-pixel-images", Severity.WARNING, "duplicates", needs_pixels=True)
+@rule("FA602", "identical-pixel-images", Severity.WARNING, needs_pixels=True)
 def identical_pixel_images(ctx: CheckContext):
     """Several images have identical pixels after EXIF correction (different bytes).
 
@@ -116,7 +116,7 @@ def identical_pixel_images(ctx: CheckContext):
     return _group_findings(ctx, "pixel", "have identical pixels after EXIF correction")
 
 
-@rule("FA603", "near-duplicate-images", Severity.WARNING, "duplicates", needs_pixels=True)
+@rule("FA603", "near-duplicate-images", Severity.WARNING, needs_pixels=True)
 def near_duplicate_images(ctx: CheckContext):
     """Several images are near-duplicates by perceptual hash.
 

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._common import concat, extents, fmt, frame_size, object_findings, px_extents
+from ._findings import concat, fmt, object_findings
+from ._sizes import extents, frame_size, px_extents
 from .registry import CheckContext, Severity, rule
 
 
@@ -86,7 +87,7 @@ def _poly_info(ctx: CheckContext, name: str) -> pd.DataFrame:
     return info
 
 
-@rule("FA101", "polygon-too-few-vertices", Severity.ERROR, "geometry")
+@rule("FA101", "polygon-too-few-vertices", Severity.ERROR)
 def polygon_too_few_vertices(ctx: CheckContext):
     """A polygon has fewer than 3 distinct vertices.
 
@@ -118,7 +119,7 @@ def polygon_too_few_vertices(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA102", "invalid-polygon", Severity.ERROR, "geometry")
+@rule("FA102", "invalid-polygon", Severity.ERROR)
 def invalid_polygon(ctx: CheckContext):
     """A polygon is invalid: it crosses itself or its rings overlap (GEOS says why and where).
 
@@ -182,7 +183,7 @@ def _bridged_rings(geom: np.ndarray) -> np.ndarray:
     return (n_parts >= 2) & np.isclose(area_ring, area_fixed, rtol=1e-6, atol=1e-9)
 
 
-@rule("FA103", "zero-area-polygon", Severity.ERROR, "geometry")
+@rule("FA103", "zero-area-polygon", Severity.ERROR)
 def zero_area_polygon(ctx: CheckContext):
     """A polygon with 3 or more distinct vertices has zero area (all vertices on a line).
 
@@ -216,7 +217,7 @@ def zero_area_polygon(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA104", "degenerate-box", Severity.ERROR, "geometry")
+@rule("FA104", "degenerate-box", Severity.ERROR)
 def degenerate_box(ctx: CheckContext):
     """A box has zero or negative width or height.
 
@@ -250,7 +251,7 @@ def degenerate_box(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA105", "object-outside-image", Severity.ERROR, "geometry")
+@rule("FA105", "object-outside-image", Severity.ERROR)
 def object_outside_image(ctx: CheckContext):
     """A box or polygon vertex lies outside the image.
 
@@ -319,7 +320,7 @@ def object_outside_image(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA106", "non-finite-coordinate", Severity.ERROR, "geometry")
+@rule("FA106", "non-finite-coordinate", Severity.ERROR)
 def non_finite_coordinate(ctx: CheckContext):
     """A coordinate is NaN or infinite.
 
@@ -351,7 +352,7 @@ def non_finite_coordinate(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA107", "multi-part-polygon", Severity.WARNING, "geometry")
+@rule("FA107", "multi-part-polygon", Severity.WARNING)
 def multi_part_polygon(ctx: CheckContext):
     """One object holds several polygons (a COCO segmentation list with more than one ring).
 
@@ -386,7 +387,7 @@ def multi_part_polygon(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA108", "polygon-missing", Severity.ERROR, "geometry")
+@rule("FA108", "polygon-missing", Severity.ERROR)
 def polygon_missing(ctx: CheckContext):
     """An object in a polygon export has no polygon (a box-only instance in a segment set).
 
@@ -418,7 +419,7 @@ def polygon_missing(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA109", "polygon-with-hole", Severity.WARNING, "geometry")
+@rule("FA109", "polygon-with-hole", Severity.WARNING)
 def polygon_with_hole(ctx: CheckContext):
     """A polygon has an interior ring (a hole).
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import concat
+from ._findings import concat
 from .registry import CheckContext, Severity, findings, rule
 
 
-@rule("FA501", "image-unreadable", Severity.ERROR, "images")
+@rule("FA501", "image-unreadable", Severity.ERROR)
 def image_unreadable(ctx: CheckContext):
     """An image file cannot be read or decoded.
 
@@ -55,7 +55,7 @@ def image_unreadable(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA502", "image-truncated", Severity.WARNING, "images")
+@rule("FA502", "image-truncated", Severity.WARNING)
 def image_truncated(ctx: CheckContext):
     """A JPEG is truncated: it decodes only with truncation allowed, or lacks its end marker.
 
@@ -141,7 +141,7 @@ def _size(w, h) -> str:
     return f"{int(w)}x{int(h)}"
 
 
-@rule("FA503", "declared-size-mismatch", Severity.ERROR, "images")
+@rule("FA503", "declared-size-mismatch", Severity.ERROR)
 def declared_size_mismatch(ctx: CheckContext):
     """The width/height an annotation file declares is not the image's size.
 
@@ -170,7 +170,7 @@ def declared_size_mismatch(ctx: CheckContext):
     return findings(image=bad["image"], source=bad["source"], message=msgs, file=bad["file"], loc=bad["loc"])
 
 
-@rule("FA504", "declared-size-is-raw-exif-size", Severity.ERROR, "images")
+@rule("FA504", "declared-size-is-raw-exif-size", Severity.ERROR)
 def declared_size_is_raw_exif_size(ctx: CheckContext):
     """The declared size matches the raw, un-rotated pixels, not the EXIF-corrected image.
 
@@ -200,7 +200,7 @@ def declared_size_is_raw_exif_size(ctx: CheckContext):
     return findings(image=bad["image"], source=bad["source"], message=msgs, file=bad["file"], loc=bad["loc"])
 
 
-@rule("FA505", "exif-orientation", Severity.INFO, "images")
+@rule("FA505", "exif-orientation", Severity.INFO)
 def exif_orientation(ctx: CheckContext):
     """An image carries an EXIF orientation other than 1.
 
@@ -232,7 +232,7 @@ def exif_orientation(ctx: CheckContext):
     )
 
 
-@rule("FA506", "image-too-small", Severity.WARNING, "images")
+@rule("FA506", "image-too-small", Severity.WARNING)
 def image_too_small(ctx: CheckContext):
     """An image is smaller than 10 px on a side.
 

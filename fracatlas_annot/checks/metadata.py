@@ -5,16 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import (
-    concat,
-    counts_array,
-    counts_cached,
-    csv_numeric,
-    dataset_array,
-    in_csv,
-    keyspace,
-    listed_mask,
-)
+from ._csv import csv_numeric, in_csv
+from ._findings import concat
+from ._keys import counts_array, dataset_array, keyspace, listed_mask
+from ._sources import counts_cached
 from .registry import CheckContext, Severity, findings, rule
 
 FRACTURED_FOLDERS = {"fractured": 1, "non_fractured": 0, "nonfractured": 0, "non-fractured": 0}
@@ -32,7 +26,7 @@ def _csv_loc(ctx: CheckContext, keys) -> tuple:
     return str(f), line
 
 
-@rule("FA401", "fractured-flag-vs-folder", Severity.ERROR, "metadata")
+@rule("FA401", "fractured-flag-vs-folder", Severity.ERROR)
 def fractured_flag_vs_folder(ctx: CheckContext):
     """`dataset.csv` says `fractured` but the image sits in the other folder.
 
@@ -81,7 +75,7 @@ def _objects_per_source(ctx: CheckContext) -> dict[str, pd.Series]:
     return {n: counts_cached(ctx, n) for n in ctx.dataset.sources}
 
 
-@rule("FA402", "fractured-flag-vs-annotations", Severity.ERROR, "metadata")
+@rule("FA402", "fractured-flag-vs-annotations", Severity.ERROR)
 def fractured_flag_vs_annotations(ctx: CheckContext):
     """`dataset.csv` says fractured but no source has an object there, or the reverse.
 
@@ -142,7 +136,7 @@ def fractured_flag_vs_annotations(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA403", "fracture-count-mismatch", Severity.ERROR, "metadata")
+@rule("FA403", "fracture-count-mismatch", Severity.ERROR)
 def fracture_count_mismatch(ctx: CheckContext):
     """`fracture_count` in `dataset.csv` differs from the number of objects in a source.
 
@@ -191,7 +185,7 @@ def fracture_count_mismatch(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA404", "image-missing-on-disk", Severity.ERROR, "metadata")
+@rule("FA404", "image-missing-on-disk", Severity.ERROR)
 def image_missing_on_disk(ctx: CheckContext):
     """An image listed in `dataset.csv` has no file on disk.
 
@@ -225,7 +219,7 @@ def image_missing_on_disk(ctx: CheckContext):
     return findings(image=keys, message="listed in dataset.csv but not found in the image folders", file=f, line=line)
 
 
-@rule("FA405", "image-not-in-csv", Severity.ERROR, "metadata")
+@rule("FA405", "image-not-in-csv", Severity.ERROR)
 def image_not_in_csv(ctx: CheckContext):
     """An image file on disk has no row in `dataset.csv`.
 
@@ -253,7 +247,7 @@ def image_not_in_csv(ctx: CheckContext):
     )
 
 
-@rule("FA406", "image-in-both-folders", Severity.ERROR, "metadata")
+@rule("FA406", "image-in-both-folders", Severity.ERROR)
 def image_in_both_folders(ctx: CheckContext):
     """The same file name exists in more than one image folder.
 
@@ -283,7 +277,7 @@ def image_in_both_folders(ctx: CheckContext):
     return findings(image=keys, message=msgs, file=paths)
 
 
-@rule("FA407", "invalid-csv-metadata", Severity.ERROR, "metadata")
+@rule("FA407", "invalid-csv-metadata", Severity.ERROR)
 def invalid_csv_metadata(ctx: CheckContext):
     """A `dataset.csv` flag is not 0/1, or `fracture_count` contradicts `fractured`.
 

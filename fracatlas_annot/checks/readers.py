@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import concat
+from ._findings import concat
 from .registry import CheckContext, Severity, findings, rule
 
 _READER_RE = re.compile(r"^(reader[-_ ]?[^/:]*)", re.IGNORECASE)
@@ -86,7 +86,7 @@ def _object_findings(ctx: CheckContext, result: Any, rows: pd.DataFrame, side: s
     return findings(image=rows["image"], source=src_name, object=obj, message=message, file=files, line=lines, loc=locs)
 
 
-@rule("FA801", "reader-missed-object", Severity.WARNING, "readers")
+@rule("FA801", "reader-missed-object", Severity.WARNING)
 def reader_missed_object(ctx: CheckContext):
     """One reader drew a fracture the other reader did not mark.
 
@@ -117,7 +117,7 @@ def reader_missed_object(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA802", "reader-low-overlap", Severity.WARNING, "readers")
+@rule("FA802", "reader-low-overlap", Severity.WARNING)
 def reader_low_overlap(ctx: CheckContext):
     """The two readers marked the same fracture with clearly different outlines.
 
@@ -141,7 +141,7 @@ def reader_low_overlap(ctx: CheckContext):
     return _object_findings(ctx, result, rows, "a", msg)
 
 
-@rule("FA803", "reader-image-level-disagreement", Severity.WARNING, "readers")
+@rule("FA803", "reader-image-level-disagreement", Severity.WARNING)
 def reader_image_level_disagreement(ctx: CheckContext):
     """One reader marked a fracture on an image the other reader left without any.
 
@@ -164,7 +164,7 @@ def reader_image_level_disagreement(ctx: CheckContext):
     return findings(image=rows["image"], source=None, message=rows["message"])
 
 
-@rule("FA804", "reader-image-missing", Severity.WARNING, "readers")
+@rule("FA804", "reader-image-missing", Severity.WARNING)
 def reader_image_missing(ctx: CheckContext):
     """An image was read by only one of the two readers.
 
@@ -187,7 +187,7 @@ def reader_image_missing(ctx: CheckContext):
     return findings(image=rows["image"], source=None, message=rows["message"])
 
 
-@rule("FA805", "reader-label-mismatch", Severity.WARNING, "readers")
+@rule("FA805", "reader-label-mismatch", Severity.WARNING)
 def reader_label_mismatch(ctx: CheckContext):
     """The two readers drew the same object with different labels.
 
@@ -209,7 +209,7 @@ def reader_label_mismatch(ctx: CheckContext):
     return _object_findings(ctx, result, rows, "a", rows["message"])
 
 
-@rule("FA806", "reader-agreement-summary", Severity.INFO, "readers")
+@rule("FA806", "reader-agreement-summary", Severity.INFO)
 def reader_agreement_summary(ctx: CheckContext):
     """How well the two readers agree overall (kappa and instance F1).
 

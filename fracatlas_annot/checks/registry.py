@@ -3,7 +3,7 @@
 A rule is a function ``check(ctx: CheckContext) -> pd.DataFrame | list[dict]`` declared with
 :func:`rule`. Its docstring is its documentation, in ruff's fixed sections::
 
-    @rule("FA101", "polygon-too-few-vertices", Severity.ERROR, "geometry")
+    @rule("FA101", "polygon-too-few-vertices", Severity.ERROR)
     def polygon_too_few_vertices(ctx):
         '''Polygon with fewer than 3 distinct vertices.
 
@@ -17,7 +17,7 @@ A rule is a function ``check(ctx: CheckContext) -> pd.DataFrame | list[dict]`` d
 
 The first docstring line is the summary; the rest is the explanation shown by
 ``fracatlas-annot rules CODE``. Codes are never reused: a renamed code goes in
-:data:`REDIRECTS`.
+:data:`REDIRECTS`. The family comes from the code's first digit (:data:`FAMILIES`).
 
 Findings are rows of a DataFrame with :data:`FINDING_COLUMNS`; a rule returns only the
 columns it knows (``image``, ``source``, ``object``, ``message``, ``file``, ``line``, ``loc``)
@@ -96,6 +96,42 @@ CheckFunc = Callable[["CheckContext"], "pd.DataFrame | list[dict[str, Any]]"]
 
 
 @dataclass(frozen=True)
+class Family:
+    """A family of rules: every code starting with ``prefix`` belongs to it."""
+
+    prefix: str  # "FA1"
+    name: str  # "geometry": the ``family`` of ``rules --json``
+    module: str  # the module of fracatlas_annot.checks that declares the family's rules
+    title: str  # what the family checks, as the README's list of families names it
+    #: Judges the final labels only: these rules compare sources with each other or with
+    #: ``dataset.csv``, and a single reader's export (``meta["reader"]``) legitimately
+    #: differs from both; the FA8 family judges that.
+    final_labels_only: bool = False
+
+
+#: The one table of rule families, in code order.
+FAMILIES: tuple[Family, ...] = (
+    Family("FA0", "structure", "structure", "reading and structure"),
+    Family("FA1", "geometry", "geometry", "geometry"),
+    Family("FA2", "box-vs-polygon", "boxpoly", "box vs polygon", final_labels_only=True),
+    Family("FA3", "cross-format", "crossformat", "cross-format", final_labels_only=True),
+    Family("FA4", "metadata", "metadata", "dataset.csv", final_labels_only=True),
+    Family("FA5", "images", "images", "images"),
+    Family("FA6", "duplicates", "duplicates", "duplicates"),
+    Family("FA7", "splits", "splits", "splits"),
+    Family("FA8", "readers", "readers", "two readers"),
+)
+
+
+def family_of(code: str) -> Family:
+    """The family of a rule code (``FA105`` -> geometry); ValueError for a code outside the table."""
+    for fam in FAMILIES:
+        if code.startswith(fam.prefix):
+            return fam
+    raise ValueError(f"rule code {code!r} is in no family (prefixes: {', '.join(f.prefix for f in FAMILIES)})")
+
+
+@dataclass(frozen=True)
 class Rule:
     """One entry of the catalogue."""
 
@@ -134,16 +170,17 @@ def rule(
     code: str,
     name: str,
     severity: Severity | str,
-    family: str,
     *,
     status: RuleStatus | str = RuleStatus.STABLE,
     needs_pixels: bool = False,
 ) -> Callable[[CheckFunc], CheckFunc]:
-    """Register ``func`` as rule ``code``; the docstring is its documentation."""
+    """Register ``func`` as rule ``code``; the docstring is its documentation and the code's
+    first digit its family (:data:`FAMILIES`)."""
 
     def decorate(func: CheckFunc) -> CheckFunc:
         if not _CODE_RE.match(code):
             raise ValueError(f"rule code must match FA + 3 digits, got {code!r}")
+        family = family_of(code).name
         if not _NAME_RE.match(name):
             raise ValueError(f"rule name must be kebab-case, got {name!r}")
         if code in RULES and RULES[code].func is not func:
@@ -478,7 +515,7 @@ def run_rules(ctx: CheckContext, rules: Sequence[Rule]) -> pd.DataFrame:
     for r in rules:
         if r.needs_pixels and ctx.fast:
             continue
-        parts.append(normalize_result(r, r.func(core if r.family in _FINAL_LABEL_FAMILIES else ctx)))
+        parts.append(normalize_result(r, r.func(core if family_of(r.code).final_labels_only else ctx)))
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_findings()
@@ -490,15 +527,11 @@ def run_rules(ctx: CheckContext, rules: Sequence[Rule]) -> pd.DataFrame:
     return out.drop(columns="_rank").reset_index(drop=True)
 
 
-#: Families that compare sources with each other or with dataset.csv: they judge the final
-#: labels only. A single reader's export (``meta["reader"]``, added by ``agreement.add_readers``)
-#: legitimately differs from the final labels and from the other reader; the FA8 family judges
-#: that. Structure, geometry, image and split rules still check the readers' own files.
-_FINAL_LABEL_FAMILIES = frozenset({"box-vs-polygon", "cross-format", "metadata"})
-
-
 def _without_reader_sources(ctx: CheckContext) -> CheckContext:
-    """``ctx`` without the single readers' sources; shares the cache (pixel scans, duplicates)."""
+    """``ctx`` without the single readers' sources (added by ``agreement.add_readers``), for the
+    families that judge the final labels only (:attr:`Family.final_labels_only`); structure,
+    geometry, image and split rules still check the readers' own files. Shares the cache
+    (pixel scans, duplicates)."""
     import dataclasses
 
     srcs = ctx.dataset.sources

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import csv_numeric
+from ._csv import csv_numeric
 from .registry import CheckContext, Severity, findings, rule
 
 
@@ -16,7 +16,7 @@ def _lists(ctx: CheckContext) -> pd.DataFrame:
     return sl[sl["image"].notna().to_numpy()]
 
 
-@rule("FA701", "image-in-several-splits", Severity.ERROR, "splits")
+@rule("FA701", "image-in-several-splits", Severity.ERROR)
 def image_in_several_splits(ctx: CheckContext):
     """An image is listed in more than one split list.
 
@@ -47,7 +47,7 @@ def image_in_several_splits(ctx: CheckContext):
     )
 
 
-@rule("FA702", "split-entry-not-in-csv", Severity.ERROR, "splits")
+@rule("FA702", "split-entry-not-in-csv", Severity.ERROR)
 def split_entry_not_in_csv(ctx: CheckContext):
     """A split list names an image that `dataset.csv` does not have.
 
@@ -80,7 +80,7 @@ def split_entry_not_in_csv(ctx: CheckContext):
     )
 
 
-@rule("FA703", "non-fractured-image-in-split", Severity.ERROR, "splits")
+@rule("FA703", "non-fractured-image-in-split", Severity.ERROR)
 def non_fractured_image_in_split(ctx: CheckContext):
     """A non-fractured image appears in the fractured-only split lists.
 
@@ -113,7 +113,7 @@ def non_fractured_image_in_split(ctx: CheckContext):
     )
 
 
-@rule("FA704", "fractured-image-in-no-split", Severity.ERROR, "splits")
+@rule("FA704", "fractured-image-in-no-split", Severity.ERROR)
 def fractured_image_in_no_split(ctx: CheckContext):
     """A fractured image is in none of the split lists.
 
@@ -151,7 +151,7 @@ def fractured_image_in_no_split(ctx: CheckContext):
     )
 
 
-@rule("FA705", "duplicate-split-entry", Severity.WARNING, "splits")
+@rule("FA705", "duplicate-split-entry", Severity.WARNING)
 def duplicate_split_entry(ctx: CheckContext):
     """A split list names the same image twice.
 

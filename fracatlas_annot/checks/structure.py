@@ -7,41 +7,29 @@ import numpy as np
 import pandas as pd
 
 from ..runtime.suggest import did_you_mean
-from ._common import compared_pairs, concat, match_sources, object_findings, source_file
+from ..model import PROBLEM_RULES
+from ._common import match_sources
+from ._findings import concat, object_findings
+from ._sources import compared_pairs, source_file
 from .registry import REDIRECTS, CheckContext, Severity, findings, rule
 
 # FA016 (unsupported-content, never released) became part of FA000 read-problem
 REDIRECTS["FA016"] = "FA000"
 
-# problem kind -> rule code (kinds a reader may report, see model.Problem)
-PROBLEM_CODES: dict[str, str] = {
-    "parse-error": "FA001",
-    "not-utf8": "FA001",
-    "empty-file": "FA001",
-    "missing-key": "FA002",
-    "bad-value": "FA003",
-    "bad-field-count": "FA003",
-    "not-a-number": "FA003",
-    "unsafe-zip-entry": "FA004",
-    "unsafe-xml": "FA004",
-    "duplicate-image-id": "FA005",
-    "duplicate-annotation-id": "FA006",
-    "orphan-annotation": "FA007",
-    "missing-category": "FA008",
-    "unknown-category": "FA009",
-}
+#: Problem kind (as the problems table holds it) -> rule code; see model.PROBLEM_RULES.
+_RULE_OF_KIND: dict[str, str] = {kind.value: code for kind, code in PROBLEM_RULES.items()}
 
 
-def _problems(ctx: CheckContext, code: str | None) -> pd.DataFrame:
+def _problems(ctx: CheckContext, code: str) -> pd.DataFrame:
+    """The reading problems rule ``code`` reports (FA000 takes any kind without a rule)."""
     p = ctx.dataset.problems
     if not len(p):
         return p
-    codes = p["kind"].map(PROBLEM_CODES)
-    sel = p[codes.isna()] if code is None else p[(codes == code).to_numpy()]
-    return sel
+    codes = p["kind"].map(_RULE_OF_KIND).fillna("FA000")
+    return p[(codes == code).to_numpy()]
 
 
-def _from_problems(ctx: CheckContext, code: str | None) -> pd.DataFrame | None:
+def _from_problems(ctx: CheckContext, code: str) -> pd.DataFrame | None:
     p = _problems(ctx, code)
     if not len(p):
         return None
@@ -53,7 +41,7 @@ def _from_problems(ctx: CheckContext, code: str | None) -> pd.DataFrame | None:
         line=p["line"],
         loc=p["loc"],
     )
-    if code is None:
+    if code == "FA000":
         out["severity"] = p["severity"].fillna("error").to_numpy()
         out["message"] = [f"{k}: {m}" for k, m in zip(p["kind"], p["message"])]
     else:  # a reader that could keep going (a bad bbox ignored, a repeated name skipped) says so
@@ -85,7 +73,7 @@ def _dedupe(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     return frame.drop_duplicates(subset=["source", "file", "loc", "line", "image"], keep="first")
 
 
-@rule("FA000", "read-problem", Severity.ERROR, "structure")
+@rule("FA000", "read-problem", Severity.ERROR)
 def read_problem(ctx: CheckContext):
     """A reader reported a problem of a kind no other rule covers.
 
@@ -102,10 +90,10 @@ def read_problem(ctx: CheckContext):
     A reader meets a construct it does not know how to place and reports it with a kind
     the catalogue has no rule for yet: it is shown as `FA000 read-problem` with its kind.
     """
-    return _from_problems(ctx, None)
+    return _from_problems(ctx, "FA000")
 
 
-@rule("FA001", "unparsable-annotation-file", Severity.ERROR, "structure")
+@rule("FA001", "unparsable-annotation-file", Severity.ERROR)
 def unparsable_file(ctx: CheckContext):
     """An annotation file does not parse (syntax error, not UTF-8, or empty).
 
@@ -127,7 +115,7 @@ def unparsable_file(ctx: CheckContext):
     return _from_problems(ctx, "FA001")
 
 
-@rule("FA002", "missing-required-key", Severity.ERROR, "structure")
+@rule("FA002", "missing-required-key", Severity.ERROR)
 def missing_required_key(ctx: CheckContext):
     """A record lacks a key or element its format requires.
 
@@ -148,7 +136,7 @@ def missing_required_key(ctx: CheckContext):
     return _from_problems(ctx, "FA002")
 
 
-@rule("FA003", "invalid-field-value", Severity.ERROR, "structure")
+@rule("FA003", "invalid-field-value", Severity.ERROR)
 def invalid_field_value(ctx: CheckContext):
     """A field holds a value of the wrong type or the wrong number of fields.
 
@@ -168,7 +156,7 @@ def invalid_field_value(ctx: CheckContext):
     return _from_problems(ctx, "FA003")
 
 
-@rule("FA004", "unsafe-archive-content", Severity.ERROR, "structure")
+@rule("FA004", "unsafe-archive-content", Severity.ERROR)
 def unsafe_archive_content(ctx: CheckContext):
     """A zip entry escapes the target folder or an XML file uses unsafe constructs.
 
@@ -187,7 +175,7 @@ def unsafe_archive_content(ctx: CheckContext):
     return _from_problems(ctx, "FA004")
 
 
-@rule("FA005", "duplicate-image-id", Severity.ERROR, "structure")
+@rule("FA005", "duplicate-image-id", Severity.ERROR)
 def duplicate_image_id(ctx: CheckContext):
     """Two image records share an id or a file name in one source.
 
@@ -224,7 +212,7 @@ def duplicate_image_id(ctx: CheckContext):
     return _dedupe(concat(parts))
 
 
-@rule("FA006", "duplicate-annotation-id", Severity.ERROR, "structure")
+@rule("FA006", "duplicate-annotation-id", Severity.ERROR)
 def duplicate_annotation_id(ctx: CheckContext):
     """Two annotations share an id in one COCO file.
 
@@ -242,7 +230,7 @@ def duplicate_annotation_id(ctx: CheckContext):
 
     Use instead: unique ids (makesense numbers them 0, 1, 2 ...).
     """
-    parts = [_from_problems(ctx, "FA006")]
+    parts = []
     for name, src in ctx.dataset.sources.items():
         obj = src.objects
         if "ann_id" not in obj or not len(obj):
@@ -259,7 +247,7 @@ def duplicate_annotation_id(ctx: CheckContext):
     return _dedupe(concat(parts))
 
 
-@rule("FA007", "orphan-annotation", Severity.ERROR, "structure")
+@rule("FA007", "orphan-annotation", Severity.ERROR)
 def orphan_annotation(ctx: CheckContext):
     """An annotation refers to an image id that no image record has.
 
@@ -287,7 +275,7 @@ def _declared_ids(ctx: CheckContext, src) -> dict[int, str] | None:
     return None
 
 
-@rule("FA008", "missing-label", Severity.ERROR, "structure")
+@rule("FA008", "missing-label", Severity.ERROR)
 def missing_label(ctx: CheckContext):
     """An object has no label: no category id, or an empty label name.
 
@@ -305,7 +293,7 @@ def missing_label(ctx: CheckContext):
 
     Use instead: select a label for the polygon in makesense and export again.
     """
-    parts = [_from_problems(ctx, "FA008")]
+    parts = []
     for name, src in ctx.dataset.sources.items():
         obj = src.objects
         if not len(obj):
@@ -320,7 +308,7 @@ def missing_label(ctx: CheckContext):
     return _dedupe(concat(parts))
 
 
-@rule("FA009", "unknown-class", Severity.ERROR, "structure")
+@rule("FA009", "unknown-class", Severity.ERROR)
 def unknown_class(ctx: CheckContext):
     """A category id or class index is not in the declared label list.
 
@@ -339,7 +327,7 @@ def unknown_class(ctx: CheckContext):
 
     Use instead: class `0` (YOLO classes are 0-based).
     """
-    parts = [_from_problems(ctx, "FA009")]
+    parts = []
     for name, src in ctx.dataset.sources.items():
         obj = src.objects
         ids = _declared_ids(ctx, src)
@@ -364,7 +352,7 @@ def unknown_class(ctx: CheckContext):
     return _dedupe(concat(parts))
 
 
-@rule("FA010", "negative-class-index", Severity.ERROR, "structure")
+@rule("FA010", "negative-class-index", Severity.ERROR)
 def negative_class_index(ctx: CheckContext):
     """A class index or category id is negative (makesense writes -1 for a deleted label).
 
@@ -394,7 +382,7 @@ def negative_class_index(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA011", "class-id-offset", Severity.ERROR, "structure")
+@rule("FA011", "class-id-offset", Severity.ERROR)
 def class_id_offset(ctx: CheckContext):
     """Class indices look copied from 1-based COCO category ids into a 0-based format.
 
@@ -454,7 +442,7 @@ def _reference_labels(ctx: CheckContext) -> list[str]:
     return []
 
 
-@rule("FA012", "label-name-mismatch", Severity.ERROR, "structure")
+@rule("FA012", "label-name-mismatch", Severity.ERROR)
 def label_name_mismatch(ctx: CheckContext):
     """A source uses a label name that the dataset's label list does not have.
 
@@ -510,7 +498,7 @@ def label_name_mismatch(ctx: CheckContext):
 
 
 
-@rule("FA013", "duplicate-label-name", Severity.ERROR, "structure")
+@rule("FA013", "duplicate-label-name", Severity.ERROR)
 def duplicate_label_name(ctx: CheckContext):
     """Two categories or classes of one source have the same name.
 
@@ -541,7 +529,7 @@ def duplicate_label_name(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA014", "duplicate-object", Severity.WARNING, "structure")
+@rule("FA014", "duplicate-object", Severity.WARNING)
 def duplicate_object(ctx: CheckContext):
     """The same object (label and coordinates) appears twice on one image in one source.
 
@@ -586,7 +574,7 @@ def duplicate_object(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA015", "crowd-or-rle-object", Severity.WARNING, "structure")
+@rule("FA015", "crowd-or-rle-object", Severity.WARNING)
 def crowd_or_rle_object(ctx: CheckContext):
     """A COCO annotation is a crowd region or an RLE mask.
 
@@ -619,7 +607,7 @@ def crowd_or_rle_object(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA017", "stale-label-cache", Severity.WARNING, "structure")
+@rule("FA017", "stale-label-cache", Severity.WARNING)
 def stale_label_cache(ctx: CheckContext):
     """An Ultralytics `*.cache` file sits in the dataset.
 
@@ -684,7 +672,7 @@ def stale_label_cache(ctx: CheckContext):
     )
 
 
-@rule("FA018", "coco-iscrowd-missing", Severity.WARNING, "structure")
+@rule("FA018", "coco-iscrowd-missing", Severity.WARNING)
 def coco_iscrowd_missing(ctx: CheckContext):
     """A COCO annotation has no `iscrowd` key.
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from typing import Any, Iterator
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..errors import FracatlasError
@@ -67,16 +67,41 @@ def rich_progress(description: str, total: int | None) -> Iterator[Advance]:
         yield advance
 
 
+#: Exit codes a command may end with (130: interrupted); anything else becomes 2.
+EXIT_CODES = frozenset({0, 1, 2, 130})
+
+
+def internal_error(exc: BaseException, *, verbose: bool) -> int:
+    """Report an exception no one expected: the traceback with ``verbose``, else one line.
+    Returns the exit code, 2 (a command never exits 3)."""
+    if verbose:
+        err_console.print_exception()
+    text = " ".join(str(exc).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    err_console.print(
+        f"[bold red]internal error:[/] {escape(type(exc).__name__)}{': ' if text else ''}{escape(text)}"
+        + ("" if verbose else " (run with -v for the traceback)"),
+        markup=True,
+        highlight=False,
+    )
+    return 2
+
+
 @contextlib.contextmanager
 def handle_errors(verbose: bool = False) -> Iterator[None]:
-    """Turn library exceptions into a message and an exit code; a traceback only with --verbose."""
+    """Turn library exceptions into a message and an exit code; a traceback only with --verbose.
+
+    A :class:`~fracatlas_annot.errors.FracatlasError` exits with its ``exit_code`` (1 or 2);
+    any other exception is an internal error: exit 2 with one line naming it.
+    """
     try:
         yield
     except FracatlasError as exc:
         if verbose:
             err_console.print_exception()
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-        raise SystemExit(exc.exit_code) from None
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+        raise SystemExit(exc.exit_code if exc.exit_code in EXIT_CODES else 2) from None
     except (KeyboardInterrupt, BrokenPipeError):
         raise SystemExit(130) from None
     except click.exceptions.ClickException:
@@ -84,22 +109,8 @@ def handle_errors(verbose: bool = False) -> Iterator[None]:
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - last resort: never a bare traceback
-        if verbose:
-            err_console.print_exception()
-        else:
-            err_console.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (run with --verbose for the traceback)",
-                markup=True,
-                highlight=False,
-            )
-        raise SystemExit(3) from None
+        raise SystemExit(internal_error(exc, verbose=verbose)) from None
 
 
 def verbose_option(f: Any) -> Any:
     return click.option("--verbose", "-v", is_flag=True, help="Show tracebacks for unexpected errors.")(f)
-
-
-def wants_color() -> bool:
-    if "NO_COLOR" in os.environ:
-        return False
-    return "FORCE_COLOR" in os.environ or sys.stdout.isatty()

@@ -106,8 +106,8 @@ def train_command(data_yaml: Path, task: str, model: str, weights: Path | None, 
                   lr0: float, optimizer: str, seed: int, device: str, out: Path, name: str, fracatlas: bool | None,
                   sets: tuple[str, ...], as_json: bool, verbose: bool) -> None:
     """Train YOLOv8 (detect or segment) on DATA_YAML, a set written by `convert`, offline."""
-    tr = _trainer()
     with handle_errors(verbose):
+        tr = _trainer()
         extra = _parse_sets(sets)
         with _library_output_to_stderr():
             result = tr.train(data_yaml, task=task, model=model, weights=weights, epochs=epochs, imgsz=imgsz, batch=batch,
@@ -141,8 +141,8 @@ Examples:
 def evaluate_command(weights: Path, data_yaml: Path, split: str, imgsz: int, batch: int, device: str, out: Path,
                      as_json: bool, verbose: bool) -> None:
     """Metrics (box P, R, mAP50, mAP50-95; mask ones for segment) of WEIGHTS on one split."""
-    tr = _trainer()
     with handle_errors(verbose):
+        tr = _trainer()
         with _library_output_to_stderr():
             result = tr.evaluate(weights, data_yaml, split=split, imgsz=imgsz, batch=batch, device=device, out=out)
     if as_json:
@@ -175,8 +175,8 @@ OUT/overlays/<image>.jpg."""
 def predict_command(weights: Path, images: tuple[Path, ...], out: Path, conf: float, imgsz: int, device: str,
                     no_overlays: bool, as_json: bool, verbose: bool) -> None:
     """Predict with WEIGHTS on IMAGES (files or folders)."""
-    tr = _trainer()
     with handle_errors(verbose):
+        tr = _trainer()
         with _library_output_to_stderr():
             result = tr.predict(weights, images, out=out, conf=conf, imgsz=imgsz, device=device, overlays=not no_overlays)
     if as_json:
@@ -215,8 +215,8 @@ Exit codes: 0 all checks passed; 1 a check failed; 2 unreadable input or bad opt
 def smoke_command(path: Path, tasks: tuple[str, ...], source: str | None, model: str, epochs: int, imgsz: int,
                   batch: int, n_images: int, out: Path | None, as_json: bool, verbose: bool) -> None:
     """Quick end-to-end check of PATH before a long training."""
-    tr = _trainer()
     with handle_errors(verbose):
+        tr = _trainer()
         with _library_output_to_stderr():
             result = tr.smoke(path, out=out, tasks=tasks or None, source=source, model=model, epochs=epochs,
                               imgsz=imgsz, batch=batch, n_images=n_images)

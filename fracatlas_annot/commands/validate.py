@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
 from ._common import console, echo_json, handle_errors, verbose_option
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..validate import ValidationResult
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -40,10 +42,9 @@ def _location(row: Any) -> str:
     return location(row.file, row.line, row.loc) or ""
 
 
-def _render(findings: pd.DataFrame, dataset: Any, limit: int) -> None:
-    from ..validate import summary
-
-    s = summary(findings, dataset)
+def _render(result: ValidationResult, limit: int) -> None:
+    findings = result.findings
+    s = result.summary
     console.print(f"[bold]{escape(str(s['dataset'] or ''))}[/] ({s['format']}, {s['images']} images)")
     for name, src in s["sources"].items():
         counts = []
@@ -156,7 +157,7 @@ def validate_cmd(
     YOLO zip or folder, rect CSV), or a folder of exports. Findings are reported per rule
     with image, source and location; see `fracatlas-annot rules` for the catalogue.
     """
-    from ..validate import exit_code, to_json, validate_with_dataset
+    from ..validate import validate
 
     with handle_errors(verbose):
         target: Any = path
@@ -169,15 +170,15 @@ def validate_cmd(
             from ..agreement import add_readers
 
             target = add_readers(target, readers[0], readers[1])
-        dataset, findings = validate_with_dataset(
+        result = validate(
             target, select=list(select) or None, ignore=list(ignore) or None, fast=fast,
             progress=not no_progress, input_format=input_format,
         )  # fmt: skip
         if as_json or output_format == "json":
-            echo_json(to_json(findings, dataset))
+            echo_json(result.to_json())
         else:
-            _render(findings, dataset, limit)
-        raise SystemExit(exit_code(findings, strict))
+            _render(result, limit)
+        raise SystemExit(result.exit_code(strict))
 
 
 RULES_EPILOG = """\b

@@ -40,8 +40,7 @@ _COCO_KEYS = re.compile(rb'"(?:annotations|categories|images)"\s*:\s*\[')
 _VGG_KEYS = re.compile(rb'"(?:regions|_via_img_metadata|fileref|base64_img_data|shape_attributes)"\s*:')
 
 
-class UnknownFormat(Exception):
-    """Nothing known was found at the path; the message says what was looked for."""
+from ..errors import UnknownFormat  # noqa: E402  (defined with the other library errors)
 
 
 def normalize_format(name: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from ..errors import InputError
 from ..model import Dataset, Problem
 from . import yolo
 from .fracatlas import IMAGE_SUFFIXES
@@ -83,7 +84,7 @@ def read(path: str | os.PathLike[str]) -> Dataset:
 
     yaml_path = find_yaml(Path(path))
     if yaml_path is None:
-        raise FileNotFoundError(f"no data.yaml in {path}")
+        raise InputError(path, f"no {' / '.join(YAML_NAMES)} here")
     folder = yaml_path.parent
     problems: list[Problem] = []
     doc = yaml.safe_load(yaml_path.read_text(encoding="utf-8")) or {}

@@ -21,6 +21,7 @@ from .. import __version__
 from ..model import Dataset
 from ..runtime.atomic import write_bytes_atomic, write_text_atomic
 from ..runtime.jsonsafe import json_default
+from ..validate import ValidationResult
 from . import html as H
 from . import plots as P
 from .thumbs import HIGHLIGHT, PALETTE, Shape, ThumbJob, render_all, rings_of
@@ -42,22 +43,24 @@ def _load(dataset_or_path: Dataset | str | os.PathLike) -> Dataset:
     return read(dataset_or_path)
 
 
-def _validate(ds: Dataset, findings: pd.DataFrame | None, *, select: Any, ignore: Any, fast: bool, progress: bool) -> tuple[pd.DataFrame, dict, Any]:
-    """Run the rules as :func:`fracatlas_annot.validate.validate_with_dataset` does, keeping the
-    check context: its pixel scan and duplicate groups are reused for the duplicates section
+def _validate(ds: Dataset, findings: ValidationResult | pd.DataFrame | None, *, select: Any, ignore: Any, fast: bool, progress: bool) -> tuple[pd.DataFrame, dict, Any]:
+    """Run the rules as :func:`fracatlas_annot.validate.validate` does, keeping the check
+    context: its pixel scan and duplicate groups are reused for the duplicates section
     instead of decoding every image a second time."""
     from ..checks import load_all
     from ..checks.registry import CheckContext, run_rules, select_rules
-    from ..validate import IMAGING_FACTS, to_json
+    from ..validate import IMAGING_FACTS
 
     load_all()
     rules = select_rules(select, ignore)
     ctx = CheckContext(dataset=ds, fast=fast, progress=progress, pixel_facts=IMAGING_FACTS)
     if findings is None:
-        findings = run_rules(ctx, rules)
-        findings.attrs["rules_run"] = [r.code for r in rules if not (fast and r.needs_pixels)]
-        findings.attrs["fast"] = fast
-    return findings, to_json(findings, ds), ctx
+        result = ValidationResult.of(run_rules(ctx, rules), ds, rules, fast=fast)
+    elif isinstance(findings, ValidationResult):
+        result = ValidationResult(findings.findings, ds, findings.rules_run, findings.fast)
+    else:  # a bare findings table: how it was made is unknown
+        result = ValidationResult(findings, ds)
+    return result.findings, result.to_json(), ctx
 
 
 def _agreement(readers: Sequence[Any], ds: Dataset) -> Any:
@@ -478,7 +481,7 @@ def build_report(
     *,
     out_html: str | os.PathLike | None = None,
     out_json: str | os.PathLike | None = None,
-    findings: pd.DataFrame | None = None,
+    findings: ValidationResult | pd.DataFrame | None = None,
     readers: Sequence[Any] | None = None,
     select: Any = None,
     ignore: Any = None,
@@ -496,7 +499,8 @@ def build_report(
             :func:`fracatlas_annot.formats.read` accepts.
         out_html: where to write the self-contained HTML page (optional).
         out_json: where to write the JSON (optional).
-        findings: findings already computed by ``validate`` (skips running it again).
+        findings: what ``validate`` already found (a ValidationResult, or a findings
+            table), so that the rules do not run again.
         readers: two reader exports (paths or sources) for the agreement section.
         select, ignore, fast: passed to ``validate`` (``fast`` also skips pixel hashing
             for the duplicate groups).

@@ -10,9 +10,12 @@ import pytest
 
 from fracatlas_annot.checks import load_all
 from fracatlas_annot.checks.registry import (
+    FAMILIES,
     RULES,
     Severity,
+    family_of,
     missing_sections,
+    rule,
     rule_by_name_or_code,
     select_rules,
 )
@@ -39,20 +42,106 @@ def test_every_rule_is_documented_in_ruff_sections() -> None:
         assert r.summary and r.summary.endswith("."), code
 
 
-def test_family_digit_matches_family() -> None:
-    families = {
-        "0": "structure",
-        "1": "geometry",
-        "2": "box-vs-polygon",
-        "3": "cross-format",
-        "4": "metadata",
-        "5": "images",
-        "6": "duplicates",
-        "7": "splits",
-    }
+#: code -> (name, severity, family, status) of every rule. A change here changes what users
+#: select, ignore and gate CI on: make it on purpose, with a REDIRECTS entry for a moved code.
+CATALOGUE: dict[str, tuple[str, str, str, str]] = {
+    "FA000": ("read-problem", "error", "structure", "stable"),
+    "FA001": ("unparsable-annotation-file", "error", "structure", "stable"),
+    "FA002": ("missing-required-key", "error", "structure", "stable"),
+    "FA003": ("invalid-field-value", "error", "structure", "stable"),
+    "FA004": ("unsafe-archive-content", "error", "structure", "stable"),
+    "FA005": ("duplicate-image-id", "error", "structure", "stable"),
+    "FA006": ("duplicate-annotation-id", "error", "structure", "stable"),
+    "FA007": ("orphan-annotation", "error", "structure", "stable"),
+    "FA008": ("missing-label", "error", "structure", "stable"),
+    "FA009": ("unknown-class", "error", "structure", "stable"),
+    "FA010": ("negative-class-index", "error", "structure", "stable"),
+    "FA011": ("class-id-offset", "error", "structure", "stable"),
+    "FA012": ("label-name-mismatch", "error", "structure", "stable"),
+    "FA013": ("duplicate-label-name", "error", "structure", "stable"),
+    "FA014": ("duplicate-object", "warning", "structure", "stable"),
+    "FA015": ("crowd-or-rle-object", "warning", "structure", "stable"),
+    "FA017": ("stale-label-cache", "warning", "structure", "stable"),
+    "FA018": ("coco-iscrowd-missing", "warning", "structure", "stable"),
+    "FA101": ("polygon-too-few-vertices", "error", "geometry", "stable"),
+    "FA102": ("invalid-polygon", "error", "geometry", "stable"),
+    "FA103": ("zero-area-polygon", "error", "geometry", "stable"),
+    "FA104": ("degenerate-box", "error", "geometry", "stable"),
+    "FA105": ("object-outside-image", "error", "geometry", "stable"),
+    "FA106": ("non-finite-coordinate", "error", "geometry", "stable"),
+    "FA107": ("multi-part-polygon", "warning", "geometry", "stable"),
+    "FA108": ("polygon-missing", "error", "geometry", "stable"),
+    "FA109": ("polygon-with-hole", "warning", "geometry", "stable"),
+    "FA201": ("unmatched-box-or-polygon", "error", "box-vs-polygon", "stable"),
+    "FA202": ("box-polygon-low-iou", "error", "box-vs-polygon", "stable"),
+    "FA203": ("box-polygon-count-mismatch", "error", "box-vs-polygon", "stable"),
+    "FA204": ("coco-bbox-not-polygon-extent", "error", "box-vs-polygon", "stable"),
+    "FA205": ("coco-area-not-polygon-area", "error", "box-vs-polygon", "stable"),
+    "FA301": ("object-count-mismatch", "error", "cross-format", "stable"),
+    "FA302": ("object-geometry-mismatch", "error", "cross-format", "stable"),
+    "FA303": ("label-mismatch", "error", "cross-format", "stable"),
+    "FA304": ("image-missing-from-source", "error", "cross-format", "stable"),
+    "FA305": ("image-size-mismatch-between-sources", "error", "cross-format", "stable"),
+    "FA401": ("fractured-flag-vs-folder", "error", "metadata", "stable"),
+    "FA402": ("fractured-flag-vs-annotations", "error", "metadata", "stable"),
+    "FA403": ("fracture-count-mismatch", "error", "metadata", "stable"),
+    "FA404": ("image-missing-on-disk", "error", "metadata", "stable"),
+    "FA405": ("image-not-in-csv", "error", "metadata", "stable"),
+    "FA406": ("image-in-both-folders", "error", "metadata", "stable"),
+    "FA407": ("invalid-csv-metadata", "error", "metadata", "stable"),
+    "FA501": ("image-unreadable", "error", "images", "stable"),
+    "FA502": ("image-truncated", "warning", "images", "stable"),
+    "FA503": ("declared-size-mismatch", "error", "images", "stable"),
+    "FA504": ("declared-size-is-raw-exif-size", "error", "images", "stable"),
+    "FA505": ("exif-orientation", "info", "images", "stable"),
+    "FA506": ("image-too-small", "warning", "images", "stable"),
+    "FA601": ("byte-identical-images", "warning", "duplicates", "stable"),
+    "FA602": ("identical-pixel-images", "warning", "duplicates", "stable"),
+    "FA603": ("near-duplicate-images", "warning", "duplicates", "stable"),
+    "FA701": ("image-in-several-splits", "error", "splits", "stable"),
+    "FA702": ("split-entry-not-in-csv", "error", "splits", "stable"),
+    "FA703": ("non-fractured-image-in-split", "error", "splits", "stable"),
+    "FA704": ("fractured-image-in-no-split", "error", "splits", "stable"),
+    "FA705": ("duplicate-split-entry", "warning", "splits", "stable"),
+    "FA801": ("reader-missed-object", "warning", "readers", "stable"),
+    "FA802": ("reader-low-overlap", "warning", "readers", "stable"),
+    "FA803": ("reader-image-level-disagreement", "warning", "readers", "stable"),
+    "FA804": ("reader-image-missing", "warning", "readers", "stable"),
+    "FA805": ("reader-label-mismatch", "warning", "readers", "stable"),
+    "FA806": ("reader-agreement-summary", "info", "readers", "stable"),
+}
+
+
+def test_catalogue_is_unchanged() -> None:
+    got = {c: (r.name, str(r.severity), r.family, str(r.status)) for c, r in sorted(RULES.items())}
+    assert got == CATALOGUE
+
+
+def test_each_family_is_one_prefix_and_one_module() -> None:
+    assert [f.prefix for f in FAMILIES] == [f"FA{i}" for i in range(len(FAMILIES))]
+    assert len({f.name for f in FAMILIES}) == len({f.module for f in FAMILIES}) == len(FAMILIES)
     for code, r in RULES.items():
-        if code[2] in families:
-            assert r.family == families[code[2]], code
+        fam = family_of(code)
+        assert r.family == fam.name and code.startswith(fam.prefix)
+        assert r.func.__module__ == f"fracatlas_annot.checks.{fam.module}", code
+    assert {r.family for r in RULES.values()} == {f.name for f in FAMILIES}
+
+
+def test_a_code_outside_the_families_is_refused() -> None:
+    def check(ctx):  # pragma: no cover - never registered
+        """Nothing."""
+
+    with pytest.raises(ValueError, match="in no family"):
+        rule("FA901", "no-such-family", Severity.ERROR)(check)
+    assert "FA901" not in RULES
+
+
+def test_readme_names_every_family_as_the_table_does() -> None:
+    readme = " ".join((ROOT / "README.md").read_text("utf-8").replace("`", "").split())
+    listed = re.findall(r"\*\*(FA\d)\*\* ", readme)
+    assert listed == [f.prefix for f in FAMILIES]
+    for f in FAMILIES:
+        assert f"**{f.prefix}** {f.title}" in readme, f.prefix
 
 
 def test_every_rule_is_planted_in_the_defects_fixture() -> None:

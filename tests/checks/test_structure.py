@@ -145,6 +145,6 @@ def test_stale_label_cache_found_and_symlink_loops_ignored(tmp_path) -> None:
     shutil.copytree(Path(__file__).resolve().parents[2] / "fixtures" / "fracatlas-mini", root)
     (root / "Annotations" / "YOLO.cache").write_bytes(b"\x80\x04stale")
     (root / "loop").symlink_to(root / "loop")
-    found = validate(root, select="FA017", fast=True, progress=False)
+    found = validate(root, select="FA017", fast=True, progress=False).findings
     assert found["code"].tolist() == ["FA017"]
     assert found["file"].tolist() == ["Annotations/YOLO.cache"]

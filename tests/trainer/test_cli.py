@@ -127,6 +127,16 @@ def test_smoke_on_fracatlas_mini_loads_every_label(fixtures_dir: Path, tmp_path:
     assert code == 1 and doc["ok"] is False
 
 
+def test_smoke_with_an_unknown_source_exits_2_naming_the_sources(fixtures_dir: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Dataset.source's error is a usage error (exit 2), not an internal one (it was exit 3)."""
+    code = main(["smoke", str(fixtures_dir / "fracatlas-mini"), "--source", "cocoo", "--out", str(tmp_path / "smoke")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "error: no source named 'cocoo' (have: coco, voc, yolo, vgg); did you mean 'coco'?" in " ".join(err.split())
+    assert "internal error" not in err
+
+
 def test_train_on_converted_fracatlas_shows_published(fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from fracatlas_annot.convert import convert
 
