@@ -1,5 +1,6 @@
 """The one-to-one object matcher of the box-vs-polygon, cross-format and structure rules
-(IoU of extents, optimal assignment per image), computed once per context."""
+(IoU of extents, optimal assignment per image, with the IoU and assignment of
+:mod:`fracatlas_annot.agreement.matching`), computed once per context."""
 
 from __future__ import annotations
 
@@ -7,23 +8,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
+from ..agreement.matching import assign_max_iou, box_iou_pairs
 from ._keys import keyspace, listed_mask, object_codes
 from ._sizes import px_extents
 from .registry import CheckContext
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ix = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
-    inter = ix * iy
-    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
-    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-    union = area_a + area_b - inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        iou = np.where(union > 0, inter / union, np.where((a == b).all(axis=1), 1.0, 0.0))
-    return iou
 
 
 def match_sources(ctx: CheckContext, a_name: str, b_name: str) -> dict[str, Any]:
@@ -65,31 +54,16 @@ def match_sources(ctx: CheckContext, a_name: str, b_name: str) -> dict[str, Any]
     cand = ae.merge(be, on="image", how="inner", sort=True)
     ea = cand[["ax0", "ay0", "ax1", "ay1"]].to_numpy()
     eb = cand[["bx0", "by0", "bx1", "by1"]].to_numpy()
-    cand["iou"] = _iou(ea, eb)
+    cand["iou"], _ = box_iou_pairs(ea, eb, identical_empty=1.0)
     cand["offset"] = np.abs(ea - eb).max(axis=1) if len(cand) else np.empty(0)
     na = np.bincount(ae["image"].to_numpy(), minlength=len(K))
     nb = np.bincount(be["image"].to_numpy(), minlength=len(K))
     img = cand["image"].to_numpy()
-    cand["na"] = na[img]
-    cand["nb"] = nb[img]
-    single = (cand["na"] == 1) & (cand["nb"] == 1)
-    pairs = [cand.loc[single, ["image", "a", "b", "iou", "offset"]]]
-    multi = cand[~single]
-    if len(multi):
-        pairs.append(_assign(multi))
-    pairs_df = (
-        pd.concat([p for p in pairs if len(p)], ignore_index=True)
-        if any(len(p) for p in pairs)
-        else pd.DataFrame(
-            {
-                "image": pd.Series([], dtype=int),
-                "a": pd.Series([], dtype=int),
-                "b": pd.Series([], dtype=int),
-                "iou": pd.Series([], dtype=float),
-                "offset": pd.Series([], dtype=float),
-            }
-        )
-    )
+    cand["single"] = (na[img] == 1) & (nb[img] == 1)
+    chosen = assign_max_iou(cand, a="a", b="b", group="image")
+    # a pair with no overlap counts only on an image with one object in each source
+    chosen = chosen[(chosen["iou"].to_numpy() > 0) | chosen["single"].to_numpy(dtype=bool)]
+    pairs_df = chosen[["image", "a", "b", "iou", "offset"]].reset_index(drop=True)
     pairs_df["image"] = K.to_numpy(dtype=object)[pairs_df["image"].to_numpy(dtype=int)]
     pairs_df["a"] = pairs_df["a"].astype(int)
     pairs_df["b"] = pairs_df["b"].astype(int)
@@ -106,50 +80,3 @@ def match_sources(ctx: CheckContext, a_name: str, b_name: str) -> dict[str, Any]
     }
     ctx.cache[key] = result
     return result
-
-
-def _assign(multi: pd.DataFrame) -> pd.DataFrame:
-    """Optimal one-to-one pairs on images with several objects (candidate rows: image, a, b, iou).
-
-    Where every object of the smaller side has its best partner (highest IoU) in a different
-    object, taking those partners reaches the upper bound of the total IoU, so it is the
-    optimum: this case is settled with vectorised group maxima. The remaining images go
-    through ``scipy.optimize.linear_sum_assignment``. Pairs with no overlap are dropped.
-    """
-    out = []
-    a_side = (multi["na"] <= multi["nb"]).to_numpy()
-    settled_images = []
-    for side, other, mask in (("a", "b", a_side), ("b", "a", ~a_side)):
-        sub = multi[mask]
-        if not len(sub):
-            continue
-        best = sub.loc[sub.groupby(side, sort=False)["iou"].idxmax()]
-        distinct = (~best.duplicated(subset=["image", other], keep=False)).groupby(best["image"]).all()
-        ok_images = distinct.index[distinct.to_numpy(dtype=bool)]
-        out.append(best[best["image"].isin(ok_images).to_numpy()])
-        settled_images.append(ok_images)
-    settled = np.concatenate([np.asarray(x) for x in settled_images]) if settled_images else np.empty(0, int)
-    rest = multi[~multi["image"].isin(settled).to_numpy()].sort_values(["image", "a", "b"], kind="stable")
-    if len(rest):
-        img = rest["image"].to_numpy()
-        starts = np.flatnonzero(np.r_[True, img[1:] != img[:-1]])
-        ends = np.r_[starts[1:], len(img)]
-        a_col, b_col = rest["a"].to_numpy(), rest["b"].to_numpy()
-        iou = rest["iou"].to_numpy()
-        keep: list[np.ndarray] = []
-        for s, e in zip(starts, ends):
-            ua, ia = np.unique(a_col[s:e], return_inverse=True)
-            ub, ib = np.unique(b_col[s:e], return_inverse=True)
-            m = np.zeros((len(ua), len(ub)))
-            pos = np.full((len(ua), len(ub)), -1)
-            m[ia, ib] = iou[s:e]
-            pos[ia, ib] = np.arange(s, e)
-            r, c = linear_sum_assignment(m, maximize=True)
-            keep.append(pos[r, c])
-        out.append(rest.iloc[np.concatenate(keep)])
-    res = (
-        pd.concat(out, ignore_index=True)[["image", "a", "b", "iou", "offset"]]
-        if out
-        else multi.iloc[:0][["image", "a", "b", "iou", "offset"]]
-    )
-    return res[res["iou"].to_numpy() > 0]

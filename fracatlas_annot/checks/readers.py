@@ -70,7 +70,7 @@ def _rows(ctx: CheckContext, kinds: tuple[str, ...]) -> tuple[Any, pd.DataFrame]
 
 
 def _object_findings(ctx: CheckContext, result: Any, rows: pd.DataFrame, side: str, message: Any) -> pd.DataFrame:
-    reader = result._readers[0 if side == "a" else 1]
+    reader = result.readers[0 if side == "a" else 1]
     geometry = rows["geometry"].iloc[0]
     table = reader.tables[geometry]
     src_name = str(table["source"].iloc[0]) if len(table) else reader.name

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import click
@@ -102,8 +98,11 @@ def agree_cmd(
     thresholds = _floats(iou)
     reader_names = _names(names)
     with handle_errors(verbose):
-        from ..agreement import agree
+        from ..agreement import agree, read_image_list
 
+        seen = None
+        if seen_a or seen_b:
+            seen = tuple(read_image_list(p) if p else None for p in (seen_a, seen_b))
         result = agree(
             reader_a,
             reader_b,
@@ -112,92 +111,18 @@ def agree_cmd(
             geometry=geometry,
             meta=meta,
             label_aware=not ignore_labels,
-            seen=(_image_list(seen_a), _image_list(seen_b)) if (seen_a or seen_b) else None,
+            seen=seen,
         )
         consensus = result.consensus(method, unmatched) if method else None
-        written: list[str] = []
-        if out_dir:
-            written = _write_out(Path(out_dir), result, consensus)
+        written = result.write(out_dir, consensus=consensus) if out_dir else []
     if as_json:
-        data = result.to_dict()
-        if consensus is not None:
-            data["consensus"] = _consensus_summary(consensus)
+        data = result.to_dict(consensus=consensus)
         data["written"] = written
         echo_json(data)
         return
     _print_tables(result, consensus, top)
     for w in written:
         err_console.print(f"wrote {w}", markup=False)
-
-
-def _image_list(path: str | None) -> list[str] | None:
-    """Image names, one a line (blank lines and ``#`` comments skipped; a path keeps its name)."""
-    if path is None:
-        return None
-    from ..errors import InputError
-
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, str(exc)) from None
-    return [Path(line.strip()).name for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-
-
-# --------------------------------------------------------------------------- output files
-
-
-def _write_out(out: Path, result: Any, consensus: Any) -> list[str]:
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    d = result.disagreements
-    _atomic_text(out / "disagreements.csv", d.to_csv(index=False))
-    written.append(str(out / "disagreements.csv"))
-    _atomic_text(out / "disagreements.json", json.dumps(result.to_dict()["disagreements"], indent=1, ensure_ascii=False))
-    written.append(str(out / "disagreements.json"))
-    data = result.to_dict()
-    if consensus is not None:
-        data["consensus"] = _consensus_summary(consensus)
-    _atomic_text(out / "agreement.json", json.dumps(data, indent=1, ensure_ascii=False))
-    written.append(str(out / "agreement.json"))
-    if consensus is not None:
-        queue = consensus.meta.get("queue")
-        if queue is not None and len(queue):
-            q = queue.drop(columns=["geometry"])
-            _atomic_text(out / "consensus-queue.csv", q.to_csv(index=False))
-            written.append(str(out / "consensus-queue.csv"))
-        written += _write_consensus(out, consensus)
-    return written
-
-
-def _write_consensus(out: Path, consensus: Any) -> list[str]:
-    """Write the consensus as COCO JSON through the convert module (no second writer here)."""
-    try:
-        from ..convert import convert
-    except ImportError:
-        err_console.print("consensus not written: the convert module is not available", markup=False)
-        return []
-    target = out / "consensus"
-    convert(consensus, to="coco", out=target, overwrite=True, progress=False)
-    return [str(target)]
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
-def _consensus_summary(src: Any) -> dict[str, Any]:
-    meta = {k: v for k, v in src.meta.items() if k != "queue"}
-    return {
-        "name": src.name,
-        "geometry": src.geometry,
-        "objects": int(len(src.objects)),
-        "images": int(len(src.images)),
-        "by_readers": {str(k): int(v) for k, v in src.objects["readers"].value_counts().items()},
-        **meta,
-    }
 
 
 # --------------------------------------------------------------------------- terminal
@@ -278,7 +203,9 @@ def _print_tables(result: Any, consensus: Any, top: int) -> None:
     if len(d) > top:
         console.print(f"... {len(d) - top} more (use --out DIR for the full queue)", markup=False)
     if consensus is not None:
-        s = _consensus_summary(consensus)
+        from ..agreement import consensus_summary
+
+        s = consensus_summary(consensus)
         console.print(
             f"consensus ({s['method']}, IoU >= {s['iou']:g}, unmatched: {s['unmatched']}): {s['objects']} object(s) on {s['images']} image(s); "
             f"pairs {s['pairs']}, kept unmatched {s['kept_unmatched']}, dropped {s['dropped']}, queued {s['queued']}",

@@ -34,7 +34,6 @@ def _depth(path: Any) -> int:
     if not isinstance(path, str) or not os.path.isfile(path):
         return 3
     try:
-        from PIL import Image
 
         with open_image(path) as im:
             return len(im.getbands())

@@ -13,7 +13,7 @@ import json
 import math
 from typing import Any
 
-__all__ = ["dumps", "json_default", "plain"]
+__all__ = ["dumps", "json_default", "jsonable", "plain"]
 
 
 def _isna(v: Any) -> bool:
@@ -39,6 +39,31 @@ def plain(v: Any) -> Any:
     if v is None or _isna(v):
         return None
     return v
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` (nested dicts, lists, tuples, numpy arrays and scalars) as plain JSON values:
+    keys as strings, NaN and missing values as None, anything unknown as its ``str``."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return None if math.isnan(obj) else float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if obj is pd.NA or obj is None:
+        return None
+    if isinstance(obj, (str, int, bool)):
+        return obj
+    if isinstance(obj, np.ndarray):
+        return [jsonable(v) for v in obj.tolist()]
+    return str(obj)
 
 
 def json_default(obj: Any) -> Any:

@@ -74,29 +74,3 @@ def test_missing_coco_area_reported() -> None:
     coco = coco_source([(A, square(10, 10, 20))], extra={"area": [np.nan]})
     f = run("FA205", dataset({A: {}}, [coco]))
     assert f.iloc[0].message == "annotation has no area"
-
-
-def test_assignment_shortcut_is_optimal_like_linear_sum_assignment() -> None:
-    import numpy as np
-    import pandas as pd
-    from scipy.optimize import linear_sum_assignment
-
-    from fracatlas_annot.checks._common import _assign
-
-    rng = np.random.default_rng(0)
-    rows, a0, b0 = [], 0, 0
-    for img in range(300):
-        na, nb = int(rng.integers(1, 5)), int(rng.integers(1, 5))
-        if na == nb == 1:
-            continue
-        m = rng.random((na, nb)) * (rng.random((na, nb)) < 0.7)
-        rows += [(img, a0 + i, b0 + j, m[i, j], 0.0, na, nb) for i in range(na) for j in range(nb)]
-        a0, b0 = a0 + na, b0 + nb
-    cand = pd.DataFrame(rows, columns=["image", "a", "b", "iou", "offset", "na", "nb"])
-    got = _assign(cand)
-    for img, g in cand.groupby("image"):
-        m = g.pivot(index="a", columns="b", values="iou").to_numpy()
-        r, c = linear_sum_assignment(m, maximize=True)
-        mine = got[got["image"] == img]
-        assert mine["a"].is_unique and mine["b"].is_unique
-        assert mine["iou"].sum() == pytest.approx(m[r, c].sum())

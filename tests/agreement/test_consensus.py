@@ -1,4 +1,4 @@
-"""Consensus of two readers: every method on hand-built boxes and polygons, the unmatched
+"""agreement.consensus: a consensus of two readers: every method on hand-built boxes and polygons, the unmatched
 policies, and a consensus written by convert to yolo-seg that Ultralytics accepts."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fracatlas_annot.agreement import agree
 from fracatlas_annot.errors import UsageError
 from fracatlas_annot.model import Dataset, empty_images
 
-from test_agreement import make_source
+from .builders import make_source
 
 IMAGES = ["1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg"]
 TRIANGLE = shapely.Polygon([(0, 0), (20, 0), (0, 20)])  # area 200, holds the square (0,0,10,10)

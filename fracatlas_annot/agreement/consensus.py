@@ -28,11 +28,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import UsageError
-from .model import Source, make_objects, make_source_images
+from ..errors import UsageError
+from ..model import Source, make_objects, make_source_images
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .agreement import AgreementResult
+    from .result import AgreementResult
+
+__all__ = ["METHODS", "QUEUE_COLUMNS", "UNMATCHED", "build_consensus", "consensus_summary"]
 
 METHODS: tuple[str, ...] = ("intersect", "union", "mean", "prefer-a", "prefer-b")
 UNMATCHED: tuple[str, ...] = ("keep", "drop", "queue")
@@ -49,7 +51,8 @@ def build_consensus(
     geometry: str | None = None,
     name: str = "consensus",
 ) -> Source:
-    """Build the consensus Source of an :class:`~fracatlas_annot.agreement.AgreementResult`.
+    """Build the consensus Source of an :class:`~fracatlas_annot.agreement.AgreementResult`
+    (called by :meth:`AgreementResult.consensus <fracatlas_annot.agreement.AgreementResult.consensus>`).
 
     Args:
         method: ``intersect``, ``union``, ``mean``, ``prefer-a`` or ``prefer-b`` (see the module docstring).
@@ -67,20 +70,15 @@ def build_consensus(
         raise UsageError(f"consensus method must be one of {', '.join(METHODS)}, got {method!r}")
     if unmatched not in UNMATCHED:
         raise UsageError(f"unmatched must be one of {', '.join(UNMATCHED)}, got {unmatched!r}")
-    if result._readers is None:
+    if result.readers is None or result.images is None:
         raise UsageError("this AgreementResult carries no reader tables (was it built by agree()?)")
     if geometry is None:
         geometry = "mask" if "mask" in result.geometries else "box"
     if geometry not in result.geometries:
         raise UsageError(f"no {geometry} agreement to build a consensus from (have: {', '.join(result.geometries) or 'none'})")
     t = float(iou) if iou is not None else result.thresholds[0]
-    from .agreement import match_pairs
-
-    key = (geometry, t)
-    m = result._matches.get(key)
-    if m is None:
-        m = match_pairs(result._pairs[geometry], t, label_aware=result.label_aware)
-    ra, rb = result._readers
+    m = result.match(geometry, t)
+    ra, rb = result.readers
     ta, tb = ra.tables[geometry], rb.tables[geometry]
     na, nb = result.names
     ok = m[m["label_match"].to_numpy()]
@@ -126,7 +124,7 @@ def build_consensus(
     }
 
     # objects only one reader drew (or matched across labels), on images both readers saw
-    images = result._images
+    images = result.images
     both = pd.Series(images["seen_a"].to_numpy() & images["seen_b"].to_numpy(), index=images.index)
     used_a = np.zeros(len(ta), dtype=bool)
     used_b = np.zeros(len(tb), dtype=bool)
@@ -230,6 +228,21 @@ def build_consensus(
         path=None,
         meta=meta,
     )
+
+
+def consensus_summary(src: Source) -> dict[str, Any]:
+    """A consensus Source in a few numbers (name, geometry, objects, images, objects per
+    reader combination) with its ``meta`` except the queue: the ``consensus`` entry of
+    ``agreement.json`` and of ``agree --json``."""
+    meta = {k: v for k, v in src.meta.items() if k != "queue"}
+    return {
+        "name": src.name,
+        "geometry": src.geometry,
+        "objects": int(len(src.objects)),
+        "images": int(len(src.images)),
+        "by_readers": {str(k): int(v) for k, v in src.objects["readers"].value_counts().items()},
+        **meta,
+    }
 
 
 def _labels(a: list[str], b: list[str], used: np.ndarray) -> list[str]:
