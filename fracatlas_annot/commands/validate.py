@@ -9,6 +9,7 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
+from ..formats.registry import FORMATS
 from ._common import console, echo_json, handle_errors, verbose_option
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -98,7 +99,7 @@ def _render(findings: pd.DataFrame, dataset: Any, limit: int) -> None:
     "-f",
     "input_format",
     default=None,
-    help="Input format (fracatlas, coco, voc, yolo, csv, vgg); detected when omitted.",
+    help=f"Input format ({', '.join(FORMATS)}); detected when omitted.",
 )
 @click.option(
     "--format",

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from fracatlas_annot.convert import convert
-from fracatlas_annot.convert import yolo as yolo_writer
+from fracatlas_annot.formats import ultralytics as yolo_writer
 from fracatlas_annot.errors import OutputExistsError, UsageError
 
 from ._mini import MINI, read_mini

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fracatlas_annot.formats import voc
+from fracatlas_annot.formats.voc import reader as voc
 
 from .test_files import make_zip
 
