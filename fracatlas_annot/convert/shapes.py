@@ -41,7 +41,11 @@ def traced_geometry(objects: pd.DataFrame, recorder: Recorder | None) -> np.ndar
         seg = objects["rle"].iat[i]
         if geoms[i] is None or shapely.is_empty(geoms[i]):
             traced = rle_polygons(seg)
-            geoms[i] = None if isinstance(traced, str) or shapely.is_empty(traced[0]) else traced[0]
+            if isinstance(traced, str):
+                geoms[i] = None
+                msgs.append(f"RLE mask unusable ({traced}); not traced")
+                continue
+            geoms[i] = None if shapely.is_empty(traced[0]) else traced[0]
         g = geoms[i]
         parts = 0 if g is None else shapely.get_num_geometries(g)
         holes = 0 if g is None else int(shapely.get_num_interior_rings(shapely.get_parts(g)).sum())
