@@ -57,6 +57,13 @@ class Plan:
     def allow_lossy(self) -> bool:
         return bool(self.options.get("allow_lossy"))
 
+    @property
+    def version(self) -> str:
+        """fracatlas-annot's version (writers name it in their documents)."""
+        from .. import __version__
+
+        return __version__
+
     # ------------------------------------------------------------------ for the writers
 
     def check_stems(self) -> None:

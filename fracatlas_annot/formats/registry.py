@@ -55,6 +55,7 @@ class WritePlan(Protocol):
     notes: list[str]
     recorder: Any  # convert.manifest.Recorder: add(kind, objects, messages), raise_if_lossy(allow), keep_kinds(kinds)
     allow_lossy: bool
+    version: str  # fracatlas-annot's version, for a document's "written by" note
 
     def check_stems(self) -> None: ...  # UsageError when two images would share one label file
     def record_crowd(self, target: str) -> None: ...  # crowd objects recorded as iscrowd-cleared

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ... import __version__
 from .rle import compressed
 
 if TYPE_CHECKING:
@@ -80,8 +79,8 @@ def to_coco(plan: WritePlan) -> tuple[dict[str, Any], pd.DataFrame]:
     h = images["height"].to_numpy(dtype=float)
     doc = {
         "info": {
-            "description": f"written by fracatlas-annot {__version__} from source '{plan.source.name}'",
-            "version": __version__,
+            "description": f"written by fracatlas-annot {plan.version} from source '{plan.source.name}'",
+            "version": plan.version,
             "date_created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         },
         "licenses": [],
