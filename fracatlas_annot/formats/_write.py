@@ -7,12 +7,15 @@ these only turn numbers into the bytes a format expects, fast at 10^5 files.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["format_rows", "group_lines", "write_text_files", "stems"]
+if TYPE_CHECKING:
+    from .registry import WritePlan
+
+__all__ = ["format_rows", "group_lines", "write_text_files", "stems", "yolo_boxes"]
 
 
 def stems(keys: pd.Index | np.ndarray) -> np.ndarray:
@@ -83,3 +86,28 @@ def format_rows(head: np.ndarray, values: np.ndarray, lengths: np.ndarray, fmt: 
             return [f"{hd} {buf[9 * s : 9 * (s + k) - 1]}" for hd, s, k in zip(heads, starts.tolist(), lengths.tolist())]
     tokens = ((fmt + " ") * len(flat) % tuple(flat.tolist())).split(" ") if len(flat) else []
     return [f"{hd} {' '.join(tokens[s:s + k])}" for hd, s, k in zip(heads, starts.tolist(), lengths.tolist())]
+
+
+def yolo_boxes(plan: WritePlan, *, inside: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``plan.objects`` to write as YOLO box lines, and their ``cx cy w h``:
+    clamped to the image (the plan's policy), normalised, rounded to 6 decimals.
+
+    ``inside`` also shrinks ``w`` / ``h`` so that the box stays within [0, 1] after rounding
+    (makesense's importer, PR #188). A box left narrower than 1e-6 is recorded as dropped.
+    """
+    objects = plan.objects
+    boxes, keep = plan.boxes(plan.geometry(record=False))
+    rows = np.flatnonzero(keep)
+    b = boxes[keep]
+    w = objects["w"].to_numpy()[keep]
+    h = objects["h"].to_numpy()[keep]
+    xywh = np.round(np.stack([(b[:, 0] + b[:, 2]) / 2 / w, (b[:, 1] + b[:, 3]) / 2 / h, (b[:, 2] - b[:, 0]) / w, (b[:, 3] - b[:, 1]) / h], axis=1), 6)
+    if inside:
+        cx, cy = xywh[:, 0], xywh[:, 1]
+        xywh[:, 2] = np.minimum(xywh[:, 2], np.round(2 * np.minimum(cx, 1 - cx), 6))
+        xywh[:, 3] = np.minimum(xywh[:, 3], np.round(2 * np.minimum(cy, 1 - cy), 6))
+        xywh = np.clip(xywh, 0.0, 1.0)
+    ok = (xywh[:, 2] > 0) & (xywh[:, 3] > 0)
+    if (~ok).any():
+        plan.recorder.add("object-dropped", objects.iloc[rows[~ok]], "box narrower than 1e-6 of the image; not written")
+    return rows[ok], xywh[ok]

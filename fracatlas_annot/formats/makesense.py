@@ -38,7 +38,7 @@ import shapely
 
 from ..errors import InputError, UsageError
 from ..model import Dataset, Problem, Source
-from ._write import format_rows, group_lines, stems
+from ._write import format_rows, group_lines, stems, yolo_boxes
 
 if TYPE_CHECKING:
     from .registry import WritePlan
@@ -131,23 +131,7 @@ def yolo_lines(plan: WritePlan) -> pd.DataFrame:
     """RECT lines (``image``, ``cls``, ``text``) as makesense writes them: clamped, 6 decimals,
     width/height shrunk so the box stays inside [0, 1] (makesense PR #188)."""
     objects = plan.objects
-    geoms = plan.geometry(record=False)
-    boxes, keep = plan.boxes(geoms)
-    rows = np.flatnonzero(keep)
-    b = boxes[keep]
-    w = objects["w"].to_numpy()[keep]
-    h = objects["h"].to_numpy()[keep]
-    cx = np.round((b[:, 0] + b[:, 2]) / 2 / w, 6)
-    cy = np.round((b[:, 1] + b[:, 3]) / 2 / h, 6)
-    bw = np.round((b[:, 2] - b[:, 0]) / w, 6)
-    bh = np.round((b[:, 3] - b[:, 1]) / h, 6)
-    bw = np.minimum(bw, np.round(2 * np.minimum(cx, 1 - cx), 6))
-    bh = np.minimum(bh, np.round(2 * np.minimum(cy, 1 - cy), 6))
-    vals = np.clip(np.stack([cx, cy, bw, bh], axis=1), 0.0, 1.0)
-    ok = (vals[:, 2] > 0) & (vals[:, 3] > 0)
-    if (~ok).any():
-        plan.recorder.add("object-dropped", objects.iloc[rows[~ok]], "box narrower than 1e-6 of the image; not written")
-    rows, vals = rows[ok], vals[ok]
+    rows, vals = yolo_boxes(plan, inside=True)
     cls = objects["cls"].to_numpy()[rows]
     texts = format_rows(cls.astype(str), vals, np.full(len(rows), 4))
     return pd.DataFrame({"image": objects["image"].to_numpy(dtype=object)[rows], "cls": cls, "text": np.asarray(texts, dtype=object)})

@@ -32,7 +32,7 @@ import yaml
 from ..errors import InputError
 from ..model import Dataset, Problem
 from . import yolo
-from ._write import format_rows, group_lines, stems, write_text_files
+from ._write import format_rows, group_lines, stems, write_text_files, yolo_boxes
 from .fracatlas import IMAGE_SUFFIXES
 from .yolo import find_data_yaml
 
@@ -180,17 +180,7 @@ def build_lines(plan: WritePlan, task: str) -> pd.DataFrame:
         cls = objects["cls"].to_numpy()[owner]
         texts = format_rows(cls.astype(str), rings.xy, rings.lengths * 2)
     else:
-        geoms = plan.geometry(record=False)
-        boxes, keep = plan.boxes(geoms)
-        owner = np.flatnonzero(keep)
-        b = boxes[keep]
-        w = objects["w"].to_numpy()[keep]
-        h = objects["h"].to_numpy()[keep]
-        xywh = np.round(np.stack([(b[:, 0] + b[:, 2]) / 2 / w, (b[:, 1] + b[:, 3]) / 2 / h, (b[:, 2] - b[:, 0]) / w, (b[:, 3] - b[:, 1]) / h], axis=1), 6)
-        ok = (xywh[:, 2] > 0) & (xywh[:, 3] > 0)
-        if (~ok).any():
-            rec.add("object-dropped", objects.iloc[owner[~ok]], "box narrower than 1e-6 of the image; not written")
-        owner, xywh = owner[ok], xywh[ok]
+        owner, xywh = yolo_boxes(plan)
         cls = objects["cls"].to_numpy()[owner]
         texts = format_rows(cls.astype(str), xywh, np.full(len(owner), 4))
     lines = pd.DataFrame({"row": owner, "image": objects["image"].to_numpy(dtype=object)[owner], "cls": cls, "text": np.asarray(texts, dtype=object)})
