@@ -93,7 +93,7 @@ def child(variant: str, coco: Path, out: Path) -> None:
         import ultralytics.data.converter  # noqa: F401  (import outside the timing)
     elif variant == "ours":
         import fracatlas_annot.convert  # noqa: F401
-        import fracatlas_annot.convert.yolo  # noqa: F401
+        import fracatlas_annot.formats.ultralytics  # noqa: F401
         import fracatlas_annot.formats.coco  # noqa: F401
     fn = {"floor": run_floor, "ours": run_ours, "ultra": run_ultra}[variant]
     t0 = time.perf_counter()

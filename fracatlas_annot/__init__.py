@@ -36,7 +36,7 @@ from .errors import (
     UsageError,
 )
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 #: Public name -> (module of this package, attribute), imported on first use.
 _LAZY: dict[str, tuple[str, str]] = {

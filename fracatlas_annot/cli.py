@@ -12,7 +12,7 @@ from typing import Sequence
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .commands._common import rich_progress
 from .runtime.progress import use_reporter
 

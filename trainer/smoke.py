@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 
 from fracatlas_annot.errors import InputError, UsageError
+from fracatlas_annot.formats.ultralytics import dataset_root
+from fracatlas_annot.formats.yolo import find_data_yaml
 
 from .fit import read_data_yaml, train
 
@@ -27,20 +29,9 @@ SMOKE_SETTINGS: dict[str, Any] = {
 }
 
 
-def _find_data_yaml(path: Path) -> Path | None:
-    if path.is_file() and path.suffix in (".yaml", ".yml"):
-        return path
-    if path.is_dir() and (path / "data.yaml").is_file():
-        return path / "data.yaml"
-    return None
-
-
 def _label_task(data_yaml: Path) -> str:
     """``segment`` when label lines carry polygons (more than 5 fields), else ``detect``."""
-    doc = read_data_yaml(data_yaml)
-    root = Path(doc.get("path") or data_yaml.parent)
-    if not root.is_absolute():
-        root = (data_yaml.parent / root).resolve()
+    root = dataset_root(data_yaml, read_data_yaml(data_yaml))
     for f in (root / "labels").rglob("*.txt"):
         for line in f.read_text(encoding="utf-8").splitlines():
             if line.strip():
@@ -50,9 +41,7 @@ def _label_task(data_yaml: Path) -> str:
 
 def _split_images(data_yaml: Path, split: str) -> list[Path]:
     doc = read_data_yaml(data_yaml)
-    root = Path(doc.get("path") or data_yaml.parent)
-    if not root.is_absolute():
-        root = (data_yaml.parent / root).resolve()
+    root = dataset_root(data_yaml, doc)
     entry = doc.get(split)
     if not entry:
         return []
@@ -176,7 +165,7 @@ def smoke(
 
 
 def _converted_sets(path: Path, work: Path, tasks: tuple[str, ...] | None, source: str | None) -> list[tuple[str, Path, dict | None]]:
-    data_yaml = _find_data_yaml(path)
+    data_yaml = find_data_yaml(path)
     if data_yaml is not None:
         kind = _label_task(data_yaml)
         if tasks and any(t != kind for t in tasks):

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 from .consensus import METHODS, UNMATCHED, build_consensus, consensus_summary
 from .inputs import (
-    SOURCE_PREFERENCE,
     ReaderInput,
     add_readers,
     read_image_list,
@@ -59,7 +58,6 @@ __all__ = [
     "DISAGREEMENT_KINDS",
     "METHODS",
     "SIZE_THRESHOLDS",
-    "SOURCE_PREFERENCE",
     "UNMATCHED",
     "AgreementResult",
     "ReaderInput",

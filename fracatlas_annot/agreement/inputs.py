@@ -1,6 +1,6 @@
 """What each reader contributes, and which images each one saw.
 
-* **Which source of a reader export is used** (:data:`SOURCE_PREFERENCE`). A reader export
+* **Which source of a reader export is used** (:func:`source_preference`, from the formats registry). A reader export
   folder holds several makesense exports of the same project. For ``mask`` the polygon
   source is used (COCO preferred, then VGG). For ``box`` the reader's own rectangle export
   is used when there is one in pixels (VOC preferred, then the rect CSV, then YOLO once its
@@ -33,7 +33,6 @@ from ..model import Dataset, Source
 from .matching import box_area, valid_geometries
 
 __all__ = [
-    "SOURCE_PREFERENCE",
     "ReaderInput",
     "add_readers",
     "image_table",
@@ -43,19 +42,12 @@ __all__ = [
     "source_preference",
 ]
 
-#: Which of a reader's sources is analysed, per source geometry, best first: a format name
-#: (or a source name). The formats registry is meant to own these preferences; the convert
-#: plan keeps its own ranking (``convert.plan.SOURCE_PREFERENCE``: polygon sources first,
-#: consensus included), which answers another question (the best source to convert).
-SOURCE_PREFERENCE: dict[str, tuple[str, ...]] = {
-    "polygon": ("coco", "vgg"),
-    "box": ("voc", "csv", "yolo"),
-}
-
-
 def source_preference(geometry: str) -> tuple[str, ...]:
-    """The formats a reader's ``polygon`` or ``box`` objects are taken from, best first."""
-    return SOURCE_PREFERENCE[geometry]
+    """The formats a reader's ``polygon`` or ``box`` objects are taken from, best first
+    (the formats registry's order: pixel formats before normalised ones)."""
+    from ..formats.registry import source_preference as ranked
+
+    return ranked(geometry)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..formats.registry import positives_only
 from .registry import CheckContext
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +11,32 @@ import click
 from rich.table import Table
 
 from ..errors import LossyConversionError
+from ..formats.registry import FORMATS, targets
 from ._common import console, echo_json, err_console, handle_errors, verbose_option
+
+
+class RegistryChoice(click.Choice):
+    """A ``click.Choice`` whose choices are read from the format registry when the command
+    runs, so that a format registered after import is offered too."""
+
+    def __init__(self, choices: Callable[[], Sequence[str]]) -> None:
+        self._names = choices
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._names())
+
+    @choices.setter
+    def choices(self, value: Any) -> None:  # click.Choice.__init__ assigns; the registry decides
+        pass
+
+
+def _targets_help() -> str:
+    lines = [f"{', '.join(f.targets)} ({f.writes})" if f.writes else ", ".join(f.targets)
+             for f in FORMATS.values() if f.write is not None]
+    return "Targets: " + "; ".join(lines) + "."
+
 
 EPILOG = """\b
 Examples:
@@ -19,9 +46,7 @@ Examples:
   fracatlas-annot convert labels_coco.json --to makesense out/back-to-makesense
   fracatlas-annot convert fixtures/fracatlas-mini --to coco out/coco --json
 \b
-Targets: yolo-detect, yolo-seg (Ultralytics datasets: images/, labels/, data.yaml),
-coco (annotations.json), voc (Annotations/*.xml), yolo-cls (split/class folders),
-makesense (labels_yolo.zip with labels.txt, labels_coco.json).
+""" + textwrap.fill(_targets_help(), 90) + """
 Every output has manifest.json (class map, counts, every change) and splits.csv.
 \b
 Exit codes: 0 written; 1 refused because a step would lose information (each case listed;
@@ -31,7 +56,7 @@ see --allow-lossy); 2 unreadable input, bad option, or OUT exists and is not emp
 @click.command("convert", epilog=EPILOG)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--to", "to", required=True, type=click.Choice(["yolo-detect", "yolo-seg", "coco", "voc", "yolo-cls", "makesense"]), help="Target format.")
+@click.option("--to", "to", required=True, type=RegistryChoice(targets), help="Target format.")
 @click.option("--source", default=None, help="Geometry source: coco (polygons), voc (boxes), yolo, csv, vgg, or a reader folder name. Default: the only source, else coco.")
 @click.option("--split", type=click.Choice(["official", "stratified", "none"]), default=None, help="official (FracAtlas lists + stratified draw of the rest; default for yolo-*), stratified, or none (default for coco/voc/makesense).")
 @click.option("--ratios", default="0.8,0.1,0.1", show_default=True, help="train,val,test proportions for --split stratified.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import click
@@ -9,6 +10,7 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
+from ..formats.registry import FORMATS
 from ._common import console, echo_json, handle_errors, verbose_option
 
 EPILOG = """\b
@@ -19,8 +21,7 @@ Examples:
   fracatlas-annot info export.json --format vgg --json    # force the format; JSON for scripts
 
 \b
-Formats (detected from the content when --format is omitted): fracatlas, coco, vgg, voc,
-yolo, csv (makesense rect CSV), makesense (a folder of one reader's exports), folder (images).
+""" + textwrap.fill(f"Formats (detected from the content when --format is omitted): {', '.join(FORMATS)}.", 95) + """
 
 \b
 Exit codes: 0 read (reading problems are listed, not fatal), 2 nothing could be read
@@ -134,7 +135,7 @@ def _render(s: dict[str, Any], limit: int) -> None:
 @click.command("info", epilog=EPILOG)
 @click.argument("path", type=click.Path())
 @click.option("--format", "--input-format", "-f", "input_format", default=None, metavar="F",
-              help="Input format instead of detecting it (fracatlas, coco, vgg, voc, yolo, csv, makesense, folder).")  # fmt: skip
+              help=f"Input format instead of detecting it ({', '.join(FORMATS)}).")  # fmt: skip
 @click.option("--names", default=None, metavar="A,B", help="YOLO class names in index order, comma-separated (when no labels.txt / classes.txt).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (format, images, sources, labels, splits, problems ...).")
 @click.option("--limit", type=click.IntRange(0), default=50, show_default=True, help="Reading problems shown in the terminal (0: all).")

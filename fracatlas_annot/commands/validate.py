@@ -8,6 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from ..formats.registry import FORMATS
 from ._common import console, echo_json, handle_errors, verbose_option
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,7 +100,7 @@ def _render(result: ValidationResult, limit: int) -> None:
     "-f",
     "input_format",
     default=None,
-    help="Input format (fracatlas, coco, voc, yolo, csv, vgg); detected when omitted.",
+    help=f"Input format ({', '.join(FORMATS)}); detected when omitted.",
 )
 @click.option(
     "--format",

@@ -3,9 +3,12 @@
 >>> from fracatlas_annot.convert import convert
 >>> manifest = convert("fixtures/fracatlas-mini", to="yolo-seg", source="coco", out="out/seg")  # doctest: +SKIP
 
-Targets: ``yolo-detect``, ``yolo-seg`` (Ultralytics datasets), ``coco``, ``voc``,
-``yolo-cls`` (Ultralytics classification folders), ``makesense`` (what makesense.ai imports
-back). Every write is atomic and leaves ``manifest.json`` (inputs, options, class map,
+Targets (every writer in :data:`fracatlas_annot.formats.registry.FORMATS`, see
+:func:`~fracatlas_annot.formats.registry.targets`): ``coco``, ``voc``, ``yolo-detect``,
+``yolo-seg`` (Ultralytics datasets), ``yolo-cls`` (Ultralytics classification folders),
+``makesense`` (what makesense.ai imports back). This package holds what is about
+converting: the plan (source, class map, splits), the shape policy, the manifest and the
+atomic write; each format's writer lives beside its reader in ``formats``. Every write is atomic and leaves ``manifest.json`` (inputs, options, class map,
 counts per split and class, every change with the object it concerns) and ``splits.csv``.
 A lossy step raises :class:`~fracatlas_annot.errors.LossyConversionError` naming each case
 unless ``allow_lossy`` is given.
@@ -17,7 +20,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import __version__
+from .._version import __version__
 from ..errors import UsageError
 from ..model import Dataset, Source
 from ..runtime.atomic import atomic_directory, check_target
@@ -25,11 +28,11 @@ from ..runtime.suggest import did_you_mean
 from ..splits import parse_ratios, split_counts, write_splits_csv
 from .caches import stale_caches
 from .manifest import CHANGE_KINDS, write_manifest
-from .plan import TRAIN_TARGETS, Plan, make_plan
+from ..formats.registry import targets, writer_of
+from .plan import Plan, is_train_target, make_plan
 
-__all__ = ["convert", "TARGETS", "MULTIPART", "CHANGE_KINDS", "Plan", "make_plan"]
+__all__ = ["convert", "MULTIPART", "CHANGE_KINDS", "Plan", "make_plan"]
 
-TARGETS: tuple[str, ...] = ("yolo-detect", "yolo-seg", "coco", "voc", "yolo-cls", "makesense")
 MULTIPART: tuple[str, ...] = ("bridge", "largest", "split")
 
 
@@ -52,7 +55,7 @@ def convert(
 
     Args:
         dataset_or_path: a Dataset, a Source (e.g. an agreement consensus), or a path to read.
-        to: target format (see :data:`TARGETS`).
+        to: target format (one of :func:`~fracatlas_annot.formats.registry.targets`).
         out: output folder; must be absent or empty unless ``overwrite``.
         source: the geometry source: a name (``"coco"``, ``"voc"`` ...) or a Source object;
             default: the only source, else a polygon source (``coco`` first).
@@ -72,8 +75,9 @@ def convert(
         UsageError: bad option, unknown source. OutputExistsError: ``out`` not empty.
         LossyConversionError: a lossy step without ``allow_lossy`` (nothing is written).
     """
-    if to not in TARGETS:
-        raise UsageError(f"unknown target {to!r}; use one of {', '.join(TARGETS)}{did_you_mean(str(to), list(TARGETS))}")
+    names = targets()
+    if to not in names:
+        raise UsageError(f"unknown target {to!r}; use one of {', '.join(names)}{did_you_mean(str(to), list(names))}")
     if multipart not in MULTIPART:
         raise UsageError(f"unknown --multipart {multipart!r}; use one of {', '.join(MULTIPART)}")
     if split is not None and split not in ("official", "stratified", "none"):
@@ -101,60 +105,14 @@ def convert(
         options=options,
     )
     with atomic_directory(out, overwrite=overwrite) as tmp:
-        result = _WRITERS[to](plan, tmp, out)
+        result = writer_of(to).write(plan, tmp, out)
         manifest = _manifest(plan, result, out=out, target=to, started=started, caches=caches)
-        if plan.options["split"] != "none" or to in TRAIN_TARGETS:
+        if plan.options["split"] != "none" or is_train_target(to):
             write_splits_csv(plan.splits, tmp / "splits.csv")
             manifest["outputs"].append("splits.csv")
         manifest["outputs"].append("manifest.json")
         write_manifest(manifest, tmp / "manifest.json")
     return manifest
-
-
-def _write_yolo_detect(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
-    from . import yolo
-
-    return yolo.write(plan, tmp, final, "detect")
-
-
-def _write_yolo_seg(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
-    from . import yolo
-
-    return yolo.write(plan, tmp, final, "segment")
-
-
-def _write_coco(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
-    from . import coco
-
-    return coco.write(plan, tmp, final)
-
-
-def _write_voc(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
-    from . import voc
-
-    return voc.write(plan, tmp, final)
-
-
-def _write_cls(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
-    from . import cls
-
-    return cls.write(plan, tmp, final)
-
-
-def _write_makesense(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
-    from . import makesense
-
-    return makesense.write(plan, tmp, final)
-
-
-_WRITERS = {
-    "yolo-detect": _write_yolo_detect,
-    "yolo-seg": _write_yolo_seg,
-    "coco": _write_coco,
-    "voc": _write_voc,
-    "yolo-cls": _write_cls,
-    "makesense": _write_makesense,
-}
 
 
 def _manifest(plan: Plan, result: dict[str, Any], *, out: Path, target: str, started: Any, caches: list[str]) -> dict[str, Any]:

@@ -1,35 +1,30 @@
-"""Helpers shared by writers: image links, per-image text files, counts."""
+"""What the plan does for every writer: image links, stem clashes, crowd flags, counts."""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from ..formats._write import stems
+from ..splits import SPLITS
 from ..runtime.atomic import link_or_copy
 from ..runtime.progress import task
-from ..splits import SPLITS
-from .plan import Plan
 
-__all__ = ["link_images", "write_text_files", "object_counts", "stem_of"]
+if TYPE_CHECKING:
+    from .plan import Plan
 
-
-def stem_of(keys: pd.Index | np.ndarray) -> np.ndarray:
-    """File name without its last extension (``IMG1.jpg`` -> ``IMG1``), as makesense and Ultralytics do."""
-    out = []
-    for k in map(str, keys):
-        dot = k.rfind(".")
-        out.append(k[:dot] if dot > 0 else k)
-    return np.array(out, dtype=object)
+__all__ = ["link_images", "object_counts", "check_stems", "record_crowd"]
 
 
 def check_stems(plan: Plan, keys: pd.Index) -> None:
+    """UsageError when two image names share a stem (they would share one label file)."""
     from ..errors import UsageError
 
-    stems = pd.Series(stem_of(keys), index=keys)
-    dup = stems[stems.duplicated(keep=False)]
+    per_key = pd.Series(stems(keys), index=keys)
+    dup = per_key[per_key.duplicated(keep=False)]
     if len(dup):
         pairs = ", ".join(sorted(map(str, dup.index))[:10])
         raise UsageError(f"image names share a stem and would share one label file: {pairs}")
@@ -78,37 +73,6 @@ def link_images(plan: Plan, dests: dict[str, Any], *, n_images: int | None = Non
     if missing:
         plan.recorder.add("image-missing", None, "no image file: the image is not in the output", image=np.array(missing, dtype=object))
     return {"linked": linked, "copied": copied, "missing": len(missing)}
-
-
-def write_text_files(paths: list[str], texts: list[str | bytes]) -> int:
-    """Write each text (UTF-8) to its path; the files must not exist yet. Returns files written.
-
-    Plain ``os.open``/``os.write``: no buffered text layer per file, which is what costs
-    when a dataset has 100k label files. Parent folders are created once each.
-    """
-    for parent in {p[: p.rfind(os.sep)] for p in paths}:
-        os.makedirs(parent, exist_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for path, text in zip(paths, texts):
-        fd = os.open(path, flags, 0o666)
-        try:
-            if text:
-                os.write(fd, text.encode("utf-8") if isinstance(text, str) else text)
-        finally:
-            os.close(fd)
-    return len(paths)
-
-
-def group_lines(images: np.ndarray, lines: np.ndarray) -> dict[Any, str]:
-    """``image -> "line\nline\n"`` keeping the order of ``lines``."""
-    per: dict[Any, list[str]] = {}
-    for k, t in zip(images.tolist(), lines.tolist()):
-        lst = per.get(k)
-        if lst is None:
-            per[k] = [t]
-        else:
-            lst.append(t)
-    return {k: "\n".join(v) + "\n" for k, v in per.items()}
 
 
 def object_counts(plan: Plan, written: pd.DataFrame) -> dict[str, Any]:

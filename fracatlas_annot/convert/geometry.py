@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-__all__ = ["Rings", "exterior_rings", "clean_rings", "bridge", "rle_to_geometry", "ring_starts"]
+__all__ = ["Rings", "exterior_rings", "clean_rings", "bridge", "ring_starts", "signed_areas", "subset"]
 
 
 @dataclass
@@ -144,31 +144,3 @@ def bridge(parts: list[np.ndarray], scale: np.ndarray | None = None) -> np.ndarr
         idx = idx_list[i]
         out.append(segs[i][abs(idx[1] - idx[0]) :])
     return np.concatenate(out)
-
-
-def rle_to_geometry(rle: dict, height: int, width: int) -> tuple[object, int, float]:
-    """Trace a COCO RLE mask into a (Multi)Polygon of its outer contours.
-
-    Returns ``(geometry, n_holes, iou)``: the holes found (not carried), and the IoU between
-    the mask and the traced polygons re-rasterised (pycocotools), which says how much the
-    tracing lost.
-    """
-    import cv2
-    from pycocotools import mask as mask_utils
-
-    rle = dict(rle)
-    h, w = rle.get("size", [height, width])
-    if isinstance(rle.get("counts"), list):
-        rle = mask_utils.frPyObjects(rle, h, w)
-    m = mask_utils.decode(rle)
-    contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    outer = [c.reshape(-1, 2).astype(float) for c, hh in zip(contours, hierarchy[0] if hierarchy is not None else []) if hh[3] < 0]
-    holes = sum(1 for hh in (hierarchy[0] if hierarchy is not None else []) if hh[3] >= 0)
-    polys = [shapely.Polygon(c) for c in outer if len(c) >= 3]
-    if not polys:
-        return None, holes, 0.0
-    geom = polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
-    flat = [c.ravel().tolist() for c in outer if len(c) >= 3]
-    traced = mask_utils.merge(mask_utils.frPyObjects(flat, h, w))
-    iou = float(mask_utils.iou([traced], [rle], [0])[0][0])
-    return geom, holes, iou

@@ -13,22 +13,32 @@ import shapely
 
 from ..errors import InputError, UsageError
 from ..runtime.suggest import did_you_mean
+from ..formats.sizes import fill_sizes
 from ..model import Dataset, Source, empty_source_images
+from .common import check_stems, link_images, object_counts, record_crowd
+from .geometry import Rings
 from .manifest import Recorder
+from .shapes import clamped_boxes, polygon_parts, seg_instances, traced_geometry
 
-__all__ = ["Plan", "make_plan", "load_dataset", "pick_source", "TRAIN_TARGETS", "POLYGON_TARGETS"]
+__all__ = ["Plan", "make_plan", "load_dataset", "pick_source", "is_train_target"]
 
-#: Targets that are training layouts (split into folders).
-TRAIN_TARGETS = ("yolo-detect", "yolo-seg", "yolo-cls")
-#: Targets that want polygons when the source has them.
-POLYGON_TARGETS = ("yolo-seg", "coco", "makesense")
-#: Default source preference: polygon sources first (their boxes are exact extents).
-SOURCE_PREFERENCE = ("coco", "consensus", "vgg", "voc", "yolo", "csv")
+
+def is_train_target(target: str) -> bool:
+    """True for a training layout (split into train/val/test folders: official split by
+    default, splits.csv always written), as the target's format record says."""
+    from ..formats.registry import writer_of
+
+    return writer_of(target).splits
 
 
 @dataclass
 class Plan:
-    """Inputs resolved for one conversion."""
+    """Inputs resolved for one conversion, and the shape policy a writer asks for.
+
+    Writers (in ``formats``) see this as :class:`~fracatlas_annot.formats.registry.WritePlan`:
+    they read the tables and call the methods below, which apply the policy of
+    :mod:`.shapes` and record every change.
+    """
 
     target: str
     dataset: Dataset
@@ -47,6 +57,48 @@ class Plan:
     @property
     def allow_lossy(self) -> bool:
         return bool(self.options.get("allow_lossy"))
+
+    @property
+    def version(self) -> str:
+        """fracatlas-annot's version (writers name it in their documents)."""
+        from .._version import __version__
+
+        return __version__
+
+    # ------------------------------------------------------------------ for the writers
+
+    def check_stems(self) -> None:
+        """UsageError when two images would share one label file."""
+        check_stems(self, self.images.index)
+
+    def record_crowd(self, target: str) -> None:
+        """Record crowd objects as ``iscrowd-cleared`` (``target`` has no crowd flag)."""
+        record_crowd(self, self.objects, target)
+
+    def geometry(self, *, record: bool) -> np.ndarray:
+        """Polygons of the objects, RLE masks traced (recorded when ``record``)."""
+        return traced_geometry(self.objects, self.recorder if record else None)
+
+    def boxes(self, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel boxes clamped to the image, and the objects that keep an area (recorded)."""
+        return clamped_boxes(self.objects, geoms, self.recorder)
+
+    def segments(self, geoms: np.ndarray, *, box_fallback: bool) -> tuple[Rings, np.ndarray]:
+        """One normalised ring per instance (the ``multipart`` option applied; recorded)."""
+        return seg_instances(self.objects, geoms, multipart=self.options.get("multipart", "bridge"),
+                             recorder=self.recorder, box_fallback=box_fallback)
+
+    def polygon_parts(self, geoms: np.ndarray, *, what: str) -> tuple[list[list[list[float]]], np.ndarray]:
+        """Per object, its parts as flat pixel rings, and their area (holes recorded)."""
+        return polygon_parts(self.objects, geoms, self.recorder, what=what)
+
+    def link_images(self, dests: dict[str, Any], *, n_images: int | None = None) -> dict[str, int]:
+        """Hard-link (or copy) each image to ``dests[key]``; missing files recorded."""
+        return link_images(self, dests, n_images=n_images)
+
+    def counts(self, written: pd.DataFrame) -> dict[str, Any]:
+        """Manifest counts for the written rows (``image``, ``cls``)."""
+        return object_counts(self, written)
 
 
 def load_dataset(dataset_or_path: Any) -> Dataset:
@@ -82,11 +134,9 @@ def pick_source(dataset: Dataset, source: Any, target: str) -> Source:
         raise UsageError("the input holds no annotation source to convert")
     if len(dataset.sources) == 1:
         return next(iter(dataset.sources.values()))
-    ranked = sorted(
-        dataset.sources.values(),
-        key=lambda s: (SOURCE_PREFERENCE.index(s.format) if s.format in SOURCE_PREFERENCE else len(SOURCE_PREFERENCE)),
-    )
-    return ranked[0]
+    from ..formats.registry import source_rank
+
+    return sorted(dataset.sources.values(), key=lambda s: source_rank(s.format))[0]
 
 
 def _class_map(source: Source, dataset: Dataset) -> tuple[list[str], list[dict[str, Any]]]:
@@ -136,17 +186,13 @@ def _images(dataset: Dataset, source: Source) -> pd.DataFrame:
     if "path" not in out:
         out["path"] = None
     out["path"] = out["path"].astype(object).where(out["path"].notna(), None)
-    w = _float(out["width"]) if "width" in out else pd.Series(np.nan, index=index)
-    h = _float(out["height"]) if "height" in out else pd.Series(np.nan, index=index)
-    if len(src_imgs):
-        sw = _float(src_imgs["width"])
-        sh = _float(src_imgs["height"])
-        sw = sw[~sw.index.duplicated()].reindex(index)
-        sh = sh[~sh.index.duplicated()].reindex(index)
-        w = w.fillna(sw)
-        h = h.fillna(sh)
-    out["width"] = w.astype(float).to_numpy()
-    out["height"] = h.astype(float).to_numpy()
+    sizes = pd.DataFrame({
+        "width": _float(out["width"]) if "width" in out else pd.Series(np.nan, index=index),
+        "height": _float(out["height"]) if "height" in out else pd.Series(np.nan, index=index),
+    })  # fmt: skip
+    sizes = fill_sizes(sizes, [source] if source.images is not None else [])  # no file: the size the source declares
+    out["width"] = sizes["width"].astype(float).to_numpy()
+    out["height"] = sizes["height"].astype(float).to_numpy()
     return out
 
 
@@ -201,7 +247,7 @@ def make_plan(
 
     has_obj = pd.Series(True, index=pd.Index(src.objects["image"].dropna().unique(), dtype=object))
     fractured_fallback = has_obj.reindex(images.index).fillna(False).astype(bool)
-    method = split or ("official" if target in TRAIN_TARGETS else "none")
+    method = split or ("official" if is_train_target(target) else "none")
     groups = None
     if method != "none" and duplicates:
         groups = _duplicate_groups(dataset, images, progress=progress)

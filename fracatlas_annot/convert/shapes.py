@@ -1,6 +1,7 @@
 """From source objects to writable shapes: polygons (RLE traced), parts, clamping, boxes.
 
-Shared by the YOLO, COCO, VOC and makesense writers; every change goes to the recorder.
+The shape policy every writer follows (the writers in ``formats`` ask for it through the
+plan); every change goes to the recorder.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .geometry import Rings, bridge, clean_rings, exterior_rings, ring_starts, rle_to_geometry, signed_areas, subset
+from ..formats.coco.rle import mask_iou, rle_polygons
+from .geometry import Rings, bridge, clean_rings, exterior_rings, ring_starts, signed_areas, subset
 from .manifest import Recorder
 
-__all__ = ["traced_geometry", "seg_instances", "clamped_boxes", "format_rows", "CLAMP_TOLERANCE_PX"]
+__all__ = ["traced_geometry", "seg_instances", "clamped_boxes", "polygon_parts", "CLAMP_TOLERANCE_PX"]
 
 #: Clamping that moves a vertex or box edge by more than this is lossy.
 CLAMP_TOLERANCE_PX = 0.5
@@ -25,7 +27,10 @@ def _has_rle(objects: pd.DataFrame) -> np.ndarray:
 
 
 def traced_geometry(objects: pd.DataFrame, recorder: Recorder | None) -> np.ndarray:
-    """The geometry column, with RLE masks traced into polygons (recorded with their IoU)."""
+    """The geometry column; an RLE mask is written as the polygons the COCO reader traced
+    from it (:func:`~fracatlas_annot.formats.coco.rle.rle_polygons`, traced here when a row
+    has none), recorded with the IoU between those outlines and the mask, and the holes that
+    a polygon target cannot carry."""
     geoms = objects["geometry"].to_numpy(dtype=object).copy()
     rle = _has_rle(objects)
     if not rle.any():
@@ -33,13 +38,19 @@ def traced_geometry(objects: pd.DataFrame, recorder: Recorder | None) -> np.ndar
     rows = np.flatnonzero(rle)
     msgs = []
     for i in rows:
-        h = objects["h"].iat[i] if "h" in objects else np.nan
-        w = objects["w"].iat[i] if "w" in objects else np.nan
-        g, holes, iou = rle_to_geometry(objects["rle"].iat[i], int(h) if h == h else 0, int(w) if w == w else 0)
+        seg = objects["rle"].iat[i]
         if geoms[i] is None or shapely.is_empty(geoms[i]):
-            geoms[i] = g
+            traced = rle_polygons(seg)
+            if isinstance(traced, str):
+                geoms[i] = None
+                msgs.append(f"RLE mask unusable ({traced}); not traced")
+                continue
+            geoms[i] = None if shapely.is_empty(traced[0]) else traced[0]
+        g = geoms[i]
+        parts = 0 if g is None else shapely.get_num_geometries(g)
+        holes = 0 if g is None else int(shapely.get_num_interior_rings(shapely.get_parts(g)).sum())
         extra = f", {holes} hole(s) not carried" if holes else ""
-        msgs.append(f"RLE mask traced into {0 if g is None else shapely.get_num_geometries(g)} polygon(s), IoU {iou:.4f} with the mask{extra}")
+        msgs.append(f"RLE mask traced into {parts} polygon(s), IoU {mask_iou(g, seg):.4f} with the mask{extra}")
     if recorder is not None:
         recorder.add("rle-to-polygon", objects.iloc[rows], msgs)
     return geoms
@@ -202,30 +213,25 @@ def _multipart(rings: Rings, objects, multi, parts, *, multipart, recorder, w, h
     return Rings(np.concatenate(out_xy) if out_xy else np.zeros((0, 2)), np.asarray(out_len, np.int64), np.asarray(out_owner, np.int64))
 
 
-def _fixed6(flat: np.ndarray) -> str | None:
-    """``"%.6f "`` of every value in [0, 10) as one ASCII string (9 characters per value),
-    built with numpy digit arithmetic; None when a value is outside that range."""
-    if len(flat) and not ((flat >= 0) & (flat < 9.9999995)).all():
-        return None
-    q = np.rint(flat * 1e6).astype(np.int64)
-    out = np.empty((len(q), 9), dtype=np.uint8)
-    out[:, 0] = 48 + q // 1_000_000
-    out[:, 1] = 46  # "."
-    frac = q % 1_000_000
-    for j in range(6):
-        out[:, 2 + j] = 48 + (frac // 10 ** (5 - j)) % 10
-    out[:, 8] = 32  # " "
-    return out.tobytes().decode("ascii")
-
-
-def format_rows(head: np.ndarray, values: np.ndarray, lengths: np.ndarray, fmt: str = "%.6f") -> list[str]:
-    """One text line per row: ``head[i]`` then its ``lengths[i]`` values, space separated."""
-    flat = values.ravel()
-    starts = ring_starts(lengths)
-    heads = head.tolist()
-    if fmt == "%.6f":
-        buf = _fixed6(flat)
-        if buf is not None:
-            return [f"{hd} {buf[9 * s : 9 * (s + k) - 1]}" for hd, s, k in zip(heads, starts.tolist(), lengths.tolist())]
-    tokens = ((fmt + " ") * len(flat) % tuple(flat.tolist())).split(" ") if len(flat) else []
-    return [f"{hd} {' '.join(tokens[s:s + k])}" for hd, s, k in zip(heads, starts.tolist(), lengths.tolist())]
+def polygon_parts(objects: pd.DataFrame, geoms: np.ndarray, recorder: Recorder, *, what: str = "COCO") -> tuple[list[list[list[float]]], np.ndarray]:
+    """Per object, the flat ``[x1, y1, ...]`` exterior ring of each part (pixels, unclamped),
+    and the summed shoelace area. Holes and degenerate parts are recorded as lost."""
+    n = len(objects)
+    rings, n_parts, n_holes = exterior_rings(geoms)
+    holed = n_holes > 0
+    if holed.any():
+        recorder.add("hole-dropped", objects[holed], [f"{k} hole(s) filled: {what} polygons have no holes" for k in n_holes[holed]])
+    rings, _, valid = clean_rings(rings)
+    parts_per = np.bincount(rings.owner, minlength=n)
+    valid_per = np.bincount(rings.owner, weights=valid, minlength=n).astype(int)
+    bad = parts_per - valid_per
+    lost = bad > 0
+    if lost.any():
+        recorder.add("polygon-dropped", objects[lost], [f"{k} part(s) with fewer than 3 distinct vertices or no area not written" for k in bad[lost]])
+    rings = subset(rings, valid)
+    area = np.bincount(rings.owner, weights=np.abs(signed_areas(rings)), minlength=n)
+    out: list[list[list[float]]] = [[] for _ in range(n)]
+    flat = rings.xy.ravel().tolist()
+    for o, s, k in zip(rings.owner.tolist(), ring_starts(rings.lengths).tolist(), rings.lengths.tolist()):
+        out[o].append(flat[2 * s : 2 * (s + k)])
+    return out, area

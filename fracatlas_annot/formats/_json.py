@@ -1,5 +1,6 @@
 """Shared helpers for the single-document readers (COCO, VGG, rect CSV).
 
+* which JSON family a file is, from its head (:func:`sniff_json`);
 * bytes -> text -> JSON with located problems (:func:`decode_text`, :func:`load_json`):
   nothing here raises on bad input; every failure becomes a :class:`Problem` naming the
   file and the line / column / byte offset where it happened;
@@ -10,6 +11,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,6 +21,34 @@ import numpy as np
 from ..model import Problem, Source
 
 _BOM = b"\xef\xbb\xbf"
+_HEAD = 4096
+_COCO_KEYS = re.compile(rb'"(?:annotations|categories|images)"\s*:\s*\[')
+_VGG_KEYS = re.compile(rb'"(?:regions|_via_img_metadata|fileref|base64_img_data|shape_attributes)"\s*:')
+
+
+def sniff_json(path: str | os.PathLike[str]) -> str | None:
+    """``"coco"`` or ``"vgg"`` from the first bytes of a JSON file, else None.
+
+    makesense names both exports alike (``labels_<project>_<date>.json``), so the keys decide:
+    whichever family's key comes first; ``{}`` is makesense's empty VGG export (issue #153).
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD)
+    except OSError:
+        return None
+    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"{"):
+        return None
+    coco = _COCO_KEYS.search(head)
+    vgg = _VGG_KEYS.search(head)
+    if coco and (not vgg or coco.start() < vgg.start()):
+        return "coco"
+    if vgg:
+        return "vgg"
+    if re.fullmatch(rb"\{\s*\}\s*", head):
+        return "vgg"
+    return None
 
 
 def decode_text(data: bytes, *, file: str, source: str | None = None) -> tuple[str | None, list[Problem]]:

@@ -2,7 +2,8 @@
 
 makesense names COCO and VGG exports alike (``labels_<project>_<date>.json``) and YOLO and
 VOC zips alike (``.zip``), so detection looks at the content: the first bytes of a JSON
-file, the entry names of a zip, the file types in a folder.
+file, the entry names of a zip, the file types in a folder. What each format looks like is
+in its :class:`~fracatlas_annot.formats.registry.Format` record; this module only asks them.
 
     >>> detect("fixtures/fracatlas-mini")
     'fracatlas'
@@ -13,134 +14,99 @@ file, the entry names of a zip, the file types in a folder.
 from __future__ import annotations
 
 import os
-import re
 import zipfile
 from pathlib import Path
 
-from . import fracatlas
+from .registry import FORMATS, Format, export_suffixes, normalize_format
 
-#: Formats :func:`detect` returns, with what each one means.
-FORMATS: dict[str, str] = {
-    "fracatlas": "a FracAtlas archive root (dataset.csv + Annotations/), or its parent holding FracAtlas/",
-    "coco": "a COCO JSON file (makesense POLYGON export)",
-    "vgg": "a VGG/VIA JSON file (makesense POLYGON export)",
-    "voc": "Pascal VOC XML: a .xml file, a folder of them, or a makesense VOC zip",
-    "yolo": "YOLO txt: a .txt file, a folder of them, or a makesense YOLO zip",
-    "csv": "a makesense rect CSV file",
-    "ultralytics": "an Ultralytics YOLO dataset: data.yaml + images/<split>/ + labels/<split>/ (what convert writes)",
-    "makesense": "a folder holding one reader's makesense exports (.json / .zip / .csv)",
-    "folder": "a folder of images only",
-}
-ALIASES = {"yolov8": "ultralytics", "data.yaml": "ultralytics", "pascal-voc": "voc", "pascal_voc": "voc", "rect-csv": "csv", "rect_csv": "csv", "via": "vgg",
-           "images": "folder", "exports": "makesense", "reader": "makesense"}  # fmt: skip
-IMAGE_SUFFIXES = fracatlas.IMAGE_SUFFIXES
-NAME_FILES = ("labels.txt", "classes.txt")
-_HEAD = 4096
-_COCO_KEYS = re.compile(rb'"(?:annotations|categories|images)"\s*:\s*\[')
-_VGG_KEYS = re.compile(rb'"(?:regions|_via_img_metadata|fileref|base64_img_data|shape_attributes)"\s*:')
+__all__ = ["UnknownFormat", "detect", "detect_file", "export_files", "normalize_format", "NOT_EXPORTS"]
+
+#: Files `convert` writes beside its output that are not annotations (makesense names its
+#: exports ``labels_<project>_<date>.*``, so these never clash with a real export).
+NOT_EXPORTS = ("manifest.json", "splits.csv")
+#: Where, among the formats' ``folder_rank``, per-image files lying directly in a folder are
+#: counted: after an archive root and a data.yaml, before the layouts of per-format folders.
+FILES_RANK = 25
 
 
 from ..errors import UnknownFormat  # noqa: E402  (defined with the other library errors)
 
 
-def normalize_format(name: str) -> str:
-    """``--format`` value -> a key of :data:`FORMATS` (raises ValueError with the choices)."""
-    key = name.strip().lower()
-    key = ALIASES.get(key, key)
-    if key not in FORMATS:
-        from ..runtime.suggest import did_you_mean
-
-        raise ValueError(f"unknown format '{name}' (choose from {', '.join(FORMATS)}){did_you_mean(key, list(FORMATS))}")
-    return key
-
-
-def sniff_json(path: str | os.PathLike[str]) -> str | None:
-    """``"coco"`` or ``"vgg"`` from the first bytes of a JSON file, else None."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(_HEAD)
-    except OSError:
-        return None
-    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not head.startswith(b"{"):
-        return None
-    coco = _COCO_KEYS.search(head)
-    vgg = _VGG_KEYS.search(head)
-    if coco and (not vgg or coco.start() < vgg.start()):
-        return "coco"
-    if vgg:
-        return "vgg"
-    if re.fullmatch(rb"\{\s*\}\s*", head):
-        return "vgg"  # makesense writes `{}` when no labelled polygon qualifies (issue #153)
-    return None
+def _by_entries(names: list[str]) -> str | None:
+    """The format whose per-image files (``Format.entry``) make up most of ``names``
+    (lower-case base names); ties go to the earlier format; None when none matches."""
+    best, best_count = None, 0
+    for f in FORMATS.values():
+        if f.entry is None:
+            continue
+        count = sum(map(f.entry, names))
+        if count > best_count:
+            best, best_count = f.name, count
+    return best
 
 
-def sniff_zip(path: str | os.PathLike[str]) -> str | None:
-    """``"voc"`` or ``"yolo"`` from the entry names of a zip (the majority wins), else None."""
+def _zip_format(path: Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as zf:
             names = [n.rsplit("/", 1)[-1].lower() for n in zf.namelist()]
     except (zipfile.BadZipFile, OSError, ValueError):
         return None
-    xml = sum(n.endswith(".xml") for n in names)
-    txt = sum(n.endswith(".txt") and n not in NAME_FILES for n in names)
-    if not xml and not txt:
-        return None
-    return "voc" if xml >= txt else "yolo"
+    return _by_entries(names)
+
+
+def _file_score(f: Format, path: Path, suffix: str) -> int:
+    if suffix not in f.suffixes:
+        return 0
+    return 1 if f.sniff is None else f.sniff(path)
 
 
 def detect_file(path: Path) -> str | None:
-    """The format of one file, or None."""
+    """The format of one file, or None: a zip by its entries, any other file by the formats
+    that claim its suffix (the highest ``sniff`` score wins)."""
     suffix = path.suffix.lower()
-    if suffix == ".json":
-        # Not recognisably COCO or VGG (broken, truncated, not UTF-8 ...): the COCO reader
-        # reports exactly what is wrong, with the line and column or byte offset.
-        return sniff_json(path) or "coco"
     if suffix == ".zip" or zipfile.is_zipfile(path):
-        return sniff_zip(path)
-    if suffix == ".xml":
-        return "voc"
-    if suffix in (".yaml", ".yml"):
-        from . import ultralytics
-
-        return "ultralytics" if ultralytics.is_dataset(path) else None
-    if suffix == ".txt" and path.name.lower() not in NAME_FILES:
-        return "yolo"
-    if suffix == ".csv":
-        if path.name == fracatlas.CSV_NAME and fracatlas.is_root(path.parent):
-            return "fracatlas"
-        return "csv"
-    return None
-
-
-#: Files `convert` writes beside its output that are not annotations (makesense names its
-#: exports ``labels_<project>_<date>.*``, so these never clash with a real export).
-NOT_EXPORTS = ("manifest.json", "splits.csv")
-
-
-def voc_folder(folder: Path) -> Path | None:
-    """The ``Annotations/`` folder of a Pascal VOC layout (what ``convert --to voc`` writes), else None."""
-    sub = folder / "Annotations"
-    if sub.is_dir() and any(n.lower().endswith(".xml") for n in os.listdir(sub)):
-        return sub
-    return None
+        return _zip_format(path)
+    best, best_score = None, 0
+    for f in FORMATS.values():
+        score = _file_score(f, path, suffix)
+        if score > best_score:
+            best, best_score = f.name, score
+    return best
 
 
 def export_files(folder: Path) -> list[tuple[str, Path]]:
     """``(format, path)`` for each makesense export file directly in ``folder`` (sorted)."""
+    suffixes = export_suffixes()
     out = []
     for p in sorted(folder.iterdir()):
         if p.name in NOT_EXPORTS:
             continue
-        if p.is_file() and p.suffix.lower() in (".json", ".zip", ".csv"):
+        if p.is_file() and p.suffix.lower() in suffixes:
             fmt = detect_file(p)
-            if fmt in ("coco", "vgg", "voc", "yolo", "csv"):
+            if fmt is not None and FORMATS[fmt].makesense_export:
                 out.append((fmt, p))
     return out
 
 
+def _detect_folder(p: Path) -> str | None:
+    layouts = sorted((f for f in FORMATS.values() if f.sniff_folder is not None), key=lambda f: f.folder_rank)
+    files_checked = False
+    for f in layouts:
+        if f.folder_rank > FILES_RANK and not files_checked:
+            files_checked = True
+            fmt = _by_entries([e.name.lower() for e in os.scandir(p) if e.is_file()])
+            if fmt is not None:
+                return fmt
+        if f.sniff_folder(p):
+            return f.name
+    if not files_checked:
+        return _by_entries([e.name.lower() for e in os.scandir(p) if e.is_file()])
+    return None
+
+
 def detect(path: str | os.PathLike[str]) -> str:
-    """The format at ``path`` (a key of :data:`FORMATS`); raises :class:`UnknownFormat`."""
+    """The format at ``path`` (a key of :data:`~fracatlas_annot.formats.registry.FORMATS`);
+    raises :class:`UnknownFormat`."""
     p = Path(path)
     if p.is_file():
         fmt = detect_file(p)
@@ -149,28 +115,11 @@ def detect(path: str | os.PathLike[str]) -> str:
         return fmt
     if not p.is_dir():
         raise UnknownFormat("no such file or folder")
-    if fracatlas.find_root(p) is not None:
-        return "fracatlas"
-    from . import ultralytics
-
-    if ultralytics.is_dataset(p):
-        return "ultralytics"
-    several = sorted(d.name for d in p.iterdir() if d.is_dir() and fracatlas.is_root(d))
-    if len(several) > 1:
-        raise UnknownFormat(f"the folder holds several FracAtlas archives ({', '.join(several)}); pass one of them")
-    names = [e.name.lower() for e in os.scandir(p) if e.is_file()]
-    xml = sum(n.endswith(".xml") for n in names)
-    txt = sum(n.endswith(".txt") and n not in NAME_FILES for n in names)
-    if xml or txt:
-        return "voc" if xml >= txt else "yolo"
-    if voc_folder(p) is not None:
-        return "voc"
-    if export_files(p):
-        return "makesense"
-    if any(n.endswith(IMAGE_SUFFIXES) for n in names):
-        return "folder"
-    raise UnknownFormat(f"the folder holds no annotation file or image (looked for: {_looked_for()})")
+    fmt = _detect_folder(p)
+    if fmt is None:
+        raise UnknownFormat(f"the folder holds no annotation file or image (looked for: {_looked_for()})")
+    return fmt
 
 
 def _looked_for() -> str:
-    return "; ".join(f"{k}: {v}" for k, v in FORMATS.items())
+    return "; ".join(f"{f.name}: {f.summary}" for f in FORMATS.values())

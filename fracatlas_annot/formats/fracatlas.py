@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..imaging.headers import read_headers
 from ..model import (
     FILE_COLUMNS,
@@ -43,6 +44,7 @@ from ..model import (
     problems_frame,
     resolve_normalized,
 )
+from .sizes import declared_sizes
 
 CSV_NAME = "dataset.csv"
 META_COLUMNS = [
@@ -78,6 +80,24 @@ def find_root(path: str | os.PathLike[str]) -> Path | None:
             return p / name
     subs = [d for d in p.iterdir() if d.is_dir() and is_root(d)] if p.is_dir() else []
     return subs[0] if len(subs) == 1 else None
+
+
+def sniff(path: Path) -> int:
+    """Detection score of a file: 2 for the ``dataset.csv`` of an archive root, else 0."""
+    return 2 if path.name == CSV_NAME and is_root(path.parent) else 0
+
+
+def sniff_folder(path: Path) -> bool:
+    """True when ``path`` is an archive root or holds exactly one; several archives side by
+    side are an :class:`~fracatlas_annot.formats.detect.UnknownFormat` naming them."""
+    if find_root(path) is not None:
+        return True
+    several = sorted(d.name for d in path.iterdir() if d.is_dir() and is_root(d))
+    if len(several) > 1:
+        from .detect import UnknownFormat
+
+        raise UnknownFormat(f"the folder holds several FracAtlas archives ({', '.join(several)}); pass one of them")
+    return False
 
 
 # --------------------------------------------------------------------------- dataset.csv
@@ -235,26 +255,6 @@ def read_sources(root: Path, known: Sequence[str], *, names: Any = None) -> tupl
     return sources, problems
 
 
-def declared_sizes(images: pd.DataFrame, sources: dict[str, Source]) -> pd.DataFrame:
-    """Header sizes, completed with the sizes VOC, rect CSV and COCO declare (in that order)
-    for images with no readable file; images only a source names are added."""
-    sizes = images[["width", "height"]].copy()
-    order = {"voc": 0, "csv": 1, "coco": 2}
-    for src in sorted((s for s in sources.values() if s.format in order), key=lambda s: order[s.format]):
-        if not len(src.images):
-            continue
-        decl = src.images[["width", "height"]]
-        decl = decl[~decl.index.duplicated(keep="first")]
-        extra = ~decl.index.isin(sizes.index)
-        if extra.any():
-            sizes = pd.concat([sizes, decl[extra]])
-        if sizes["width"].isna().any() or sizes["height"].isna().any():
-            fill = decl.reindex(sizes.index)
-            sizes["width"] = sizes["width"].fillna(fill["width"])
-            sizes["height"] = sizes["height"].fillna(fill["height"])
-    return sizes
-
-
 def images_table(
     index: pd.Index,
     csv: pd.DataFrame | None,
@@ -340,7 +340,9 @@ def read(path: str | os.PathLike[str], *, names: Any = None, headers: bool = Tru
         names: YOLO class names (default: ``Annotations/YOLO/classes.txt``).
         headers: read image headers for sizes and EXIF orientation (no pixel decoding).
     """
-    root = find_root(path) or Path(path)
+    root = find_root(path)
+    if root is None:
+        raise InputError(Path(path), "not a FracAtlas archive: no dataset.csv next to an Annotations/ folder here or in FracAtlas/")
     problems: list[Problem] = []
     csv, probs = (None, [])
     if (root / CSV_NAME).is_file():
@@ -371,8 +373,10 @@ def read(path: str | os.PathLike[str], *, names: Any = None, headers: bool = Tru
         y = sources["yolo"]
         y.objects = resolve_normalized(y.objects, declared_sizes(images, sources))
 
+    from .registry import label_order
+
     labels: list[str] = []
-    for name in ("coco", "yolo", "voc", "vgg"):
+    for name in label_order():
         if name in sources and sources[name].labels:
             labels = list(sources[name].labels)
             break

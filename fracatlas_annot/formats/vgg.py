@@ -18,9 +18,14 @@ from typing import Any
 import numpy as np
 
 from ..model import Problem, Source, make_objects, make_source_images
-from ._json import as_int, flat_floats, load_object, read_document, rings_to_objects
+from ._json import as_int, flat_floats, load_object, read_document, rings_to_objects, sniff_json
 
-__all__ = ["parse", "read"]
+__all__ = ["parse", "read", "sniff"]
+
+
+def sniff(path: Path) -> int:
+    """Detection score of a ``.json`` file: 2 when its head reads as VGG / VIA (or ``{}``)."""
+    return 2 if sniff_json(path) == "vgg" else 0
 
 
 def read(path: str | Path, *, name: str = "vgg", base: str | Path | None = None) -> tuple[Source, list[Problem]]:
@@ -69,11 +74,11 @@ def parse(data: bytes, *, file: str, name: str = "vgg") -> tuple[Source, list[Pr
             continue
         for rkey, region in items:
             loc = f"{top}/regions/{rkey}"
-            row = _region(region)
-            if isinstance(row, tuple):
+            row, error = _region(region)
+            if error is None:
                 rows.append((image, row[0], loc, row[1], row[2]))
             else:
-                problem(*row, loc=loc, image=image)
+                problem(*error, loc=loc, image=image)
 
     source = Source(
         name=name, format="vgg", objects=_objects(rows, file), geometry="polygon",
@@ -90,34 +95,47 @@ def _bare(name: str) -> str:
     return name.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def _region(region: Any) -> tuple | list:
-    """``(label, kind, payload)`` for a usable region, else ``[kind, message]`` of a problem."""
+def _region(region: Any) -> tuple[tuple | None, tuple[str, str] | None]:
+    """``(row, None)`` for a usable region, row = ``(label, kind, payload)``; ``(None, error)``
+    for one that cannot be read, error = ``(problem kind, message)``."""
     if not isinstance(region, dict):
-        return ["bad-value", f"region is a JSON {type(region).__name__}, expected an object"]
+        return None, ("bad-value", f"region is a JSON {type(region).__name__}, expected an object")
     shape = region.get("shape_attributes")
     if not isinstance(shape, dict):
-        return ["missing-key", "region has no 'shape_attributes' object"]
+        return None, ("missing-key", "region has no 'shape_attributes' object")
     attrs = region.get("region_attributes")
     label = attrs.get("label") if isinstance(attrs, dict) else None
     label = label if isinstance(label, str) else None
     kind = shape.get("name")
     if kind == "polygon":
-        xs, ys = shape.get("all_points_x"), shape.get("all_points_y")
-        if not (isinstance(xs, list) and isinstance(ys, list)):
-            return ["missing-key", "polygon needs 'all_points_x' and 'all_points_y' lists"]
-        fx, fy = flat_floats(xs), flat_floats(ys)
-        if fx is None or fy is None:
-            return ["bad-value", "polygon point lists hold a value that is not a number"]
-        if len(fx) != len(fy):
-            return ["bad-value", f"all_points_x has {len(fx)} values but all_points_y has {len(fy)}"]
-        return (label, "polygon", np.column_stack([fx, fy]))
-    if kind == "rect":
-        vals = [shape.get(k) for k in ("x", "y", "width", "height")]
-        box = flat_floats(vals)
-        if box is None:
-            return ["bad-value", f"rect needs numeric x, y, width, height, got {vals!r}"]
-        return (label, "rect", np.array([box[0], box[1], box[0] + box[2], box[1] + box[3]]))
-    return ["unsupported", f"region shape {kind!r} is not read (only polygon and rect)"]
+        payload, error = _polygon_points(shape)
+    elif kind == "rect":
+        payload, error = _rect_corners(shape)
+    else:
+        payload, error = None, ("unsupported", f"region shape {kind!r} is not read (only polygon and rect)")
+    return (None, error) if error is not None else ((label, kind, payload), None)
+
+
+def _polygon_points(shape: dict) -> tuple[np.ndarray | None, tuple[str, str] | None]:
+    """``((n, 2) vertices, None)`` of a VIA polygon, or ``(None, error)``."""
+    xs, ys = shape.get("all_points_x"), shape.get("all_points_y")
+    if not (isinstance(xs, list) and isinstance(ys, list)):
+        return None, ("missing-key", "polygon needs 'all_points_x' and 'all_points_y' lists")
+    fx, fy = flat_floats(xs), flat_floats(ys)
+    if fx is None or fy is None:
+        return None, ("bad-value", "polygon point lists hold a value that is not a number")
+    if len(fx) != len(fy):
+        return None, ("bad-value", f"all_points_x has {len(fx)} values but all_points_y has {len(fy)}")
+    return np.column_stack([fx, fy]), None
+
+
+def _rect_corners(shape: dict) -> tuple[np.ndarray | None, tuple[str, str] | None]:
+    """``([x0, y0, x1, y1], None)`` of a VIA rect, or ``(None, error)``."""
+    vals = [shape.get(k) for k in ("x", "y", "width", "height")]
+    box = flat_floats(vals)
+    if box is None:
+        return None, ("bad-value", f"rect needs numeric x, y, width, height, got {vals!r}")
+    return np.array([box[0], box[1], box[0] + box[2], box[1] + box[3]]), None
 
 
 def _objects(rows: list[tuple], file: str) -> Any:

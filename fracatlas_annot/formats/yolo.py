@@ -42,14 +42,47 @@ from ._files import (
 )
 
 SUFFIXES = (".txt",)
-#: Class-list files, in the order they are looked for; never read as label files.
-NAME_FILES = ("labels.txt", "classes.txt", "data.yaml", "data.yml")
+#: Class-list text files, in the order they are looked for; never read as label files.
 NOT_LABELS = ("labels.txt", "classes.txt")
+#: Names of an Ultralytics dataset yaml, in the order they are looked for (see :func:`find_data_yaml`).
+YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml")
+#: Every class-list file: the text lists, then a dataset yaml's ``names``.
+NAME_FILES = NOT_LABELS + YAML_NAMES
 
 Names = Sequence[str] | Mapping[int, str]
 
 
+# --------------------------------------------------------------------------- detection
+
+
+def sniff(path: Path) -> int:
+    """Detection score of a ``.txt`` file: 1 unless it is a class list (labels.txt, classes.txt)."""
+    return int(path.name.lower() not in NOT_LABELS)
+
+
+def is_entry(name: str) -> bool:
+    """True for the (lower-case) name of a label file in a folder or zip (not a class list)."""
+    return name.endswith(".txt") and name not in NOT_LABELS
+
+
 # --------------------------------------------------------------------------- class names
+
+
+def find_data_yaml(path: str | os.PathLike[str]) -> Path | None:
+    """The Ultralytics dataset yaml at ``path``: the file itself when it is a ``.yaml`` /
+    ``.yml`` file, else the first of :data:`YAML_NAMES` in the folder; None when there is none.
+
+    The one place that knows where a ``data.yaml`` is: the Ultralytics reader, YOLO class
+    names, detection and the trainer all ask here.
+    """
+    p = Path(path)
+    if p.is_file():
+        return p if p.suffix.lower() in (".yaml", ".yml") else None
+    if p.is_dir():
+        for name in YAML_NAMES:
+            if (p / name).is_file():
+                return p / name
+    return None
 
 
 def parse_names(data: bytes, *, file: str) -> tuple[dict[int, str] | None, list[Problem]]:
@@ -97,7 +130,8 @@ def find_names(
     """Look for a class list for the labels at ``path``: ``(label_ids, where, problems)``.
 
     Searched: inside a zip, then the folder holding the labels (the zip's or file's folder),
-    then its parent; in each, :data:`NAME_FILES` in that order. The first one that parses wins.
+    then its parent; in each, :data:`NOT_LABELS` then the dataset yaml (:func:`find_data_yaml`).
+    The first one that parses wins.
     """
     p = Path(path)
     problems: list[Problem] = []
@@ -114,11 +148,10 @@ def find_names(
                     return ids, where, problems
     folder = p if p.is_dir() else p.parent
     for directory in (folder, folder.parent):
-        for candidate in NAME_FILES:
-            f = directory / candidate
-            if not f.is_file():
+        for f in [directory / n for n in NOT_LABELS] + [find_data_yaml(directory)]:
+            if f is None or not f.is_file():
                 continue
-            where = display_prefix(directory, base if base is not None else folder) + candidate
+            where = display_prefix(directory, base if base is not None else folder) + f.name
             try:
                 ids, probs = parse_names(f.read_bytes(), file=where)
             except OSError as exc:

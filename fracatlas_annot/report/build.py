@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..model import Dataset
 from ..runtime.atomic import write_bytes_atomic, write_text_atomic
 from ..runtime.jsonsafe import json_default

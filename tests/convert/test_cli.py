@@ -6,7 +6,7 @@ import json
 
 from fracatlas_annot.cli import main
 
-from ._mini import MINI
+from _mini import MINI
 
 
 def test_convert_prints_class_map_and_summary(tmp_path, capsys):

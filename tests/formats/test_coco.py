@@ -1,8 +1,11 @@
-"""COCO reader: makesense.ai bytes (reference/makesense-exports.md §6), generic COCO, bad input."""
+"""COCO (formats/coco/): the reader on makesense.ai bytes (reference/makesense-exports.md §6),
+generic COCO and bad input; the one RLE decoder; the writer (pycocotools loads it, COCOeval
+against itself is 1.0, polygons and RLE kept)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,8 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 
+from fracatlas_annot.convert import convert
 from fracatlas_annot.formats import coco
+from fracatlas_annot.formats.coco import rle as rle_module
 from fracatlas_annot.model import Problem, Source
+
+from _mini import read_mini, rle_source
 
 # The §6 example, byte for byte: compact, one line, no trailing newline.
 MAKESENSE = (
@@ -184,6 +191,40 @@ def _uncompressed(m: np.ndarray) -> dict:
     if flat[0] == 1:
         counts = [0, *counts]
     return {"size": list(m.shape), "counts": counts}
+
+
+@pytest.mark.parametrize(
+    ("seg", "words"),
+    [
+        pytest.param({"size": [10, 10], "counts": [0, 200]}, "summing to 10*10", id="list-overruns"),
+        pytest.param({"size": [10, 10], "counts": "0\\"}, "do not decode to 10*10", id="string-overruns"),
+        pytest.param({"size": [10], "counts": [100]}, "'size' must be [height, width]", id="bad-size"),
+        pytest.param({"size": [20000, 20000], "counts": [400000000]}, "too large to decode", id="too-large"),
+        pytest.param({"size": [10, 10], "counts": 7}, "'counts' must be a string or a list", id="bad-counts"),
+        pytest.param([1, 2], "must be an object", id="not-an-object"),
+    ],
+)
+def test_the_one_rle_decoder_refuses_what_pycocotools_would_overrun(seg, words) -> None:
+    assert words in rle_module.decode(seg)
+    assert words in rle_module.rle_polygons(seg)
+    assert rle_module.mask_iou(shapely.box(0, 0, 5, 5), seg) == 0.0
+
+
+def test_rle_decode_and_mask_iou_of_the_traced_outline() -> None:
+    seg, m = _rle_with_hole()
+    assert (rle_module.decode(seg) == m).all()
+    assert (rle_module.decode(_uncompressed(m)) == m).all()
+    geometry, n_parts, _, _ = rle_module.rle_polygons(seg)
+    assert n_parts == 1 and len(geometry.interiors) == 1
+    # a polygon target fills the hole: the same outline covers the solid mask, less the hole
+    solid = m.copy()
+    solid[12:20, 18:28] = 1
+    enc = mask_utils.encode(np.asfortranarray(solid))
+    solid_seg = {"size": enc["size"], "counts": enc["counts"].decode("ascii")}
+    iou_solid = rle_module.mask_iou(geometry, solid_seg)
+    assert 0.9 < iou_solid < 1
+    assert 0.75 < rle_module.mask_iou(geometry, seg) < iou_solid
+    assert rle_module.mask_iou(None, seg) == 0.0
 
 
 def test_generic_coco_multipolygon_rle_and_box_only() -> None:
@@ -426,3 +467,79 @@ def test_image_size_that_is_not_a_whole_number_is_reported(value):
     source, problems = coco.parse(data, file="x.json")
     assert pd.isna(source.images.loc["a.jpg", "width"]) and source.images.loc["a.jpg", "height"] == 454
     assert [(p.kind, p.loc, p.severity) for p in problems] == [("bad-value", "images[0].width", "warning")]
+
+
+# --------------------------------------------------------------------------- writer
+
+
+@pytest.fixture(scope="module")
+def mini_ds():
+    return read_mini()
+
+
+def _coco_eval(path: Path, iou_type: str) -> float:
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    gt = COCO(str(path))
+    dets = [dict(a, score=1.0) for a in gt.dataset["annotations"]]
+    if iou_type == "bbox":
+        dets = [{k: v for k, v in d.items() if k != "segmentation"} for d in dets]
+    dt = gt.loadRes(dets)
+    ev = COCOeval(gt, dt, iou_type)
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
+    return float(ev.stats[0])
+
+
+@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
+def test_coco_loads_and_evaluates_to_one(mini_ds, tmp_path, iou_type):
+    convert(mini_ds, to="coco", out=tmp_path / "c", progress=False)
+    assert _coco_eval(tmp_path / "c" / "annotations.json", iou_type) == pytest.approx(1.0)
+
+
+def test_coco_document_rules(mini_ds, tmp_path):
+    m = convert(mini_ds, to="coco", out=tmp_path / "c", progress=False)
+    doc = json.loads((tmp_path / "c" / "annotations.json").read_text())
+    assert len(doc["images"]) == 40  # negatives too (makesense's own export drops them)
+    assert [c["id"] for c in doc["categories"]] == [1] and doc["categories"][0]["name"] == "fractured"
+    ids = [a["id"] for a in doc["annotations"]]
+    assert len(ids) == len(set(ids)) == 13 and min(ids) >= 1
+    assert len({i["id"] for i in doc["images"]}) == 40
+    for a in doc["annotations"]:
+        (ring,) = a["segmentation"]
+        xy = np.asarray(ring).reshape(-1, 2)
+        assert a["bbox"] == pytest.approx([xy[:, 0].min(), xy[:, 1].min(), np.ptp(xy[:, 0]), np.ptp(xy[:, 1])])
+        assert a["area"] == pytest.approx(shapely.Polygon(xy).area)
+    assert m["counts"]["objects_out"] == 13
+    # sizes are the EXIF-corrected ones (IMG0000036 has orientation 6: stored 454x373)
+    img = next(i for i in doc["images"] if i["file_name"] == "IMG0000036.jpg")
+    assert (img["width"], img["height"]) == (373, 454)
+
+
+def test_coco_reads_back_same_polygons(mini_ds, tmp_path):
+    convert(mini_ds, to="coco", out=tmp_path / "c", progress=False)
+    back, problems = coco.read(tmp_path / "c" / "annotations.json")
+    assert not problems
+    src = mini_ds.sources["coco"].objects
+    assert back.objects["image"].tolist() == src["image"].tolist()
+    for a, b in zip(back.objects["geometry"], src["geometry"]):
+        assert shapely.equals_exact(a, b, tolerance=1e-9)
+    assert set(back.images.index) == set(mini_ds.images.index)
+
+
+def test_coco_keeps_multipolygons_and_rle(mini_ds, tmp_path):
+    multi = {"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0, "bbox": [0, 0, 1, 1], "area": 1,
+             "segmentation": [[100, 100, 140, 100, 140, 130], [200, 200, 230, 200, 230, 240, 200, 240]]}
+    src, doc = rle_source(mini_ds, extra=[multi])
+    rle = doc["annotations"][0]["segmentation"]
+    convert(mini_ds, to="coco", source=src, out=tmp_path / "c", progress=False)
+    out = json.loads((tmp_path / "c" / "annotations.json").read_text())
+    rle_ann, poly_ann = out["annotations"]
+    assert rle_ann["segmentation"] == rle and rle_ann["iscrowd"] == 1
+    assert rle_ann["area"] == 2400 and rle_ann["bbox"] == [30, 20, 60, 40]
+    assert len(poly_ann["segmentation"]) == 2
+    assert poly_ann["bbox"] == [100, 100, 130, 140]  # recomputed from the polygons, not the declared [0,0,1,1]
+    assert poly_ann["area"] == pytest.approx(600 + 1200)
+    assert _coco_eval(tmp_path / "c" / "annotations.json", "segm") == pytest.approx(1.0)

@@ -16,7 +16,8 @@ from PIL import Image
 
 from fracatlas_annot.errors import InputError
 from fracatlas_annot.formats import read
-from fracatlas_annot.formats.detect import detect, normalize_format, sniff_json
+from fracatlas_annot.formats._json import sniff_json
+from fracatlas_annot.formats.detect import detect, normalize_format
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 

@@ -9,7 +9,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fracatlas_annot.formats import _files, voc, yolo
+from fracatlas_annot.formats import _files, yolo
+from fracatlas_annot.formats.voc import reader as voc
 
 from .test_voc import FRACATLAS, MAKESENSE, TWO_OBJECTS, assert_fast_path_matches_full_parser
 from .test_yolo import MAKESENSE as YOLO_MAKESENSE

@@ -185,3 +185,28 @@ def test_committed_reader_export_matches_its_coco(fixtures_dir, reader: str) -> 
     assert source.objects["image"].tolist() == other.objects["image"].tolist()
     assert shapely.equals_exact(source.objects["geometry"].to_numpy(), other.objects["geometry"].to_numpy(), tolerance=0).all()
     assert (source.objects["n_vertices"] == other.objects["n_vertices"]).all()
+
+
+@pytest.mark.parametrize(
+    ("region", "row", "error"),
+    [
+        pytest.param({"shape_attributes": {"name": "rect", "x": 1, "y": 2, "width": 3, "height": 4},
+                      "region_attributes": {"label": "fractured"}}, ("fractured", "rect", [1, 2, 4, 6]), None, id="rect"),
+        pytest.param({"shape_attributes": {"name": "polygon", "all_points_x": [0, 4, 4], "all_points_y": [0, 0, 3]}},
+                     (None, "polygon", [[0, 0], [4, 0], [4, 3]]), None, id="polygon-no-label"),
+        pytest.param([], None, "bad-value", id="not-an-object"),
+        pytest.param({"region_attributes": {}}, None, "missing-key", id="no-shape"),
+        pytest.param({"shape_attributes": {"name": "polygon", "all_points_x": [0, 1]}}, None, "missing-key", id="no-y"),
+        pytest.param({"shape_attributes": {"name": "polygon", "all_points_x": [0, "a"], "all_points_y": [0, 1]}}, None,
+                     "bad-value", id="not-a-number"),
+        pytest.param({"shape_attributes": {"name": "rect", "x": 1}}, None, "bad-value", id="rect-incomplete"),
+        pytest.param({"shape_attributes": {"name": "circle"}}, None, "unsupported", id="circle"),
+    ],
+)
+def test_region_always_returns_a_row_or_an_error_pair(region, row, error) -> None:
+    got_row, got_error = vgg._region(region)
+    if error is None:
+        assert got_error is None
+        assert (got_row[0], got_row[1]) == row[:2] and got_row[2].tolist() == row[2]
+    else:
+        assert got_row is None and got_error[0] == error and isinstance(got_error[1], str)

@@ -1,4 +1,6 @@
-"""VOC reader on the bytes makesense.ai writes (reference/makesense-exports.md §4, §11-12)."""
+"""Pascal VOC (formats/voc/): the reader on the bytes makesense.ai writes
+(reference/makesense-exports.md §4, §11-12), and the writer (valid files, EXIF sizes,
+escaped names, VOC -> COCO -> VOC identical boxes)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,14 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 import pytest
+from lxml import etree
 
-from fracatlas_annot.formats import voc
+from fracatlas_annot.convert import convert
+from fracatlas_annot.formats import coco
+from fracatlas_annot.formats.voc import reader as voc
+from fracatlas_annot.model import Source, make_objects
+
+from _mini import read_mini
 
 from .test_files import make_zip
 
@@ -427,3 +435,54 @@ def test_huge_declared_size_is_a_problem_not_a_crash(size):
     source, problems = voc.parse(data, file="big.xml")
     assert [(p.kind, p.loc) for p in problems] == [("bad-value", "/annotation/size/width")]
     assert pd.isna(source.images.loc["a.jpg", "width"])
+
+
+# --------------------------------------------------------------------------- writer
+
+
+@pytest.fixture(scope="module")
+def mini_ds():
+    return read_mini()
+
+
+def test_voc_files_valid_and_exif_sizes(mini_ds, tmp_path):
+    convert(mini_ds, to="voc", source="voc", out=tmp_path / "v", progress=False)
+    files = sorted((tmp_path / "v" / "Annotations").glob("*.xml"))
+    assert len(files) == 40
+    for f in files:
+        tree = etree.parse(str(f))
+        for tag in ("difficult", "truncated"):
+            assert all(e.text in ("0", "1") for e in tree.iter(tag))
+        for tag in ("xmin", "ymin", "xmax", "ymax", "width", "height"):
+            assert all(str(int(e.text)) == e.text for e in tree.iter(tag))
+    t = etree.parse(str(tmp_path / "v" / "Annotations" / "IMG0000036.xml"))
+    assert (t.findtext("size/width"), t.findtext("size/height")) == ("373", "454")
+    # `Unspecified` in the source became the integer 0
+    t = etree.parse(str(tmp_path / "v" / "Annotations" / "IMG0000026.xml"))
+    assert t.findtext("object/difficult") == "0" and t.findtext("object/truncated") == "0"
+
+
+def test_voc_escapes_label_names(mini_ds, tmp_path):
+    name = 'frac <a> & "b"'
+    objects = make_objects({"image": ["IMG0000019.jpg"], "label": [name], "x0": [10.0], "y0": [10.0], "x1": [40.0], "y1": [30.0]})
+    src = Source(name="s", format="voc", objects=objects, labels=[name])
+    convert(mini_ds, to="voc", source=src, out=tmp_path / "v", progress=False)
+    raw = (tmp_path / "v" / "Annotations" / "IMG0000019.xml").read_bytes()
+    assert b"&lt;a&gt; &amp;" in raw
+    assert etree.fromstring(raw).findtext("object/name") == name
+
+
+def test_voc_coco_voc_identical_boxes(mini_ds, tmp_path):
+    convert(mini_ds, to="coco", source="voc", out=tmp_path / "c", progress=False)
+    coco_src, problems = coco.read(tmp_path / "c" / "annotations.json")
+    assert not problems
+    assert len(coco_src.images) == 40  # negatives survive VOC -> COCO
+    convert(mini_ds, to="voc", source=coco_src, out=tmp_path / "v", progress=False)
+    back, problems = voc.read(tmp_path / "v" / "Annotations")
+    assert not problems
+    orig = mini_ds.sources["voc"]
+    cols = ["image", "x0", "y0", "x1", "y1"]
+    a = orig.objects[cols].sort_values(cols).reset_index(drop=True)
+    b = back.objects[cols].sort_values(cols).reset_index(drop=True)
+    assert a.equals(b)
+    assert set(back.images.index) == set(orig.images.index)  # negatives survive COCO -> VOC

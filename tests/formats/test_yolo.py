@@ -134,6 +134,20 @@ def test_multi_dot_name_and_image_key():
 # ----------------------------------------------------------------- class names
 
 
+def test_find_data_yaml_is_the_one_finder(tmp_path):
+    assert yolo.find_data_yaml(tmp_path) is None
+    (tmp_path / "data.yml").write_text("names: [a]")
+    assert yolo.find_data_yaml(tmp_path) == tmp_path / "data.yml"
+    (tmp_path / "dataset.yaml").write_text("names: [a]")
+    (tmp_path / "data.yaml").write_text("names: [a]")
+    assert yolo.find_data_yaml(tmp_path) == tmp_path / "data.yaml"  # YAML_NAMES order
+    (tmp_path / "mine.YAML").write_text("names: [a]")
+    assert yolo.find_data_yaml(tmp_path / "mine.YAML") == tmp_path / "mine.YAML"  # a yaml file is itself
+    assert yolo.find_data_yaml(tmp_path / "absent") is None
+    (tmp_path / "notes.txt").write_text("x")
+    assert yolo.find_data_yaml(tmp_path / "notes.txt") is None
+
+
 @pytest.mark.parametrize(
     "files, expected, where",
     [
@@ -147,6 +161,10 @@ def test_multi_dot_name_and_image_key():
                      "../data.yaml", id="data.yaml-in-parent"),
         pytest.param({"labels.txt": b"a\nb", "classes.txt": b"c"}, {0: "a", 1: "b"}, "labels.txt",
                      id="labels.txt-first"),
+        pytest.param({"dataset.yaml": b"names: [fractured, other]"}, {0: "fractured", 1: "other"},
+                     "dataset.yaml", id="dataset.yaml"),
+        pytest.param({"classes.txt": b"c\nd", "data.yaml": b"names: [a, b]"}, {0: "c", 1: "d"}, "classes.txt",
+                     id="text-list-before-yaml"),
         pytest.param({}, None, None, id="none"),
     ],
 )

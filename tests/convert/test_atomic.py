@@ -1,52 +1,21 @@
-"""yolo-cls layout, atomic writes, existing targets, and the protections around them."""
+"""Atomic writes (convert/atomic.py), existing targets, stale caches, and the protections around them."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
 
 from fracatlas_annot.convert import convert
-from fracatlas_annot.convert import yolo as yolo_writer
+from fracatlas_annot.formats import ultralytics as yolo_writer
 from fracatlas_annot.errors import OutputExistsError, UsageError
 
-from ._mini import MINI, read_mini
+from _mini import MINI, read_mini
 
 
 @pytest.fixture(scope="module")
 def mini_ds():
     return read_mini()
-
-
-def test_cls_layout(mini_ds, tmp_path, yolo_env):
-    m = convert(mini_ds, to="yolo-cls", out=tmp_path / "cls", progress=False)
-    fractured = set(json.loads((MINI / "manifest.json").read_text())["fractured_images"])
-    found = {}
-    for p in (tmp_path / "cls").glob("*/*/*.jpg"):
-        split, cls = p.parts[-3], p.parts[-2]
-        assert split in ("train", "val", "test") and cls in ("fractured", "non_fractured")
-        found[p.name] = cls
-    assert len(found) == 40
-    assert {k for k, c in found.items() if c == "fractured"} == fractured
-    assert m["counts"]["images_out"] == 40
-    from ultralytics.data.utils import check_cls_dataset
-
-    data = check_cls_dataset(str(tmp_path / "cls"))
-    assert data["nc"] == 2 and sorted(data["names"].values()) == ["fractured", "non_fractured"]
-
-
-def test_cls_every_split_has_both_class_folders(mini_ds, tmp_path, yolo_env):
-    """A split without fractured images still gets an empty fractured/ folder, so Ultralytics'
-    ImageFolder numbers the classes the same way in every split."""
-    out = tmp_path / "cls"
-    convert(mini_ds, to="yolo-cls", out=out, split="stratified", ratios=(0.9, 0.05, 0.05), seed=0, progress=False)
-    for split in ("train", "val", "test"):
-        assert sorted(p.name for p in (out / split).iterdir()) == ["fractured", "non_fractured"]
-    from torchvision.datasets import ImageFolder
-
-    # what Ultralytics builds for a split (allow_empty, as its ClassificationDataset does)
-    assert ImageFolder(str(out / "val"), allow_empty=True).class_to_idx == {"fractured": 0, "non_fractured": 1}
 
 
 def test_failure_mid_write_leaves_no_target(mini_ds, tmp_path, monkeypatch):
@@ -109,3 +78,12 @@ def test_images_copied_when_hard_links_fail(mini_ds, tmp_path, monkeypatch):
     img = next((tmp_path / "d" / "images" / "train").iterdir())
     src = mini_ds.images.loc[img.name, "path"]
     assert img.read_bytes() == open(src, "rb").read() and os.stat(img).st_ino != os.stat(src).st_ino
+
+
+def test_overwrite_removes_stale_caches(mini_ds, tmp_path):
+    out = tmp_path / "seg"
+    convert(mini_ds, to="yolo-seg", out=out, progress=False)
+    (out / "labels" / "train.cache").write_bytes(b"stale")
+    m = convert(mini_ds, to="yolo-seg", out=out, progress=False, overwrite=True)
+    assert m["removed_caches"] == ["labels/train.cache"]
+    assert not list(out.rglob("*.cache"))

@@ -1,4 +1,4 @@
-"""Pascal VOC: one XML per image (negatives too) under ``Annotations/``.
+"""Pascal VOC writer: one XML per image (negatives too) under ``Annotations/``.
 
 Boxes are clamped to the EXIF-corrected image and rounded to integers (0-based pixels,
 round half up, as makesense writes them); ``difficult`` and ``truncated`` are integers
@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from lxml import etree
 
-from .common import check_stems, object_counts, record_crowd, stem_of
-from .plan import Plan
-from .shapes import clamped_boxes, traced_geometry
-from ..imaging.headers import open_image
+from ...imaging.headers import open_image
+from .._write import stems
+
+if TYPE_CHECKING:
+    from ..registry import WritePlan
 
 __all__ = ["build", "write"]
 
@@ -34,19 +35,18 @@ def _depth(path: Any) -> int:
     if not isinstance(path, str) or not os.path.isfile(path):
         return 3
     try:
-
         with open_image(path) as im:
             return len(im.getbands())
     except OSError:
         return 3
 
 
-def build(plan: Plan) -> tuple[dict[str, bytes], pd.DataFrame]:
+def build(plan: WritePlan) -> tuple[dict[str, bytes], pd.DataFrame]:
     """XML bytes per image key, and one row per written object."""
     objects = plan.objects
-    record_crowd(plan, objects, "Pascal VOC")
-    geoms = traced_geometry(objects, None)
-    boxes, keep = clamped_boxes(objects, geoms, plan.recorder)
+    plan.record_crowd("Pascal VOC")
+    geoms = plan.geometry(record=False)
+    boxes, keep = plan.boxes(geoms)
     ib = np.floor(boxes + 0.5).astype(np.int64)
     flat = keep & (ib[:, 2] > ib[:, 0]) & (ib[:, 3] > ib[:, 1])
     lost = keep & ~flat
@@ -88,12 +88,13 @@ def build(plan: Plan) -> tuple[dict[str, bytes], pd.DataFrame]:
     return out, written
 
 
-def write(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
-    check_stems(plan, plan.images.index)
+def write(plan: WritePlan, tmp: Path, final: Path) -> dict[str, Any]:
+    """Write ``Annotations/<stem>.xml`` for every image into ``tmp``."""
+    plan.check_stems()
     docs, written = build(plan)
     plan.recorder.raise_if_lossy(plan.allow_lossy)
     folder = tmp / "Annotations"
     folder.mkdir()
-    for key, stem in zip(plan.images.index, stem_of(plan.images.index)):
+    for key, stem in zip(plan.images.index, stems(plan.images.index)):
         (folder / f"{stem}.xml").write_bytes(docs[key])
-    return {"counts": object_counts(plan, written), "files": ["Annotations/"]}
+    return {"counts": plan.counts(written), "files": ["Annotations/"]}

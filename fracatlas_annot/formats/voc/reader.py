@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 from lxml import etree
 
-from ..model import Problem, Source, make_objects, make_source_images
-from ..runtime.parallel import default_workers, run_chunks, split_chunks
-from ._files import (
+from ...model import Problem, Source, make_objects, make_source_images
+from ...runtime.parallel import default_workers, run_chunks, split_chunks
+from .._files import (
     display_prefix,
     iter_entries,
     list_folder,
@@ -454,3 +454,36 @@ def read(
     entries = list(iter_entries(p, SUFFIXES, base=base, recursive=recursive, problems=cols.problems, source=name))
     _parse_batch([e[0] for e in entries], [e[1] for e in entries], cols, name)
     return _build([cols.finish(name)], name=name, path=os.fspath(p))
+
+
+# --------------------------------------------------------------------------- detection and layout
+
+
+def is_entry(name: str) -> bool:
+    """True for the (lower-case) name of a VOC file in a folder or zip."""
+    return name.endswith(".xml")
+
+
+def voc_folder(folder: Path) -> Path | None:
+    """The ``Annotations/`` folder of a Pascal VOC layout (what ``convert --to voc`` writes), else None."""
+    sub = folder / "Annotations"
+    if sub.is_dir() and any(n.lower().endswith(".xml") for n in os.listdir(sub)):
+        return sub
+    return None
+
+
+def sniff_folder(path: Path) -> bool:
+    """True for a Pascal VOC layout (XML files in ``Annotations/``)."""
+    return voc_folder(path) is not None
+
+
+def read_layout(path: str | os.PathLike[str], *, names: Any = None) -> Any:
+    """A VOC export as a Dataset: a file, a zip, a folder of XML files, or a VOC layout (the
+    XML files in ``Annotations/``, images beside it)."""
+    from ..assemble import read_export
+
+    p = Path(path)
+    target = p
+    if p.is_dir() and not any(n.lower().endswith(".xml") for n in os.listdir(p)):
+        target = voc_folder(p) or p
+    return read_export(p, fmt="voc", read_source=read, names=names, target=target)

@@ -14,7 +14,6 @@ zero area, self-intersection, NaN, a missing or unknown category): judging those
 from __future__ import annotations
 
 import json
-import warnings
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model import Problem, Source, make_objects, make_source_images
-from ._json import as_float, flat_floats, int_array, load_object, lookup_all, read_document, rings_to_objects
+from ...model import Problem, Source, make_objects, make_source_images
+from .._json import as_float, flat_floats, int_array, load_object, lookup_all, read_document, rings_to_objects, sniff_json
+from .rle import rle_polygons
 
-__all__ = ["parse", "read"]
+__all__ = ["parse", "read", "sniff"]
 
 _MISSING = object()
 _NONE, _POLY, _RLE, _BAD = 0, 1, 2, 3
+
+
+def sniff(path: Path) -> int:
+    """Detection score of a ``.json`` file: 2 when its head reads as COCO, 1 when it reads as
+    neither COCO nor VGG (broken, truncated, not UTF-8 ...: the COCO reader then reports
+    exactly what is wrong, with the line and column or byte offset), else 0."""
+    family = sniff_json(path)
+    return 2 if family == "coco" else (1 if family is None else 0)
 
 
 def read(path: str | Path, *, name: str = "coco", base: str | Path | None = None) -> tuple[Source, list[Problem]]:
@@ -296,98 +304,3 @@ def _areas(values: list) -> np.ndarray:
     if flat is not None:
         return flat
     return np.array([as_float(v) for v in values], dtype=np.float64)
-
-
-# --------------------------------------------------------------------------- RLE
-
-_MAX_PIXELS = 100_000_000  # a decoded mask above this (100 MB) is refused, not allocated
-
-
-def rle_polygons(seg: dict) -> tuple[Any, int, int, np.ndarray] | str:
-    """Decode a COCO RLE object with pycocotools and trace it with OpenCV (holes kept).
-
-    Outlines run through the centres of the boundary pixels (pixel ``j`` spans
-    ``[j, j + 1]``, so its centre is ``j + 0.5``): they lie up to 0.5 px inside the pixel
-    edges, on every side alike; the declared ``bbox`` and ``area`` stay in their columns.
-    Returns ``(geometry, n_parts, n_vertices, extent)`` or a message saying why the
-    RLE is unusable. Counts are checked before decoding: pycocotools writes past its
-    buffer when they sum to more than ``height * width``.
-    """
-    import cv2
-    import shapely
-    from pycocotools import mask as mask_utils
-
-    size, counts = seg.get("size"), seg.get("counts")
-    if not (type(size) is list and len(size) == 2 and all(type(v) is int and v >= 0 for v in size)):
-        return f"'size' must be [height, width] integers, got {size!r}"
-    h, w = size
-    if h * w > _MAX_PIXELS:
-        return f"mask of {h}x{w} pixels is too large to decode"
-    if type(counts) is list:
-        if not all(type(c) is int and 0 <= c < 2**32 for c in counts) or sum(counts) != h * w:
-            return f"uncompressed counts must be non-negative integers summing to {h}*{w}"
-        rle = mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
-    elif type(counts) is str:
-        decoded = _string_counts(counts)
-        if decoded is None or sum(decoded) != h * w:
-            return f"compressed counts do not decode to {h}*{w} pixels"
-        rle = {"size": [h, w], "counts": counts.encode("ascii")}
-    else:
-        return f"'counts' must be a string or a list of integers, got {type(counts).__name__}"
-    extent = np.full(4, np.nan)
-    if h * w == 0:
-        return shapely.Polygon(), 0, 0, extent
-    with warnings.catch_warnings():  # pycocotools' numpy-2 copy= deprecation notice
-        warnings.simplefilter("ignore", DeprecationWarning)
-        m = np.ascontiguousarray(mask_utils.decode(rle))
-    contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
-        return shapely.Polygon(), 0, 0, extent
-    parent = hierarchy[0][:, 3]
-    shells = [i for i in range(len(contours)) if parent[i] < 0 and len(contours[i]) >= 3]
-    if not shells:
-        xy = np.concatenate([c.reshape(-1, 2) for c in contours]).astype(np.float64) + 0.5
-        extent[:] = [*xy.min(axis=0), *xy.max(axis=0)]
-        return shapely.Polygon(), 0, 0, extent
-    rings, ring_poly = [], []
-    for k, shell in enumerate(shells):
-        rings.append(contours[shell].reshape(-1, 2))
-        ring_poly.append(k)
-        for hole in np.flatnonzero(parent == shell):
-            if len(contours[hole]) >= 3:
-                rings.append(contours[hole].reshape(-1, 2))
-                ring_poly.append(k)
-    xy = np.concatenate(rings).astype(np.float64) + 0.5
-    lr = shapely.linearrings(xy, indices=np.repeat(np.arange(len(rings)), [len(r) for r in rings]))
-    polys = shapely.polygons(lr, indices=np.asarray(ring_poly))
-    geometry = polys[0] if len(polys) == 1 else shapely.MultiPolygon(list(polys))
-    largest = int(np.argmax(shapely.area(polys)))
-    n_vertices = len(np.unique(shapely.get_coordinates(shapely.get_exterior_ring(polys[largest]))[:-1], axis=0))
-    extent[:] = shapely.bounds(geometry)
-    return geometry, len(polys), n_vertices, extent
-
-
-def _string_counts(text: str) -> list[int] | None:
-    """COCO's compressed RLE string -> run lengths (pycocotools ``rleFrString``), or None if malformed."""
-    counts: list[int] = []
-    p, n = 0, len(text)
-    while p < n:
-        x, k, more = 0, 0, True
-        while more:
-            if p >= n:
-                return None
-            c = ord(text[p]) - 48
-            if not 0 <= c < 64:
-                return None
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-        if len(counts) > 2:
-            x += counts[-2]
-        if not 0 <= x < 2**32:
-            return None
-        counts.append(x)
-    return counts

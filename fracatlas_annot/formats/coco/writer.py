@@ -1,4 +1,4 @@
-"""COCO instances JSON: every image (negatives too), categories from 1, unique ids.
+"""COCO instances JSON writer: every image (negatives too), categories from 1, unique ids.
 
 Polygons are written as the source had them (one list per part, pixel coordinates, no
 clamping); RLE masks are kept as RLE; box-only objects get ``segmentation: []``. ``bbox``
@@ -11,44 +11,20 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from .. import __version__
-from .common import object_counts
-from .geometry import clean_rings, exterior_rings, ring_starts, signed_areas, subset
-from .plan import Plan
+from .rle import compressed
 
-__all__ = ["to_coco", "write", "polygon_parts"]
+if TYPE_CHECKING:
+    from ..registry import WritePlan
 
-
-def polygon_parts(plan: Plan, objects: pd.DataFrame, geoms: np.ndarray, *, what: str = "COCO") -> tuple[list[list[list[float]]], np.ndarray]:
-    """Per object, the flat ``[x1, y1, ...]`` exterior ring of each part (pixels, unclamped),
-    and the summed shoelace area. Holes and degenerate parts are recorded as lost."""
-    n = len(objects)
-    rings, n_parts, n_holes = exterior_rings(geoms)
-    holed = n_holes > 0
-    if holed.any():
-        plan.recorder.add("hole-dropped", objects[holed], [f"{k} hole(s) filled: {what} polygons have no holes" for k in n_holes[holed]])
-    rings, _, valid = clean_rings(rings)
-    parts_per = np.bincount(rings.owner, minlength=n)
-    valid_per = np.bincount(rings.owner, weights=valid, minlength=n).astype(int)
-    bad = parts_per - valid_per
-    lost = bad > 0
-    if lost.any():
-        plan.recorder.add("polygon-dropped", objects[lost], [f"{k} part(s) with fewer than 3 distinct vertices or no area not written" for k in bad[lost]])
-    rings = subset(rings, valid)
-    area = np.bincount(rings.owner, weights=np.abs(signed_areas(rings)), minlength=n)
-    out: list[list[list[float]]] = [[] for _ in range(n)]
-    flat = rings.xy.ravel().tolist()
-    for o, s, k in zip(rings.owner.tolist(), ring_starts(rings.lengths).tolist(), rings.lengths.tolist()):
-        out[o].append(flat[2 * s : 2 * (s + k)])
-    return out, area
+__all__ = ["to_coco", "write"]
 
 
-def to_coco(plan: Plan) -> tuple[dict[str, Any], pd.DataFrame]:
+def to_coco(plan: WritePlan) -> tuple[dict[str, Any], pd.DataFrame]:
     """The COCO document and one row per written annotation (``image``, ``cls``)."""
     from pycocotools import mask as mask_utils
 
@@ -58,19 +34,23 @@ def to_coco(plan: Plan) -> tuple[dict[str, Any], pd.DataFrame]:
     has_rle = objects["rle"].map(lambda r: isinstance(r, dict)).to_numpy(dtype=bool) if "rle" in objects else np.zeros(len(objects), bool)
     poly_geoms = geoms.copy()
     poly_geoms[has_rle] = None
-    segs, poly_area = polygon_parts(plan, objects, poly_geoms)
+    segs, poly_area = plan.polygon_parts(poly_geoms, what="COCO")
     image_id = pd.Series(np.arange(1, len(images) + 1), index=images.index)
     iscrowd = pd.to_numeric(objects["iscrowd"], errors="coerce").fillna(0).astype(int).to_numpy() if "iscrowd" in objects else np.zeros(len(objects), int)
     anns: list[dict[str, Any]] = []
     box = objects[["x0", "y0", "x1", "y1"]].to_numpy(dtype=float)
     img_ids = image_id.reindex(objects["image"]).to_numpy()
     cls = objects["cls"].to_numpy()
+    encoded = {i: compressed(objects["rle"].iat[i]) for i in np.flatnonzero(has_rle).tolist()}
+    unusable = [i for i, enc in encoded.items() if isinstance(enc, str)]
+    if unusable:
+        plan.recorder.add("polygon-dropped", objects.iloc[unusable],
+                          [f"RLE segmentation unusable ({encoded[i]}); written as its box" for i in unusable])
     for i in range(len(objects)):
-        if has_rle[i]:
+        enc = encoded.get(i)
+        if enc is not None and not isinstance(enc, str):
             rle = dict(objects["rle"].iat[i])
-            h, w = rle.get("size", [0, 0])
-            enc = mask_utils.frPyObjects(rle, h, w) if isinstance(rle.get("counts"), list) else rle
-            seg: Any = rle if isinstance(rle.get("counts"), list) else {"size": list(rle["size"]), "counts": rle["counts"].decode() if isinstance(rle["counts"], bytes) else rle["counts"]}
+            seg: Any = rle if isinstance(rle.get("counts"), list) else {"size": list(rle["size"]), "counts": enc["counts"].decode()}
             bbox = [float(v) for v in mask_utils.toBbox(enc)]
             area = float(mask_utils.area(enc))
         elif segs[i]:
@@ -99,8 +79,8 @@ def to_coco(plan: Plan) -> tuple[dict[str, Any], pd.DataFrame]:
     h = images["height"].to_numpy(dtype=float)
     doc = {
         "info": {
-            "description": f"written by fracatlas-annot {__version__} from source '{plan.source.name}'",
-            "version": __version__,
+            "description": f"written by fracatlas-annot {plan.version} from source '{plan.source.name}'",
+            "version": plan.version,
             "date_created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         },
         "licenses": [],
@@ -115,8 +95,9 @@ def to_coco(plan: Plan) -> tuple[dict[str, Any], pd.DataFrame]:
     return doc, written
 
 
-def write(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
+def write(plan: WritePlan, tmp: Path, final: Path) -> dict[str, Any]:
+    """Write ``annotations.json`` into ``tmp``."""
     doc, written = to_coco(plan)
     plan.recorder.raise_if_lossy(plan.allow_lossy)
     (tmp / "annotations.json").write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    return {"counts": object_counts(plan, written), "files": ["annotations.json"]}
+    return {"counts": plan.counts(written), "files": ["annotations.json"]}

@@ -1,4 +1,5 @@
-"""makesense target, rule by rule against makesense-exports.md §9 (its importers)."""
+"""makesense (formats/makesense.py): the writer, rule by rule against makesense-exports.md §9
+(its importers), and the written pack read back as a reader's export folder."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import shapely
 from fracatlas_annot.convert import convert
 from fracatlas_annot.model import Source, make_objects
 
-from ._mini import read_mini, rle_source
+from _mini import read_mini, rle_source
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +177,19 @@ def test_image_named_labels_is_refused(tmp_path):
     with pytest.raises(UsageError, match="'labels.jpg' would write labels.txt"):
         convert(path, to="makesense", out=tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+# ---- reading the pack back as a reader's export folder
+
+
+def test_pack_reads_back_as_a_reader_folder(pack, mini_ds):
+    out, manifest = pack
+    from fracatlas_annot.formats import read
+
+    ds = read(out)
+    assert ds.format == "makesense" and ds.meta["exports"] == {"coco": "labels_coco.json", "yolo": "labels_yolo.zip"}
+    yolo = ds.sources["yolo"]
+    # labels.txt is in the zip; without it the classes would be named from the COCO export
+    assert yolo.labels == ds.sources["coco"].labels == ["fractured"]
+    assert len(yolo.objects) == len(ds.sources["coco"].objects) == manifest["counts"]["objects_out"]
+    assert set(ds.images.index) == set(mini_ds.images.index)

@@ -1,4 +1,11 @@
-"""What makesense.ai can import back (``makesense-exports.md`` §9).
+"""makesense.ai: a folder of one reader's exports (read) and what makesense imports back (write).
+
+Reading (``makesense-exports.md`` §2-7): every export file directly in the folder (COCO /
+VGG JSON, VOC / YOLO zip, rect CSV; recognised by content, see
+:func:`~fracatlas_annot.formats.detect.export_files`) becomes one source named by its format.
+A YOLO zip has no class list: its classes are named from the same project's COCO export.
+
+Writing (§9):
 
 * ``labels_yolo.zip`` (RECT tab): flat zip (STORE) of ``<stem>.txt`` per image plus the
   ``labels.txt`` its YOLO importer demands. Lines are exactly ``class cx cy w h`` with
@@ -18,24 +25,89 @@ drop ``labels_coco.json`` on the POLYGON import.
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
-from .coco import polygon_parts
-from .common import check_stems, group_lines, object_counts, record_crowd, stem_of
-from .plan import Plan
-from .shapes import clamped_boxes, format_rows, traced_geometry
+from ..errors import InputError, UsageError
+from ..model import Dataset, Problem, Source
+from ._write import format_rows, group_lines, stems, yolo_boxes
 
-__all__ = ["label_names", "yolo_lines", "coco_document", "write"]
+if TYPE_CHECKING:
+    from .registry import WritePlan
+
+__all__ = ["read", "sniff_folder", "label_names", "yolo_lines", "coco_document", "write"]
 
 
-def label_names(plan: Plan) -> list[str]:
+# --------------------------------------------------------------------------- reading
+
+
+def sniff_folder(path: Path) -> bool:
+    """True when makesense export files lie directly in the folder."""
+    from .detect import export_files
+
+    return bool(export_files(path))
+
+
+def read(path: str | os.PathLike[str], *, names: Sequence[str] | None = None) -> Dataset:
+    """One reader's makesense exports: one source per file, named by format (``coco``,
+    ``voc`` ...; a second file of one format is ``coco-2``)."""
+    from .assemble import assemble, read_one
+    from .detect import export_files
+    from .registry import FORMATS
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError(folder, "--format makesense needs a folder of makesense export files")
+    sources: dict[str, Source] = {}
+    problems: list[Problem] = []
+    files: dict[str, str] = {}
+    for fmt, f in export_files(folder):
+        name = fmt
+        k = 2
+        while name in sources:
+            name = f"{fmt}-{k}"
+            k += 1
+        source, probs = read_one(FORMATS[fmt].read_source, f, name=name, names=names, base=folder)
+        source.name = name
+        sources[name] = source
+        problems += probs
+        files[name] = f.name
+    _names_from_coco(sources)
+    ds = assemble(folder, sources, problems, fmt="makesense")
+    ds.meta["reader"] = folder.name
+    ds.meta["exports"] = files  # not a scalar: stays out of summary()
+    return ds
+
+
+def _names_from_coco(sources: dict[str, Source]) -> None:
+    """A makesense YOLO zip has no labels.txt; the same project's COCO export lists every
+    label in project order (category id = class index + 1), so name the classes from it."""
+    coco = next((s for s in sources.values() if s.format == "coco" and s.labels), None)
+    if coco is None:
+        return
+    for s in sources.values():
+        if s.format != "yolo" or s.label_ids or not len(s.objects):
+            continue
+        ids = {i: name for i, name in enumerate(coco.labels)}
+        cls = s.objects["class_id"].to_numpy(dtype=float, na_value=np.nan)
+        s.objects["label"] = pd.Series([None if np.isnan(c) else ids.get(int(c)) for c in cls], dtype=object)
+        s.label_ids = ids
+        s.labels = list(coco.labels)
+        s.meta["names_from"] = f"categories of the COCO export {Path(coco.path or '').name}"
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def label_names(plan: WritePlan) -> list[str]:
     """Names makesense keeps as they are: no whitespace, non-empty, unique (changes recorded)."""
     out: list[str] = []
     for i, n in enumerate(plan.names):
@@ -55,42 +127,26 @@ def label_names(plan: Plan) -> list[str]:
     return out
 
 
-def yolo_lines(plan: Plan) -> pd.DataFrame:
+def yolo_lines(plan: WritePlan) -> pd.DataFrame:
     """RECT lines (``image``, ``cls``, ``text``) as makesense writes them: clamped, 6 decimals,
     width/height shrunk so the box stays inside [0, 1] (makesense PR #188)."""
     objects = plan.objects
-    geoms = traced_geometry(objects, None)
-    boxes, keep = clamped_boxes(objects, geoms, plan.recorder)
-    rows = np.flatnonzero(keep)
-    b = boxes[keep]
-    w = objects["w"].to_numpy()[keep]
-    h = objects["h"].to_numpy()[keep]
-    cx = np.round((b[:, 0] + b[:, 2]) / 2 / w, 6)
-    cy = np.round((b[:, 1] + b[:, 3]) / 2 / h, 6)
-    bw = np.round((b[:, 2] - b[:, 0]) / w, 6)
-    bh = np.round((b[:, 3] - b[:, 1]) / h, 6)
-    bw = np.minimum(bw, np.round(2 * np.minimum(cx, 1 - cx), 6))
-    bh = np.minimum(bh, np.round(2 * np.minimum(cy, 1 - cy), 6))
-    vals = np.clip(np.stack([cx, cy, bw, bh], axis=1), 0.0, 1.0)
-    ok = (vals[:, 2] > 0) & (vals[:, 3] > 0)
-    if (~ok).any():
-        plan.recorder.add("object-dropped", objects.iloc[rows[~ok]], "box narrower than 1e-6 of the image; not written")
-    rows, vals = rows[ok], vals[ok]
+    rows, vals = yolo_boxes(plan, inside=True)
     cls = objects["cls"].to_numpy()[rows]
     texts = format_rows(cls.astype(str), vals, np.full(len(rows), 4))
     return pd.DataFrame({"image": objects["image"].to_numpy(dtype=object)[rows], "cls": cls, "text": np.asarray(texts, dtype=object)})
 
 
-def coco_document(plan: Plan, names: list[str]) -> dict[str, Any]:
+def coco_document(plan: WritePlan, names: list[str]) -> dict[str, Any]:
     """The POLYGON-tab COCO: polygons only (RLE traced), one list per part, iscrowd 0."""
     objects = plan.objects
-    geoms = traced_geometry(objects, plan.recorder)
-    segs, area = polygon_parts(plan, objects, geoms, what="makesense")
+    geoms = plan.geometry(record=True)
+    segs, area = plan.polygon_parts(geoms, what="makesense")
     n_parts = np.array([len(s) for s in segs])
     multi = n_parts > 1
     if multi.any():
         plan.recorder.add("multipart-split", objects[multi], [f"{k} parts become {k} separate makesense polygons" for k in n_parts[multi]])
-    record_crowd(plan, objects, "makesense (its COCO importer skips iscrowd 1)")
+    plan.record_crowd("makesense (its COCO importer skips iscrowd 1)")
     boxes = objects[["x0", "y0", "x1", "y1"]].to_numpy(dtype=float).copy()
     has = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     if has.any():
@@ -125,12 +181,11 @@ def coco_document(plan: Plan, names: list[str]) -> dict[str, Any]:
     }
 
 
-def write(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
-    check_stems(plan, plan.images.index)
-    clash = [k for k, st in zip(plan.images.index, stem_of(plan.images.index)) if st == "labels"]
+def write(plan: WritePlan, tmp: Path, final: Path) -> dict[str, Any]:
+    """Write ``labels_yolo.zip`` and ``labels_coco.json`` into ``tmp``."""
+    plan.check_stems()
+    clash = [k for k, st in zip(plan.images.index, stems(plan.images.index)) if st == "labels"]
     if clash:
-        from ..errors import UsageError
-
         msg = (f"image {clash[0]!r} would write labels.txt, the file makesense's YOLO importer reads as the class "
                "list; rename the image (makesense matches labels to images by file name)")
         raise UsageError(msg)
@@ -141,11 +196,11 @@ def write(plan: Plan, tmp: Path, final: Path) -> dict[str, Any]:
     texts = {k: v[:-1] for k, v in group_lines(lines["image"].to_numpy(dtype=object), lines["text"].to_numpy(dtype=object)).items()}
     with zipfile.ZipFile(tmp / "labels_yolo.zip", "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("labels.txt", "\n".join(names))
-        for key, stem in zip(plan.images.index, stem_of(plan.images.index)):
+        for key, stem in zip(plan.images.index, stems(plan.images.index)):
             zf.writestr(f"{stem}.txt", texts.get(key, ""))
     (tmp / "labels_coco.json").write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return {
-        "counts": object_counts(plan, lines),
+        "counts": plan.counts(lines),
         "files": ["labels_yolo.zip", "labels_coco.json"],
         "notes": ["unzip labels_yolo.zip and drop all its files (labels.txt too) on makesense's RECT import; drop labels_coco.json on the POLYGON import"],
     }
