@@ -21,8 +21,10 @@ JSON schema (``validate --format json``; public and stable, version 1)::
         "format": str,                     # detected format ("fracatlas", "coco", ...)
         "images": int,
         "sources": {name: {"format": str, "geometry": "polygon" | "box", "images": int,
-                           "objects": int, "errors": int, "warnings": int, "infos": int}},
+                           "objects": int, "errors": int, "warnings": int, "infos": int,
+                           "path": str | null}},   # what was read, as given
         "rules_run": int,
+        "codes_run": [str],                # the codes of the rules that ran
         "fast": bool,
         "errors": int, "warnings": int, "infos": int,
         "by_rule": {code: int}
@@ -31,9 +33,15 @@ JSON schema (``validate --format json``; public and stable, version 1)::
         {"code": "FA105", "name": "object-outside-image", "severity": "error",
          "image": "IMG0000019.jpg" | null, "source": "coco" | null,
          "message": str,
-         "location": "file:line" | "file (loc)" | "file" | null}
+         "location": "file:line" | "file (loc)" | "file" | null,
+         "file": str | null, "line": int | null, "loc": str | null,   # the parts of location
+         "related": [str]}                 # every image of a group finding (duplicates); [] else
       ]
     }
+
+``file`` is relative to the dataset root (or to the folder of a file that was read), or the
+path of an image as it was found; ``fracatlas_annot.report.outputs`` turns it into a path
+from the working directory for CI annotations. Fields are only ever added to version 1.
 
 Findings are sorted by severity (error, warning, info), code, image, source.
 """
@@ -47,7 +55,7 @@ from typing import Any
 import pandas as pd
 
 from .checks import load_all
-from .checks.registry import CheckContext, Rule, location, run_rules, select_rules
+from .checks.registry import CheckContext, Rule, location, related_tuple, run_rules, select_rules
 from .model import Dataset
 
 SCHEMA = "fracatlas-annot/validate/1"
@@ -144,6 +152,10 @@ def findings_records(findings: pd.DataFrame) -> list[dict[str, Any]]:
                 "source": _none(row.source),
                 "message": row.message,
                 "location": location(row.file, row.line, row.loc),
+                "file": _none(row.file),
+                "line": None if _none(row.line) is None else int(row.line),
+                "loc": _none(row.loc),
+                "related": list(related_tuple(getattr(row, "related", None))),
             }
         )
     return out
@@ -158,6 +170,7 @@ def summary(findings: pd.DataFrame, dataset: Dataset | None) -> dict[str, Any]:
         "images": len(dataset.images) if dataset is not None else None,
         "sources": {},
         "rules_run": len(findings.attrs.get("rules_run", [])),
+        "codes_run": [str(c) for c in findings.attrs.get("rules_run", [])],
         "fast": bool(findings.attrs.get("fast", False)),
         "errors": int(sev.get("error", 0)),
         "warnings": int(sev.get("warning", 0)),
@@ -179,6 +192,7 @@ def summary(findings: pd.DataFrame, dataset: Dataset | None) -> dict[str, Any]:
                 "errors": int(s.get("error", 0)),
                 "warnings": int(s.get("warning", 0)),
                 "infos": int(s.get("info", 0)),
+                "path": None if src.path is None else str(src.path),
             }
     return out
 
