@@ -67,7 +67,7 @@ class Locator:
         m = _ZIP_ENTRY.match(str(file))
         if m:  # the artifact is the zip; the entry (and its line) is detail
             entry = m["entry"] + (f":{line}" if line is not None else "")
-            detail = f"{m['zip']}!{entry}" + (f" {loc}" if loc else "")
+            detail = f"{m['zip']}!{entry}" + (f" {loc}" if loc and line is None else "")
             return Where(self.path(m["zip"], finding.get("source")), None, detail)
         if line is not None:  # as in the JSON location: a line says where, the element is not repeated
             return Where(self.path(str(file), finding.get("source")), int(line), None)

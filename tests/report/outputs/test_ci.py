@@ -163,3 +163,25 @@ def test_dataset_level_finding_without_a_file(fmt) -> None:
     else:
         (issue,) = parse_gitlab(out)
         assert issue["location"] == {"path": "data/set", "lines": {"begin": 1}} and issue["severity"] == "info"
+
+
+def test_a_finding_inside_a_zip_points_at_the_zip_and_names_the_entry(tmp_path) -> None:
+    """A makesense YOLO zip read in place: the annotation is on the zip (GitHub cannot open an
+    entry), without the entry's line number; the entry and its line are in the message."""
+    import zipfile
+
+    from fracatlas_annot.formats import read
+    from fracatlas_annot.validate import to_json, validate_with_dataset
+
+    z = tmp_path / "labels_x_2024-03-23-07-10-18.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("IMG0000019.txt", "0 0.403913 0.490768 0.161542 0.099541\n5 0.5 0.5 0.1 0.1\n")
+    ds, findings = validate_with_dataset(read(z, names=["fractured"]), select=["FA009"], progress=False)
+    doc = to_json(findings, ds)
+    (f,) = doc["findings"]
+    assert (f["file"], f["line"]) == (f"{z.name}!IMG0000019.txt", 2)
+    (c,) = parse_github(render(doc, "github", cwd=tmp_path))
+    assert c["file"] == z.name and "line" not in c
+    assert c["message"].endswith(f"(at {z.name}!IMG0000019.txt:2)")
+    (issue,) = parse_gitlab(render(doc, "gitlab", cwd=tmp_path))
+    assert issue["location"] == {"path": z.name, "lines": {"begin": 1}}
