@@ -143,6 +143,16 @@ def test_bad_method():
 # --------------------------------------------------------------------------- written with convert
 
 
+@pytest.fixture(scope="session")
+def yolo_offline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ultralytics imported offline, for the whole session: its environment is read once, at
+    import, so it is set for good (a per-test monkeypatch would remove it under the feet of
+    later tests in the same worker that find Ultralytics already imported)."""
+    from trainer import offline
+
+    return offline.setup(tmp_path_factory.mktemp("yolo-config"))
+
+
 def _dataset_with_images(tmp_path: Path) -> Dataset:
     from PIL import Image
 
@@ -166,14 +176,9 @@ def path_size(path: str) -> int:
 
 
 @pytest.mark.parametrize("method", ["intersect", "union"])
-def test_consensus_written_as_yolo_seg_passes_ultralytics(tmp_path, monkeypatch, method):
+def test_consensus_written_as_yolo_seg_passes_ultralytics(tmp_path, yolo_offline, method):
     from fracatlas_annot.convert import convert
 
-    cfg = tmp_path / "yolo-config"
-    cfg.mkdir()
-    monkeypatch.setenv("YOLO_OFFLINE", "1")
-    monkeypatch.setenv("YOLO_AUTOINSTALL", "0")
-    monkeypatch.setenv("YOLO_CONFIG_DIR", str(cfg))
     from ultralytics.data.utils import verify_image_label
 
     # a multi-part object too, so the writer's bridging is exercised
@@ -203,17 +208,12 @@ def test_consensus_written_as_yolo_seg_passes_ultralytics(tmp_path, monkeypatch,
     assert found == 5
 
 
-def test_fixture_consensus_into_the_mini_archive_as_yolo_seg(fixtures_dir, tmp_path, monkeypatch):
+def test_fixture_consensus_into_the_mini_archive_as_yolo_seg(fixtures_dir, tmp_path, yolo_offline):
     # the readers' consensus written with the mini archive's images: every label passes
     # Ultralytics' check and the 40 images (30 negatives) all come out
     from fracatlas_annot.convert import convert
     from fracatlas_annot.formats import read
 
-    cfg = tmp_path / "yolo-config"
-    cfg.mkdir()
-    monkeypatch.setenv("YOLO_OFFLINE", "1")
-    monkeypatch.setenv("YOLO_AUTOINSTALL", "0")
-    monkeypatch.setenv("YOLO_CONFIG_DIR", str(cfg))
     from ultralytics.data.utils import verify_image_label
 
     archive = read(fixtures_dir / "fracatlas-mini")
