@@ -86,7 +86,7 @@ class Outcome:
     stderr: str
     how: str  # "exit", "cpu-limit" (SIGXCPU), "killed-blocked", "killed-wall", "signal <n>"
     cpu_s: float = 0.0
-    maxrss_mib: float = 0.0
+    maxrss_mib: float = 0.0  # peak RSS of the main process, sampled every 0.25 s
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -118,6 +118,18 @@ def _group_cpu_ticks(sid: int) -> int:
         if int(rest[3]) == sid:
             total += int(rest[11]) + int(rest[12])
     return total
+
+
+def _peak_rss_kib(pid: int) -> int:
+    """VmHWM (peak resident set) of a live process, in KiB; 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def run_cli(
@@ -153,10 +165,12 @@ def run_cli(
         )  # fmt: skip
         how = "exit"
         last_ticks, last_change, start = -1, time.monotonic(), time.monotonic()
+        peak_kib = 0
         while proc.poll() is None:
             time.sleep(0.25)
             now = time.monotonic()
             ticks = _group_cpu_ticks(proc.pid)
+            peak_kib = max(peak_kib, _peak_rss_kib(proc.pid))
             if ticks != last_ticks:
                 last_ticks, last_change = ticks, now
             if now - last_change > IDLE_S:
@@ -184,7 +198,7 @@ def run_cli(
             argv=list(args), returncode=rc,
             stdout=out_f.read().decode("utf-8", "replace"), stderr=err_f.read().decode("utf-8", "replace"),
             how=how, cpu_s=(after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            maxrss_mib=after.ru_maxrss / 1024,
+            maxrss_mib=peak_kib / 1024,
         )  # fmt: skip
     finally:
         out_f.close()
