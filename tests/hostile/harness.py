@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MEMORY_LIMIT = 2 * 2**30  # RLIMIT_AS: a normal run on the fixtures peaks under 1 GiB of address space
 CPU_LIMIT = 30  # RLIMIT_CPU seconds: a normal run on the fixtures takes 1-5 s of CPU
 FILE_LIMIT = 2 * 2**30  # RLIMIT_FSIZE: no output of a corpus case is anywhere near this
-IDLE_S = 20.0  # seconds without CPU progress of the whole process group: blocked
+IDLE_S = 30.0  # seconds without CPU progress of the whole process group: blocked
 WALL_BACKSTOP_S = 600.0  # last resort if CPU keeps advancing under RLIMIT_CPU across many children
 
 _PR_CAPBSET_DROP = 24
