@@ -30,7 +30,7 @@ import pytest
 
 from fixtures.hostile import build as corpus
 
-from .harness import dac_is_enforced, restore_permissions, run_cli, tree_diff, tree_state, unsafe_zip_names
+from .harness import Outcome, dac_is_enforced, restore_permissions, run_cli, tree_diff, tree_state, unsafe_zip_names
 
 OUT = "out/result"
 REPORT_OUTS = ("out/report.html", "out/report.json")
@@ -38,7 +38,7 @@ REPORT_OUTS = ("out/report.html", "out/report.json")
 
 @dataclass
 class Ctx:
-    """A built case during one test: its folder, roles and the command's outcome."""
+    """A built case during one test: its folder and the paths of its roles (``A``, ``R1`` ...)."""
 
     dir: Path
     roles: dict[str, str]
@@ -51,11 +51,14 @@ class Ctx:
         return self.dir / OUT
 
 
-Check = Callable[["Outcome", Ctx], None]  # noqa: F821 - harness.Outcome
+Check = Callable[[Outcome, Ctx], None]
 
 
 @dataclass
 class Cmd:
+    """One command of a case: its arguments (``{ROLE}``, ``{OUT}``, ``{CASE}`` filled in), the
+    paths it may write (left out of the tree hash), the exit codes allowed and extra checks."""
+
     id: str
     args: list[str]
     outs: tuple[str, ...] = ()
