@@ -520,7 +520,9 @@ def _images_section(
         else:
             _, w0, h0 = _image_info(ds, key)
             w, h = w0 or 1000, h0 or 1000
+            why = "the image file does not decode or is missing" if key in large else f"past the cap of {max_large} large images"
             overlay = f'<div class="ov" style="--ar:{w / max(h, 1):.4f}">{_svg_overlay(objs, flagged, colors, w, h, alone=True)}</div>'
+            facts.append(f"outlines only: {why}")
         f_rows = [(records[i]["code"], records[i]["severity"], records[i]["source"] or "", records[i]["message"], records[i]["location"] or "") for i in rows]
         o_rows = [
             (o.source, o.row, o.label, "box" if o.is_box else "polygon", ", ".join(_fmt(v) for v in o.box), "flagged" if (o.source, o.row) in flagged else "")
