@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -21,7 +21,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.slow
-
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +107,7 @@ def test_filters_search_and_per_image_view(browser: Browser, report: dict) -> No
 
     # the per-image view: open it from a finding's image link
     page.fill("#f-q", image)
-    page.click(f"#findings tr[data-i]:visible >> nth=0 >> a")
+    page.click("#findings tr[data-i]:visible >> nth=0 >> a")
     section = page.locator("section.img.current")
     assert section.get_attribute("data-image") == image
     overlay = section.locator(".ov img")

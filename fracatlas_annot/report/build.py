@@ -495,12 +495,16 @@ def _images_section(
         )
     parts = [
         '<section id="images"><h2>Flagged images</h2>',
-        '<div id="viewer-bar" hidden><button type="button" id="v-prev" title="previous (&larr; or k)">&larr; previous</button>'
-        '<button type="button" id="v-next" title="next (&rarr; or j)">next &rarr;</button>'
-        '<button type="button" id="v-close" title="back to the report (Esc)">close</button><span id="v-pos"></span>'
-        '<span class="note">keys: &larr;/&rarr; or k/j, Esc</span></div>',
-        f"<p>{len(ids)} image(s) with findings, in the order of their first finding (errors first); "
-        f"{n_large} with the full radiograph. Colours: {_legend(list(ds.sources))}</p>{cap}",
+        (
+            '<div id="viewer-bar" hidden><button type="button" id="v-prev" title="previous (&larr; or k)">&larr; previous</button>'
+            '<button type="button" id="v-next" title="next (&rarr; or j)">next &rarr;</button>'
+            '<button type="button" id="v-close" title="back to the report (Esc)">close</button><span id="v-pos"></span>'
+            '<span class="note">keys: &larr;/&rarr; or k/j, Esc</span></div>'
+        ),
+        (
+            f"<p>{len(ids)} image(s) with findings, in the order of their first finding (errors first); "
+            f"{n_large} with the full radiograph. Colours: {_legend(list(ds.sources))}</p>{cap}"
+        ),
     ]
     img = ds.images
     for key, sid in ids.items():
