@@ -529,7 +529,7 @@ def _images_section(
             facts.append(f"outlines only: {why}")
         f_rows = [(records[i]["code"], records[i]["severity"], records[i]["source"] or "", records[i]["message"], records[i]["location"] or "") for i in rows]
         o_rows = [
-            (o.source, o.row, o.label, "box" if o.is_box else "polygon", ", ".join(_fmt(v) for v in o.box), "flagged" if (o.source, o.row) in flagged else "")
+            (o.source, o.row, o.label, "box" if o.is_box else "polygon", ", ".join("" if not np.isfinite(v) else f"{v:.1f}" for v in o.box), "flagged" if (o.source, o.row) in flagged else "")
             for o in objs
         ]
         o_table = H.table(o_rows, ["source", "object", "label", "shape", "box x0, y0, x1, y1", ""], numeric=(1,), cls="grid objects") if o_rows else "<p>No object on this image in any source.</p>"

@@ -91,10 +91,10 @@ section.img h3 a{color:inherit}
 body.viewing>*:not(#images){display:none}
 body.viewing #images>*:not(#viewer-bar):not(section.img.current){display:none}
 body.viewing #images{max-width:none;padding:6px 12px}
-body.viewing section.img.current{margin:6px 0;border:0;padding:0}
+body.viewing section.img.current{margin:6px 0;border:0;padding:0;max-width:none}
 body.viewing .iview{flex-wrap:nowrap}
-body.viewing .ov img,body.viewing .ov svg.alone{width:min(calc(100vw - 440px),calc((100vh - 80px) * var(--ar)));max-width:none}
-body.viewing .ilists{max-height:calc(100vh - 110px);overflow:auto}
+body.viewing .ov img,body.viewing .ov svg.alone{width:min(calc(100vw - 560px),calc((100vh - 80px) * var(--ar)));max-width:none}
+body.viewing .ilists{flex:1 1 0;min-width:0;max-height:calc(100vh - 80px);overflow:auto}
 footer{color:var(--mute);font-size:12px;border-top:1px solid var(--line);margin-top:30px}
 """
 
