@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -24,12 +26,15 @@ from ..runtime.jsonsafe import json_default
 from ..validate import ValidationResult
 from . import html as H
 from . import plots as P
-from .thumbs import HIGHLIGHT, PALETTE, Shape, ThumbJob, render_all, rings_of
+from .thumbs import HIGHLIGHT, PALETTE, Shape, ThumbJob, render_all, render_large_all, rings_of
 
 #: Default caps: thumbnails per rule, and in the whole report.
 MAX_THUMBS_PER_RULE = 48
 MAX_THUMBS = 1500
 MAX_DUPLICATE_GROUPS = 200
+#: Flagged images drawn whole in the per-image view (first ones first), and their size.
+MAX_LARGE_IMAGES = 300
+LARGE_SIZE = 1024
 
 
 # --------------------------------------------------------------------------- inputs
@@ -106,29 +111,59 @@ def dataset_stats(ds: Dataset) -> dict[str, Any]:
 # --------------------------------------------------------------------------- thumbnails
 
 
-def _shapes_by_image(ds: Dataset, keys: set[str]) -> dict[str, tuple[list[Shape], dict[tuple[str, int], int]]]:
-    """For each image key: the shapes of every source on it, and (source, object row) -> shape index."""
-    out: dict[str, tuple[list[Shape], dict[tuple[str, int], int]]] = {k: ([], {}) for k in keys}
+@dataclass
+class _Object:
+    """One object of one source on one image, for the per-image view and the thumbnails.
+
+    ``rings`` are its outlines in pixels of the EXIF-corrected image (a box-only object's
+    four corners), empty when it cannot be drawn (normalised units, non-finite box).
+    """
+
+    source: str
+    source_index: int
+    row: int
+    label: str
+    box: tuple[float, float, float, float]
+    rings: list[list[float]]
+    is_box: bool
+
+
+def _objects_by_image(ds: Dataset, keys: set[str]) -> dict[str, list[_Object]]:
+    """Every source's objects on each image of ``keys``, sources in order, then rows."""
+    out: dict[str, list[_Object]] = {k: [] for k in keys}
     for si, (name, src) in enumerate(ds.sources.items()):
         obj = src.objects
         if not len(obj):
             continue
-        sub = obj[obj["image"].isin(keys) & (obj["units"] == "px")]
+        sub = obj[obj["image"].isin(keys)]
         if not len(sub):
             continue
         box = sub[["x0", "y0", "x1", "y1"]].to_numpy(dtype=float)
-        geoms = sub["geometry"].to_numpy(dtype=object)
-        for row, key, b, g in zip(sub.index.to_numpy(), sub["image"].to_numpy(dtype=object), box, geoms):
-            rings = rings_of(g)
+        geoms = sub["geometry"].to_numpy(dtype=object) if "geometry" in sub else np.full(len(sub), None, dtype=object)
+        px = (sub["units"] == "px").to_numpy() if "units" in sub else np.ones(len(sub), bool)
+        labels = sub["label"].to_numpy(dtype=object) if "label" in sub else np.full(len(sub), None, dtype=object)
+        for row, key, b, g, is_px, label in zip(sub.index.to_numpy(), sub["image"].to_numpy(dtype=object), box, geoms, px, labels):
+            rings = rings_of(g) if is_px else []
             is_box = not rings
-            if is_box:
-                if not np.isfinite(b).all():
-                    continue
+            if is_box and is_px and np.isfinite(b).all():
                 x0, y0, x1, y1 = (float(v) for v in b)
                 rings = [[x0, y0, x1, y0, x1, y1, x0, y1]]
-            shapes, index = out[key]
-            index[(name, int(row))] = len(shapes)
-            shapes.append(Shape(source=si, rings=rings, box=is_box))
+            b4 = (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
+            out[key].append(_Object(name, si, int(row), "" if _missing(label) else str(label), b4, rings, is_box))
+    return out
+
+
+def _shapes_by_image(ds: Dataset, keys: set[str]) -> dict[str, tuple[list[Shape], dict[tuple[str, int], int]]]:
+    """For each image key: the shapes of every source on it, and (source, object row) -> shape index."""
+    out: dict[str, tuple[list[Shape], dict[tuple[str, int], int]]] = {}
+    for key, objects in _objects_by_image(ds, keys).items():
+        shapes: list[Shape] = []
+        index: dict[tuple[str, int], int] = {}
+        for o in objects:
+            if o.rings:
+                index[(o.source, o.row)] = len(shapes)
+                shapes.append(Shape(source=o.source_index, rings=o.rings, box=o.is_box))
+        out[key] = (shapes, index)
     return out
 
 
@@ -231,7 +266,7 @@ def _header(ds: Dataset, stats: dict, options: dict, created: str) -> str:
         f'<header id="report-header"><h1>Annotation QA report</h1><dl class="meta">{dl}</dl>'
         f"<p>Overlay colours: {_legend(list(ds.sources))}</p>"
         '<nav class="toc"><a href="#summary">Summary</a><a href="#findings">Findings</a><a href="#plots">Plots</a>'
-        '<a href="#agreement">Agreement</a><a href="#duplicates">Duplicates</a></nav></header>'
+        '<a href="#agreement">Agreement</a><a href="#duplicates">Duplicates</a><a href="#images">Flagged images</a></nav></header>'
     )
 
 
@@ -279,12 +314,17 @@ def _missing(v: Any) -> bool:
     return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, (float, np.floating)) and bool(np.isnan(v)))
 
 
-def _findings_section(records: list[dict], thumbs: dict[int, str], rules: list[dict]) -> str:
-    """Findings grouped by rule; ``records`` are the JSON findings (same order as the table)."""
+def _findings_section(records: list[dict], thumbs: dict[int, str], rules: list[dict], *, splits: dict[str, str] | None = None, ids: dict[str, str] | None = None) -> str:
+    """Findings grouped by rule; ``records`` are the JSON findings (same order as the table).
+
+    Each row and thumbnail carries ``data-i`` (the finding's index, what the script's filters
+    use) and ``data-code``; an image name links to its section in "Flagged images" (``ids``:
+    image key -> section id)."""
+    splits, ids = splits or {}, ids or {}
     if not records:
         return '<section id="findings"><h2>Findings by rule</h2><p>No findings: every selected rule passed.</p></section>'
     index_rows = "".join(
-        f'<tr><td><a href="#rule-{H.esc(r["code"])}">{H.esc(r["code"])}</a></td><td>{H.esc(r["name"])}</td>'
+        f'<tr data-code="{H.esc(r["code"])}"><td><a href="#rule-{H.esc(r["code"])}">{H.esc(r["code"])}</a></td><td>{H.esc(r["name"])}</td>'
         f'<td>{H.sev_badge(r["severity"])}</td><td class="n">{r["count"]}</td><td class="n">{r["images"]}</td>'
         f'<td>{H.inline(r["summary"])}</td></tr>'
         for r in rules
@@ -306,8 +346,11 @@ def _findings_section(records: list[dict], thumbs: dict[int, str], rules: list[d
             if uri is None:
                 continue
             rec = records[i]
-            cap = f"<b>{H.esc(rec['image'])}</b> {H.esc(rec['source'] or '')}<br>{H.esc(rec['message'])}"
-            figs.append(H.thumb(uri, cap, alt=f"{rec['code']} {rec['image']}"))
+            name = f"<b>{H.esc(rec['image'])}</b>"
+            if rec["image"] in ids:
+                name = f'<a href="#{H.esc(ids[rec["image"]])}">{name}</a>'
+            cap = f"{name} {H.esc(rec['source'] or '')}<br>{H.esc(rec['message'])}"
+            figs.append(H.thumb(uri, cap, alt=f"{rec['code']} {rec['image']}", attrs={"data-i": i, "data-code": rec["code"]}))
         with_image = sum(1 for i in rows if records[i]["image"] is not None)
         note = ""
         if with_image > len(figs):
@@ -326,10 +369,202 @@ def _findings_section(records: list[dict], thumbs: dict[int, str], rules: list[d
             f'<summary>{H.sev_badge(sev)} <h3>{H.esc(r["code"])} {H.esc(r["name"])}</h3>'
             f'<span class="count">{len(rows)}</span><span class="rsum">{H.inline(r["summary"])}</span></summary>'
             f'{explain}<div class="rbody{" side" if len(rows) <= 4 else ""}"><div class="thumbs">{"".join(figs)}</div>{note}'
-            f'<div class="rows">{H.paged_rows(table_rows, head)}</div></div></details></section>'
+            f'<div class="rows">{H.paged_rows(table_rows, head, row_attrs=[_row_attrs(records[i], i, splits) for i in rows], links=[_image_href(records[i]["image"], ids) for i in rows])}</div></div></details></section>'
         )
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _row_attrs(rec: dict, i: int, splits: dict[str, str]) -> dict[str, Any]:
+    image = rec["image"]
+    return {
+        "data-i": i,
+        "data-code": rec["code"],
+        "data-sev": rec["severity"],
+        "data-source": rec["source"] or "-",
+        "data-split": splits.get(image, "-") if image is not None else "-",
+    }
+
+
+def _image_href(image: str | None, ids: dict[str, str]) -> str | None:
+    return f"#{ids[image]}" if image is not None and image in ids else None
+
+
+def _splits(ds: Dataset) -> dict[str, str]:
+    """Image key -> split name (only images with a split)."""
+    img = ds.images
+    if "split" not in img.columns or not len(img):
+        return {}
+    sp = img["split"]
+    return {str(k): str(v) for k, v in zip(img.index, sp) if not _missing(v)}
+
+
+def _section_ids(keys: Iterable[str]) -> dict[str, str]:
+    """Image key -> a unique HTML id ``img-<key>`` (characters outside ``[A-Za-z0-9._-]``
+    become ``_``; a clash gets ``-2``, ``-3`` ...)."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for k in keys:
+        base = "img-" + re.sub(r"[^A-Za-z0-9._-]", "_", k)
+        sid, n = base, 1
+        while sid in used:
+            n += 1
+            sid = f"{base}-{n}"
+        used.add(sid)
+        out[k] = sid
+    return out
+
+
+def _filters_bar(rules: list[dict], records: list[dict], splits: dict[str, str]) -> str:
+    """The filter controls, hidden until the script shows them (they do nothing without it)."""
+    if not records:
+        return ""
+    buttons = "".join(
+        f'<button type="button" class="frule" data-code="{H.esc(r["code"])}" aria-pressed="false" title="{H.esc(r["name"])}">'
+        f'{H.esc(r["code"])} <small>{r["count"]}</small></button>'
+        for r in rules
+    )
+
+    def select(sid: str, label: str, values: Iterable[str]) -> str:
+        opts = "".join(f'<option value="{H.esc(v)}">{H.esc("none" if v == "-" else v)}</option>' for v in values)
+        return f'<label>{H.esc(label)} <select id="{sid}"><option value="">all</option>{opts}</select></label>'
+
+    sevs = [s for s in ("error", "warning", "info") if any(r["severity"] == s for r in records)]
+    sources = sorted({r["source"] or "-" for r in records})
+    split_vals = sorted({splits.get(r["image"], "-") if r["image"] is not None else "-" for r in records})
+    return (
+        '<section id="filter-bar"><form id="filters" hidden>'
+        f'<div class="frules">rules: {buttons}</div>'
+        f'{select("f-sev", "severity", sevs)}{select("f-source", "source", sources)}{select("f-split", "split", split_vals)}'
+        '<label>image <input type="search" id="f-q" placeholder="image name" autocomplete="off"></label>'
+        '<button type="button" id="f-clear">clear</button><span class="fcount" id="f-count"></span>'
+        "</form></section>"
+    )
+
+
+def _svg_overlay(objects: list[_Object], flagged: set[tuple[str, int]], colors: dict[str, str], w: int, h: int, *, alone: bool) -> str:
+    """Every drawable object as an SVG outline in its source's colour, the flagged ones in red
+    on top, in a ``viewBox`` of the EXIF-corrected full image (the JPEG under it is scaled)."""
+    limit = 4.0 * max(w, h, 1)
+    parts = []
+    order = [o for o in objects if (o.source, o.row) not in flagged] + [o for o in objects if (o.source, o.row) in flagged]
+    for o in order:
+        hl = (o.source, o.row) in flagged
+        colour = HIGHLIGHT if hl else colors.get(o.source, PALETTE[0])
+        title = H.esc(f"{o.source} #{o.row} {o.label}" + (" (flagged)" if hl else ""))
+        for ring in o.rings:
+            pts = []
+            for k in range(0, len(ring) - 1, 2):
+                x, y = ring[k], ring[k + 1]
+                if np.isfinite(x) and np.isfinite(y):
+                    pts.append(f"{min(max(x, -limit), limit):.1f},{min(max(y, -limit), limit):.1f}")
+            if pts:
+                extra = ' class="flagged"' if hl else ""
+                parts.append(
+                    f'<polygon points="{" ".join(pts)}" fill="none" stroke="{colour}" stroke-width="{3 if hl else 1.5}" '
+                    f'vector-effect="non-scaling-stroke"{extra}><title>{title}</title></polygon>'
+                )
+    bg = f'<rect width="{w}" height="{h}" fill="#222"/>' if alone else ""
+    cls = ' class="alone"' if alone else ""
+    return f'<svg{cls} viewBox="0 0 {w} {h}" preserveAspectRatio="none" role="img" aria-label="objects">{bg}{"".join(parts)}</svg>'
+
+
+def _images_section(
+    ds: Dataset,
+    records: list[dict],
+    ids: dict[str, str],
+    objects: dict[str, list[_Object]],
+    large: dict[str, tuple[str, int, int] | None],
+    splits: dict[str, str],
+    *,
+    refs: list[tuple[str, int] | None],
+    max_large: int,
+) -> str:
+    """One section per flagged image: the whole radiograph with every source's objects drawn
+    over it, its findings, and every source's objects as a table. ``refs[i]`` is the
+    (source, object row) finding ``i`` points at, if any: drawn in red."""
+    if not ids:
+        return '<section id="images"><h2>Flagged images</h2><p>No finding is tied to an image.</p></section>'
+    colors = P.source_colors(list(ds.sources))
+    by_image: dict[str, list[int]] = {}
+    for i, rec in enumerate(records):
+        if rec["image"] is not None:
+            by_image.setdefault(rec["image"], []).append(i)
+    n_large = sum(1 for v in large.values() if v is not None)
+    cap = ""
+    if len(ids) > max_large:
+        cap = (
+            f'<p class="note">Large images embedded for the first {max_large} of {len(ids)} flagged images '
+            f"(cap reached; the others show their outlines alone).</p>"
+        )
+    parts = [
+        '<section id="images"><h2>Flagged images</h2>',
+        (
+            '<div id="viewer-bar" hidden><button type="button" id="v-prev" title="previous (&larr; or k)">&larr; previous</button>'
+            '<button type="button" id="v-next" title="next (&rarr; or j)">next &rarr;</button>'
+            '<button type="button" id="v-close" title="back to the report (Esc)">close</button><span id="v-pos"></span>'
+            '<span class="note">keys: &larr;/&rarr; or k/j, Esc</span></div>'
+        ),
+        (
+            f"<p>{len(ids)} image(s) with findings, in the order of their first finding (errors first); "
+            f"{n_large} with the full radiograph. Colours: {_legend(list(ds.sources))}</p>{cap}"
+        ),
+    ]
+    img = ds.images
+    for key, sid in ids.items():
+        rows = by_image.get(key, [])
+        flagged = {refs[i] for i in rows if refs[i] is not None}
+        objs = objects.get(key, [])
+        big = large.get(key)
+        facts = [f"split: {splits.get(key, 'none')}"]
+        if key in img.index:
+            row = img.loc[key]
+            for col in ("fractured", "folder", "width", "height"):
+                if col in img.columns and not _missing(row[col]):
+                    facts.append(f"{col}: {row[col]}")
+        if big is not None:
+            uri, w, h = big
+            overlay = f'<div class="ov" style="--ar:{w / max(h, 1):.4f}"><img src="{uri}" alt="{H.esc(key)}" width="{w}" height="{h}">{_svg_overlay(objs, flagged, colors, w, h, alone=False)}</div>'
+        else:
+            _, w0, h0 = _image_info(ds, key)
+            w, h = w0 or 1000, h0 or 1000
+            why = "the image file does not decode or is missing" if key in large else f"past the cap of {max_large} large images"
+            overlay = f'<div class="ov" style="--ar:{w / max(h, 1):.4f}">{_svg_overlay(objs, flagged, colors, w, h, alone=True)}</div>'
+            facts.append(f"outlines only: {why}")
+        f_rows = [(records[i]["code"], records[i]["severity"], records[i]["source"] or "", records[i]["message"], records[i]["location"] or "") for i in rows]
+        o_rows = [
+            (o.source, o.row, o.label, "box" if o.is_box else "polygon", ", ".join("" if not np.isfinite(v) else f"{v:.1f}" for v in o.box), "flagged" if (o.source, o.row) in flagged else "")
+            for o in objs
+        ]
+        o_table = H.table(o_rows, ["source", "object", "label", "shape", "box x0, y0, x1, y1", ""], numeric=(1,), cls="grid objects") if o_rows else "<p>No object on this image in any source.</p>"
+        parts.append(
+            f'<section class="img" id="{H.esc(sid)}" data-image="{H.esc(key)}">'
+            f'<h3><a href="#{H.esc(sid)}">{H.esc(key)}</a></h3> <span class="note">{H.esc(", ".join(facts))}</span>'
+            f'<div class="iview">{overlay}<div class="ilists"><h4>Findings ({len(f_rows)})</h4>'
+            f'{H.table(f_rows, ["code", "severity", "source", "message", "location"], cls="grid ifindings")}'
+            f"<h4>Objects ({len(o_rows)})</h4>{o_table}</div></div></section>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _object_refs(findings: pd.DataFrame) -> list[tuple[str, int] | None]:
+    """Per finding row: the (source, object row) it points at, or None."""
+    if not len(findings) or "object" not in findings.columns:
+        return [None] * len(findings)
+    src = findings["source"].to_numpy(dtype=object)
+    obj = findings["object"].to_numpy(dtype=object, na_value=None)
+    return [None if o is None or _missing(o) or s is None or _missing(s) else (str(s), int(o)) for s, o in zip(src, obj)]
+
+
+def _script_data(records: list[dict], splits: dict[str, str]) -> dict[str, Any]:
+    """What the script reads: per finding ``[code, severity, source, split, image]``."""
+    return {
+        "findings": [
+            [r["code"], r["severity"], r["source"], splits.get(r["image"]) if r["image"] is not None else None, r["image"]]
+            for r in records
+        ]
+    }
 
 
 def _plots_section(plots: list[tuple[str, str]]) -> str:
@@ -375,25 +610,68 @@ def _agreement_section(agreement: dict | None, plot: tuple[str, str] | None, blo
 _KINDS = {"byte": "byte-identical files", "pixel": "identical pixels (after EXIF correction)", "near": "near-duplicates (perceptual hash)"}
 
 
-def _duplicates_section(ds: Dataset, groups: list[dict], thumbs: dict[str, str], total: int, fast: bool) -> str:
+def _labels_text(objects: list[_Object], sources: Sequence[str]) -> str:
+    """``coco: fractured x2; voc: none`` for the objects of one image."""
+    out = []
+    for name in sources:
+        counts: dict[str, int] = {}
+        for o in objects:
+            if o.source == name:
+                counts[o.label or "(no label)"] = counts.get(o.label or "(no label)", 0) + 1
+        text = ", ".join(f"{k} x{v}" if v > 1 else k for k, v in counts.items()) or "none"
+        out.append(f"{name}: {text}")
+    return "; ".join(out)
+
+
+def _duplicates_section(
+    ds: Dataset,
+    groups: list[dict],
+    thumbs: dict[str, str],
+    total: int,
+    fast: bool,
+    *,
+    objects: dict[str, list[_Object]] | None = None,
+    ids: dict[str, str] | None = None,
+) -> str:
+    """Every member of each group side by side: thumbnail, split, labels of every source,
+    a link to its per-image section when it has findings."""
+    objects, ids = objects or {}, ids or {}
     how = "byte-identical files only (--fast: pixels not compared)" if fast else "identical bytes, identical pixels after EXIF correction, or near-identical (perceptual hash)"
     if not groups:
         return f'<section id="duplicates"><h2>Duplicate groups</h2><p>No duplicate images found ({H.esc(how)}).</p></section>'
-    parts = [f'<section id="duplicates"><h2>Duplicate groups</h2><p>{total} group(s): {H.esc(how)}. Members of a group are shown side by side, with their labels.</p>']
+    parts = [f'<section id="duplicates"><h2>Duplicate groups</h2><p>{total} group(s): {H.esc(how)}. Every member of a group is shown side by side, with its split and its labels in each source.</p>']
     img = ds.images
+    sources = list(ds.sources)
     for g in groups:
         figs = []
+        member_splits = []
         for key in g["images"]:
             info = []
+            split = None
             if key in img.index:
                 row = img.loc[key]
-                for col in ("split", "fractured", "folder"):
+                if "split" in img.columns and not _missing(row["split"]):
+                    split = str(row["split"])
+                for col in ("fractured", "folder"):
                     if col in img.columns and not _missing(row[col]):
                         info.append(f"{col}: {row[col]}")
-            cap = f"<b>{H.esc(key)}</b><br>{H.esc(', '.join(info))}"
+            member_splits.append(split or "none")
+            name = f"<b>{H.esc(key)}</b>"
+            if key in ids:
+                name = f'<a href="#{H.esc(ids[key])}">{name}</a>'
+            labels = _labels_text(objects.get(key, []), sources) if sources else ""
+            cap = (
+                f'{name}<br><span class="split">split: {H.esc(split or "none")}</span>'
+                f'{"<br>" + H.esc(", ".join(info)) if info else ""}<br><span class="labels">{H.esc(labels)}</span>'
+            )
             uri = thumbs.get(key)
             figs.append(H.thumb(uri, cap, alt=f"duplicate {key}") if uri else f'<figure class="thumb"><figcaption>{cap}</figcaption></figure>')
-        parts.append(f'<div class="dup" data-group="{H.esc(g["group"])}"><div class="head"><b>group {H.esc(g["group"])}</b><br>{H.esc(_KINDS.get(g["kind"], g["kind"]))}</div>{"".join(figs)}</div>')
+        across = sorted(set(member_splits))
+        warn = f'<br><b class="leak">across splits: {H.esc(", ".join(across))}</b>' if len(across) > 1 else ""
+        parts.append(
+            f'<div class="dup" data-group="{H.esc(g["group"])}"><div class="head"><b>group {H.esc(g["group"])}</b>'
+            f'<br>{H.esc(_KINDS.get(g["kind"], g["kind"]))}<br>{len(g["images"])} images{warn}</div>{"".join(figs)}</div>'
+        )
     if total > len(groups):
         parts.append(f'<p class="note">{total - len(groups)} more group(s) in the JSON.</p>')
     parts.append("</section>")
@@ -493,6 +771,8 @@ def build_report(
     max_thumbs_per_rule: int = MAX_THUMBS_PER_RULE,
     max_thumbs: int = MAX_THUMBS,
     thumb_size: int = 160,
+    max_large_images: int = MAX_LARGE_IMAGES,
+    large_size: int = LARGE_SIZE,
     workers: int = 1,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -510,6 +790,9 @@ def build_report(
             for the duplicate groups).
         max_thumbs_per_rule, max_thumbs: thumbnail caps; findings past them are listed as
             text only.
+        max_large_images, large_size: the per-image view embeds the first
+            ``max_large_images`` flagged images whole, ``large_size`` px on the long side
+            (greyscale JPEG, about 40-150 KiB each); the others show their outlines alone.
         workers: processes drawing thumbnails. One by default: a thumbnail costs about
             2 ms, and on 2 busy cores a second process measured no faster for 717 images.
 
@@ -611,16 +894,29 @@ def build_report(
     }
 
     if out_html is not None:
+        records = vjson["findings"]
+        splits = _splits(ds)
+        flagged = list(dict.fromkeys(str(r["image"]) for r in records if r["image"] is not None))
+        ids = _section_ids(flagged)
+        objects = _objects_by_image(ds, set(flagged) | set(dup_keys))
+        big_keys = flagged[: max(0, max_large_images)]
+        big = render_large_all([_image_info(ds, k)[0] for k in big_keys], size=large_size, workers=workers, progress=progress)
+        large = dict(zip(big_keys, big))
+        data["large_images"] = {"flagged_images": len(flagged), "embedded": int(sum(v is not None for v in big)), "cap": max_large_images}
+        clock.lap("large images")
         page = H.page(
             version=H.esc(__version__),
             title=H.esc(f"QA report: {ds.root.name if ds.root else 'dataset'}"),
             date=H.esc(created),
             header=_header(ds, stats, options, created),
             summary=_summary(stats, len(rules), sev_counts),
-            findings=_findings_section(vjson["findings"], finding_thumbs, rules),
+            filters=_filters_bar(rules, records, splits),
+            findings=_findings_section(records, finding_thumbs, rules, splits=splits, ids=ids),
             plots=_plots_section(plots),
             agreement=_agreement_section(agreement_json, agreement_plot, agreement_tables),
-            duplicates=_duplicates_section(ds, shown_groups, dup_thumbs, len(dup_groups), fast),
+            duplicates=_duplicates_section(ds, shown_groups, dup_thumbs, len(dup_groups), fast, objects=objects, ids=ids),
+            images=_images_section(ds, records, ids, objects, large, splits, refs=_object_refs(findings), max_large=max_large_images),
+            data=_script_data(records, splits),
         )
         raw = page.encode("utf-8")
         size = len(raw) - len(H.SIZE_MARKER) + len(H.human_size(len(raw)))

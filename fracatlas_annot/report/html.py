@@ -1,17 +1,28 @@
 """Render the report content to one self-contained HTML page.
 
 No template engine: :data:`PAGE` is a :class:`string.Template` with inline CSS, and every
-piece of text from the data goes through :func:`html.escape`. The page has no script at
-all, no external font, stylesheet or image: thumbnails and plots are ``data:`` URIs, and
-large groups of findings are folded into ``<details>`` pages of :data:`ROWS_PER_PAGE` rows.
+piece of text from the data goes through :func:`html.escape`. The page loads nothing: no
+external script, font, stylesheet or image; thumbnails, plots and the large overlays are
+``data:`` URIs, and large groups of findings are folded into ``<details>`` pages of
+:data:`ROWS_PER_PAGE` rows.
+
+Everything is in the HTML and readable without script: the findings tables, and one
+section per flagged image (its overlay, its findings, every source's objects). A small
+inline script (:data:`SCRIPT`) enhances them: filters (rule, severity, source, split), a
+search box for image names, and a per-image view with previous / next on the keyboard.
+The data it needs is embedded as ``<script type="application/json" id="report-data">``
+(:func:`json_script`).
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 from string import Template
 from typing import Any, Iterable, Mapping, Sequence
+
+from .script import SCRIPT
 
 #: Finding rows per folded page of a rule's table.
 ROWS_PER_PAGE = 200
@@ -52,13 +63,38 @@ table.index td:nth-child(6){color:var(--mute)}
 figure.thumb{margin:0;width:172px;background:#111;color:#eee;border-radius:4px;padding:6px;font-size:11px}
 figure.thumb img{display:block;margin:0 auto;max-width:160px;transition:transform .15s}
 figure.thumb img:hover{transform:scale(2.2);position:relative;z-index:5;box-shadow:0 0 12px #000}
-figure.thumb figcaption{margin-top:4px;word-break:break-all}
+figure.thumb figcaption{margin-top:4px;word-break:break-all}figure.thumb a{color:#9cf}
 .note{color:var(--mute);font-size:12px}
 .plots{display:flex;flex-wrap:wrap;gap:14px}.plots figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:6px;padding:6px}
 .plots figcaption{font-size:13px;font-weight:600;margin-bottom:4px}
 .dup{display:flex;gap:8px;align-items:flex-start;background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px;margin:8px 0;overflow-x:auto}
 .dup .head{min-width:150px;font-size:12px}
 nav.toc a{margin-right:12px}
+.dup figure.thumb{width:200px}.dup .labels{color:#cfd8dc}.dup .split{color:#ffe082}.dup .leak{color:var(--err)}
+#filters{position:sticky;top:0;z-index:20;background:#fffffff0;border:1px solid var(--line);border-radius:6px;padding:6px 10px;margin:8px 0;font-size:13px}
+#filters .frules{display:flex;flex-wrap:wrap;gap:3px;margin:4px 0}
+#filters button.frule{font:inherit;font-size:12px;padding:0 6px;border:1px solid #bbb;border-radius:10px;background:#fff;cursor:pointer}
+#filters button.frule[aria-pressed=true]{background:var(--ink);color:#fff;border-color:var(--ink)}
+#filters label{margin-right:10px}#filters input[type=search]{width:220px}
+#filters .fcount{color:var(--mute);margin-left:8px}
+tr.fhide,section.fhide,.fhide{display:none}
+section.img{background:var(--card);border:1px solid var(--line);border-radius:6px;margin:12px 0;padding:8px 12px}
+section.img h3 a{color:inherit}
+.iview{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}
+.ov{position:relative;display:inline-block;background:#111;line-height:0;flex:0 0 auto;--ar:1}
+.ov img,.ov svg.alone{display:block;width:min(100%,calc(640px * var(--ar)),960px);height:auto}
+.ov svg{position:absolute;left:0;top:0;width:100%;height:100%}
+.ov svg.alone{position:static}
+.ilists{flex:1 1 360px;min-width:320px}
+#viewer-bar{display:flex;gap:8px;align-items:center;font-size:13px}
+#viewer-bar button{font:inherit;padding:2px 10px;cursor:pointer}
+body.viewing>*:not(#images){display:none}
+body.viewing #images>*:not(#viewer-bar):not(section.img.current){display:none}
+body.viewing #images{max-width:none;padding:6px 12px}
+body.viewing section.img.current{margin:6px 0;border:0;padding:0;max-width:none}
+body.viewing .iview{flex-wrap:nowrap}
+body.viewing .ov img,body.viewing .ov svg.alone{width:min(calc(100vw - 560px),calc((100vh - 80px) * var(--ar)));max-width:none}
+body.viewing .ilists{flex:1 1 0;min-width:0;max-height:calc(100vh - 80px);overflow:auto}
 footer{color:var(--mute);font-size:12px;border-top:1px solid var(--line);margin-top:30px}
 """
 
@@ -72,11 +108,15 @@ PAGE = Template(
 <body>
 $header
 $summary
+$filters
 $findings
 $plots
 $agreement
 $duplicates
+$images
 <footer id="report-footer">fracatlas-annot $version &middot; $date &middot; this file: $size_marker &middot; self-contained (no network needed)</footer>
+$data
+<script>$script</script>
 </body></html>
 """
 )
@@ -148,14 +188,32 @@ def markdown_lite(text: str) -> str:
     return "\n".join(out)
 
 
-def table(rows: Iterable[Sequence[Any]], head: Sequence[str], *, numeric: Sequence[int] = (), cls: str = "grid") -> str:
-    """A ``<table>``; cells are escaped; columns listed in ``numeric`` are right-aligned."""
+def table(
+    rows: Iterable[Sequence[Any]],
+    head: Sequence[str],
+    *,
+    numeric: Sequence[int] = (),
+    cls: str = "grid",
+    row_attrs: Sequence[Mapping[str, Any]] | None = None,
+    links: Sequence[str | None] | None = None,
+) -> str:
+    """A ``<table>``; cells are escaped; columns listed in ``numeric`` are right-aligned.
+
+    ``row_attrs`` gives each row's attributes (``data-*``), ``links`` each row's first cell
+    a link target (``#anchor``), both optional and in row order.
+    """
     num = set(numeric)
     th = "".join(f"<th>{esc(h)}</th>" for h in head)
     body = []
-    for r in rows:
-        tds = "".join(f'<td class="n">{esc(v)}</td>' if j in num else f"<td>{esc(v)}</td>" for j, v in enumerate(r))
-        body.append(f"<tr>{tds}</tr>")
+    for i, r in enumerate(rows):
+        cells = []
+        for j, v in enumerate(r):
+            text = esc(v)
+            if j == 0 and links is not None and links[i] and text:
+                text = f'<a href="{esc(links[i])}">{text}</a>'
+            cells.append(f'<td class="n">{text}</td>' if j in num else f"<td>{text}</td>")
+        attrs = "".join(f' {esc(k)}="{esc(v)}"' for k, v in row_attrs[i].items()) if row_attrs is not None else ""
+        body.append(f"<tr{attrs}>{''.join(cells)}</tr>")
     return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
@@ -171,22 +229,50 @@ def sev_badge(sev: str) -> str:
     return f'<span class="sev {esc(sev)}">{esc(sev)}</span>'
 
 
-def thumb(uri: str, caption: str, *, alt: str, cls: str = "thumb") -> str:
+def thumb(uri: str, caption: str, *, alt: str, cls: str = "thumb", attrs: Mapping[str, Any] | None = None) -> str:
     """A figure with a thumbnail ``data:`` URI and an escaped caption (``caption`` is HTML)."""
-    return f'<figure class="{cls}"><img src="{uri}" alt="{esc(alt)}"><figcaption>{caption}</figcaption></figure>'
+    extra = "".join(f' {esc(k)}="{esc(v)}"' for k, v in (attrs or {}).items())
+    return f'<figure class="{cls}"{extra}><img src="{uri}" alt="{esc(alt)}"><figcaption>{caption}</figcaption></figure>'
 
 
-def paged_rows(rows: list[Sequence[Any]], head: Sequence[str], *, per_page: int = ROWS_PER_PAGE) -> str:
-    """All rows, the first page shown, the rest folded into ``<details>`` pages."""
+def paged_rows(
+    rows: list[Sequence[Any]],
+    head: Sequence[str],
+    *,
+    per_page: int = ROWS_PER_PAGE,
+    row_attrs: Sequence[Mapping[str, Any]] | None = None,
+    links: Sequence[str | None] | None = None,
+) -> str:
+    """All rows, the first page shown, the rest folded into ``<details>`` pages
+    (``row_attrs`` and ``links`` as in :func:`table`)."""
+
+    def part(start: int, stop: int) -> str:
+        return table(
+            rows[start:stop],
+            head,
+            row_attrs=None if row_attrs is None else row_attrs[start:stop],
+            links=None if links is None else links[start:stop],
+        )
+
     if len(rows) <= per_page:
-        return table(rows, head)
-    parts = [table(rows[:per_page], head)]
+        return part(0, len(rows))
+    parts = [part(0, per_page)]
     for start in range(per_page, len(rows), per_page):
         stop = min(start + per_page, len(rows))
-        parts.append(f"<details class=\"page\"><summary>rows {start + 1}&ndash;{stop} of {len(rows)}</summary>{table(rows[start:stop], head)}</details>")
+        parts.append(f"<details class=\"page\"><summary>rows {start + 1}&ndash;{stop} of {len(rows)}</summary>{part(start, stop)}</details>")
     return "\n".join(parts)
 
 
-def page(**parts: str) -> str:
-    """Assemble the page from its rendered sections (see :data:`PAGE`)."""
-    return PAGE.substitute(css=CSS, size_marker=SIZE_MARKER, **parts)
+def json_script(data: Any, *, element_id: str = "report-data") -> str:
+    """``data`` as ``<script type="application/json">``; ``<``, ``>`` and ``&`` are written as
+    ``\\u`` escapes so that no string in the data can close the element."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return f'<script type="application/json" id="{esc(element_id)}">{text}</script>'
+
+
+def page(*, filters: str = "", images: str = "", data: Any = None, **parts: str) -> str:
+    """Assemble the page from its rendered sections (see :data:`PAGE`); ``data`` is what
+    the script reads (:func:`json_script`)."""
+    return PAGE.substitute(css=CSS, size_marker=SIZE_MARKER, filters=filters, images=images, data=json_script(data or {}), script=SCRIPT, **parts)

@@ -60,8 +60,8 @@ class ThumbJob:
     colors: Sequence[str] = field(default_factory=lambda: PALETTE)
 
 
-def _open_small(path: str, size: int) -> Image.Image:
-    """Decode ``path`` at reduced scale, EXIF-corrected, as RGB, at most ``size`` px a side."""
+def _open_small(path: str, size: int, mode: str = "RGB") -> Image.Image:
+    """Decode ``path`` at reduced scale, EXIF-corrected, in ``mode``, at most ``size`` px a side."""
     with open_image(path) as im:
         raw_w, raw_h = im.size
         try:
@@ -74,7 +74,7 @@ def _open_small(path: str, size: int) -> Image.Image:
         small = ImageOps.exif_transpose(im)
         if small is None:  # pragma: no cover - older Pillow returned None when unchanged
             small = im
-        small = small.convert("RGB")
+        small = small.convert(mode)
     full_w, full_h = (raw_h, raw_w) if orientation in _SWAPS else (raw_w, raw_h)
     small.thumbnail((size, size), Image.Resampling.BILINEAR)
     small.info["full_size"] = (full_w, full_h)
@@ -131,6 +131,33 @@ def _draw(base: Image.Image, job: ThumbJob, highlight: tuple[int, ...]) -> Image
             else:
                 d.line(pts, fill=colour, width=1 if not shape.box else 1)
     return im
+
+
+def render_large(path: str | None, size: int = 1024, quality: int = 80) -> tuple[str, int, int] | None:
+    """The whole image, EXIF-corrected, at most ``size`` px on its long side, as a greyscale
+    JPEG ``data:`` URI (the report draws the objects over it as SVG, so no colour is
+    needed), with the EXIF-corrected full size the objects' coordinates refer to.
+    None when there is no file or it does not decode."""
+    if path is None:
+        return None
+    try:
+        im = _open_small(path, size, mode="L")
+    except Exception:  # noqa: BLE001 - the per-image view falls back to the outlines alone
+        return None
+    full_w, full_h = im.info["full_size"]
+    return _encode(im, quality), int(full_w), int(full_h)
+
+
+def render_large_all(paths: Sequence[str | None], *, size: int = 1024, quality: int = 80, workers: int | None = None, progress: bool = True) -> list[tuple[str, int, int] | None]:
+    """:func:`render_large` for each path, in order (see :func:`render_all` for ``workers``)."""
+    return parallel_map(
+        partial(render_large, size=size, quality=quality),
+        list(paths),
+        workers=workers,
+        batch_size=8,
+        min_items=64,
+        label="rendering large images" if progress else None,
+    )
 
 
 def _encode(im: Image.Image, quality: int) -> str:

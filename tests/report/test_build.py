@@ -88,4 +88,28 @@ def test_report_html_and_json(small_dataset: Dataset, tmp_path: Path) -> None:
     assert len(data["findings"]) == 252
     assert [r["code"] for r in data["rules"]] == ["FA201", "FA410", "FA301"]  # errors first
     assert re.search(r"this file: \d+\.\d KiB", page)
-    assert not doc.xpath("//script") and not re.search(r"(src|href)=\"https?:", page)
+    # the only scripts are inline: the enhancer and its JSON data; nothing is loaded
+    assert [sc.get("type") for sc in doc.xpath("//script")] == ["application/json", None]
+    assert not doc.xpath("//script[@src]") and not re.search(r"(src|href)=\"https?:", page)
+    embedded = json.loads(doc.get_element_by_id("report-data").text_content())
+    assert [f[0] for f in embedded["findings"]] == [f["code"] for f in data["findings"]]
+    assert embedded["findings"][0] == ["FA201", "error", "voc", None, keys[3]]  # keys[3] has no split
+    # every row carries its finding's index and facts for the filters, and links its image's section
+    tr = rule.xpath(".//tbody/tr")[0]
+    assert tr.get("data-code") == "FA301" and tr.get("data-source") == "voc" and tr.get("data-split") == "train"
+    assert int(tr.get("data-i")) == next(i for i, f in enumerate(data["findings"]) if f["code"] == "FA301")
+    assert tr.xpath("./td[1]/a/@href") == [f"#img-{keys[0]}"]
+    # one section per flagged image, in the order of their first finding
+    sections = doc.xpath('//section[@id="images"]/section[@class="img"]')
+    assert [s.get("data-image") for s in sections] == [keys[3]] + [keys[i] for i in range(8) if i != 3]
+    first = sections[0]
+    assert len(first.xpath('.//table[contains(@class,"ifindings")]/tbody/tr')) == 1 + 250 // 8 + (3 < 250 % 8)
+    objects = first.xpath('.//table[contains(@class,"objects")]/tbody/tr')
+    assert [(o[0].text_content(), o[5].text_content()) for o in objects] == [("voc", "flagged")]  # keys[3]: one voc box, FA201 points at it
+    poly = first.xpath(".//svg/polygon")
+    assert len(poly) == 1 and poly[0].get("class") == "flagged" and poly[0].get("stroke") == "#ff1f1f"
+    assert poly[0].get("points") == "10.0,10.0 60.0,10.0 60.0,80.0 10.0,80.0"
+    big = first.xpath('.//div[@class="ov"]/img')[0]
+    assert big.get("src").startswith("data:image/jpeg;base64,") and (big.get("width"), big.get("height")) == ("454", "373")
+    assert first.xpath(".//svg/@viewbox")  # lxml lowercases attribute names == ["0 0 454 373"]
+    assert data["large_images"] == {"flagged_images": 8, "embedded": 8, "cap": 300}

@@ -55,6 +55,24 @@ def test_duplicate_groups_side_by_side(report: dict) -> None:
             assert set(d["images"]) in groups, d
 
 
+def test_duplicate_members_show_split_and_labels(report: dict) -> None:
+    """Every member of a group, each with its split and each source's labels on it."""
+    data, doc = report["data"], report["doc"]
+    divs = doc.xpath('//section[@id="duplicates"]/div[@class="dup"]')
+    assert len(divs) == len(data["duplicates"]) >= 1
+    sources = list(data["dataset"]["objects"])
+    for div, group in zip(divs, data["duplicates"]):
+        captions = [f.xpath("./figcaption")[0].text_content() for f in div.xpath('./figure[@class="thumb"]')]
+        assert len(captions) == len(group["images"])
+        for key, cap in zip(group["images"], captions):
+            assert key in cap and "split: " in cap
+            assert all(f"{s}: " in cap for s in sources), cap
+    # a group whose members sit in different splits says so
+    mixed = [div for div in divs if len({s.text_content() for s in div.xpath('.//span[@class="split"]')}) > 1]
+    assert mixed, "fixtures/defects plants duplicates across splits"
+    assert all("across splits" in div.xpath('./div[@class="head"]')[0].text_content() for div in mixed)
+
+
 def test_json_findings_are_validates(report: dict, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     code = main(["validate", str(DEFECTS), "--format", "json"])

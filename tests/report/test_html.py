@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from fracatlas_annot.report import html as H
@@ -37,8 +38,11 @@ def test_paged_rows_lists_every_row() -> None:
 
 def test_page_is_self_contained() -> None:
     page = H.page(version="0", title="t", date="d", header="", summary="", findings="", plots="", agreement="", duplicates="")
-    assert "<script" not in page
+    # one inline script and its inert JSON data; nothing loaded from anywhere
+    scripts = re.findall(r"<script([^>]*)>", page)
+    assert scripts == [' type="application/json" id="report-data"', ""]
     assert not re.search(r"(src|href)\s*=\s*[\"']?\s*(https?:)?//", page)
+    assert not re.search(r"\b(fetch|XMLHttpRequest|WebSocket|importScripts|navigator\.sendBeacon)\b", H.SCRIPT)
     assert "@import" not in page and "url(" not in page
     assert H.SIZE_MARKER in page
 
@@ -47,3 +51,18 @@ def test_human_size() -> None:
     assert H.human_size(512) == "512 bytes"
     assert H.human_size(1536) == "1.5 KiB"
     assert H.human_size(5 * 1024 * 1024) == "5.0 MiB"
+
+
+def test_json_script_cannot_be_closed_by_the_data() -> None:
+    data = {"findings": [["FA1", "error", None, None, "</script><script>alert(1)</script>&\u2028"]]}
+    out = H.json_script(data)
+    assert out.count("</script>") == 1 and out.endswith("</script>")
+    body = out[out.index(">") + 1 : -len("</script>")]
+    assert "<" not in body and ">" not in body and "&" not in body
+    assert json.loads(body) == data
+
+
+def test_table_row_attributes_and_links() -> None:
+    out = H.table([("IMG1.jpg", "m"), ("", "n")], ["image", "msg"], row_attrs=[{"data-i": 0, "data-code": 'F"A'}, {"data-i": 1}], links=["#img-IMG1.jpg", None])
+    assert '<tr data-i="0" data-code="F&quot;A"><td><a href="#img-IMG1.jpg">IMG1.jpg</a></td>' in out
+    assert '<tr data-i="1"><td></td>' in out
