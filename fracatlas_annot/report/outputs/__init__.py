@@ -16,10 +16,10 @@ that terminals, editors and CI systems read. Ruff's ``--output-format`` is the m
 Every renderer reads only the document (plus the rule registry for help texts) and
 places findings with paths relative to the working directory::
 
-    from fracatlas_annot.validate import validate_with_dataset, to_json
+    import fracatlas_annot as fa
     from fracatlas_annot.report.outputs import render
-    ds, findings = validate_with_dataset("fixtures/defects", fast=True)
-    print(render(to_json(findings, ds), "sarif"))
+    doc = fa.validate("fixtures/defects", fast=True).to_json()
+    print(render(doc, "sarif"))
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fracatlas_annot.validate import to_json, validate_with_dataset
+from fracatlas_annot.validate import validate
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFECTS = ROOT / "fixtures" / "defects"
@@ -17,8 +17,7 @@ DEFECTS = ROOT / "fixtures" / "defects"
 @pytest.fixture(scope="session")
 def defects_doc() -> dict[str, Any]:
     """Every rule (pixel rules too) on the defects fixture, read by its absolute path."""
-    ds, findings = validate_with_dataset(DEFECTS, progress=False)
-    return to_json(findings, ds)
+    return validate(DEFECTS, progress=False).to_json()
 
 
 def expected_place(finding: dict[str, Any]) -> tuple[str, str | None, int | None]:

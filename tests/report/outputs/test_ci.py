@@ -171,13 +171,12 @@ def test_a_finding_inside_a_zip_points_at_the_zip_and_names_the_entry(tmp_path) 
     import zipfile
 
     from fracatlas_annot.formats import read
-    from fracatlas_annot.validate import to_json, validate_with_dataset
+    from fracatlas_annot.validate import validate
 
     z = tmp_path / "labels_x_2024-03-23-07-10-18.zip"
     with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("IMG0000019.txt", "0 0.403913 0.490768 0.161542 0.099541\n5 0.5 0.5 0.1 0.1\n")
-    ds, findings = validate_with_dataset(read(z, names=["fractured"]), select=["FA009"], progress=False)
-    doc = to_json(findings, ds)
+    doc = validate(read(z, names=["fractured"]), select=["FA009"], progress=False).to_json()
     (f,) = doc["findings"]
     assert (f["file"], f["line"]) == (f"{z.name}!IMG0000019.txt", 2)
     (c,) = parse_github(render(doc, "github", cwd=tmp_path))

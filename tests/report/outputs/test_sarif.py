@@ -104,10 +104,9 @@ def test_paths_outside_the_working_directory_are_file_uris(defects_doc, validato
 
 
 def test_a_clean_run_still_lists_its_rules(validator) -> None:
-    from fracatlas_annot.validate import to_json, validate_with_dataset
+    from fracatlas_annot.validate import validate
 
-    ds, f = validate_with_dataset(ROOT / "fixtures/fracatlas-mini", select=["FA1"], fast=True, progress=False)
-    log = _sarif(to_json(f, ds), cwd=ROOT)
+    log = _sarif(validate(ROOT / "fixtures/fracatlas-mini", select=["FA1"], fast=True, progress=False).to_json(), cwd=ROOT)
     validator.validate(log)
     assert log["runs"][0]["results"] == []
     assert [r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]] == [r.code for r in select_rules(["FA1"])]
