@@ -215,6 +215,23 @@ def _n_flips(mask: int, radius: int) -> int:
     return sum(math.comb(w, k) for k in range(1, radius + 1))
 
 
+def _triangle_blocks(
+    starts: np.ndarray, counts: np.ndarray, *, rows: tuple[int, int | None] = (0, None)
+) -> tuple[np.ndarray, ...]:
+    """Blocks of the pairs inside each run ``starts[g] .. starts[g] + counts[g]``: row ``t``
+    pairs element ``t`` with elements ``t+1 ..``; only rows ``rows[0] <= t < rows[1]``."""
+    lo, hi = rows
+    c = np.asarray(counts, dtype=np.intp)
+    s = np.asarray(starts, dtype=np.intp)
+    nrows = np.clip(c - 1 if hi is None else np.minimum(c - 1, hi), lo, None) - lo
+    keep = nrows > 0
+    c, s, nrows = c[keep], s[keep], nrows[keep]
+    grp = np.repeat(np.arange(len(c)), nrows)
+    t = lo + np.arange(int(nrows.sum())) - np.repeat(np.cumsum(nrows) - nrows, nrows)
+    a = s[grp] + t
+    return a, np.ones_like(a), a + 1, c[grp] - 1 - t
+
+
 def _band_blocks(distinct: np.ndarray, mask: int, radius: int) -> tuple[np.ndarray, tuple[np.ndarray, ...], int]:
     """Sort order of one band and its blocks ``(a_start, a_len, b_start, b_len)`` (positions in
     that order), plus the number of probes spent. Pairs: a bucket with itself (upper triangle,
@@ -230,17 +247,7 @@ def _band_blocks(distinct: np.ndarray, mask: int, radius: int) -> tuple[np.ndarr
     counts = np.diff(np.r_[starts, n])
     vals = sv[starts]
     parts: list[tuple[np.ndarray, ...]] = []
-    # a bucket with itself: rows 0..c-2 of the triangle, row t pairs element t with t+1..c-1
-    big = counts >= 2
-    if big.any():
-        c = counts[big]
-        s = starts[big]
-        rows = c - 1
-        bucket_of_row = np.repeat(np.arange(len(c)), rows)
-        first_row = np.cumsum(rows) - rows
-        t = np.arange(int(rows.sum())) - np.repeat(first_row, rows)
-        a = s[bucket_of_row] + t
-        parts.append((a, np.ones_like(a), a + 1, c[bucket_of_row] - 1 - t))
+    parts.append(_triangle_blocks(starts, counts))  # a bucket with itself
     probes = 0
     if radius > 0:
         for f in _flips(mask, radius):
@@ -455,20 +462,17 @@ def expand_pairs(
         return
     k = int(inverse.max()) + 1
     order, start, count = _members(inverse, k)
-    parts = []
-    if equal:
-        big = np.flatnonzero(count >= 2)
-        if len(big):
-            c = count[big]
-            rows = c - 1
-            grp = np.repeat(np.arange(len(big)), rows)
-            t = np.arange(int(rows.sum())) - np.repeat(np.cumsum(rows) - rows, rows)
-            a = start[big][grp] + t
-            parts.append((a, np.ones_like(a), a + 1, c[grp] - 1 - t))
+    parts = [_triangle_blocks(start, count)] if equal else []
     i = np.asarray(i, dtype=np.intp)
     j = np.asarray(j, dtype=np.intp)
     if len(i):
         parts.append((start[i], count[i], start[j], count[j]))
+    yield from _iter_member_pairs(order, parts, chunk)
+
+
+def _iter_member_pairs(
+    order: np.ndarray, parts: list[tuple[np.ndarray, ...]], chunk: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     if not parts:
         return
     blocks = tuple(np.concatenate([p[n] for p in parts]) for n in range(4))
@@ -617,12 +621,23 @@ def near_components(
     else:
         forest = _Forest(n)
 
+        order, start, count = _members(inverse, len(distinct))
+
         def pending() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-            yield from expand_pairs(inverse, _EMPTY, _EMPTY, chunk=chunk)  # equal hashes first
+            # equal hashes first: each group's first member with the others (a star), then
+            # the rest of the triangle only for groups the star did not join whole
+            yield from _iter_member_pairs(order, [_triangle_blocks(start, count, rows=(0, 1))], chunk)
+            if not n:
+                return
+            roots = forest.find(order)
+            split = (np.minimum.reduceat(roots, start) != np.maximum.reduceat(roots, start)) & (count > 2)
+            yield from _iter_member_pairs(order, [_triangle_blocks(start[split], count[split], rows=(1, None))], chunk)
             for i, j in iter_near_pairs(distinct, r, chunk=chunk, stats=near_stats):
                 yield from expand_pairs(inverse, i, j, equal=False, chunk=chunk)
 
         for a_all, b_all in pending():
+            open_ = forest.find(a_all) != forest.find(b_all)  # whole chunk first: cheap
+            a_all, b_all = a_all[open_], b_all[open_]
             for s in range(0, len(a_all), confirm_batch):
                 a, b = a_all[s : s + confirm_batch], b_all[s : s + confirm_batch]
                 keep = forest.find(a) != forest.find(b)
