@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import console, echo_json, handle_errors, verbose_option
+from ._common import cluster_options, console, echo_json, execution, handle_errors, verbose_option
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..validate import ValidationResult
@@ -135,6 +135,7 @@ def _render(result: ValidationResult, limit: int) -> None:
     help="Two readers' own exports of the same images: adds the FA8 two-reader agreement rules.",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@cluster_options
 @verbose_option
 def validate_cmd(
     path: str,
@@ -149,6 +150,8 @@ def validate_cmd(
     names: str | None,
     readers: tuple[str, str] | None,
     no_progress: bool,
+    scheduler: str | None,
+    workers: int | None,
     verbose: bool,
 ) -> None:
     """Check an annotated dataset with the FA rule catalogue before training.
@@ -159,7 +162,7 @@ def validate_cmd(
     """
     from ..validate import validate
 
-    with handle_errors(verbose):
+    with handle_errors(verbose), execution(scheduler, workers):
         target: Any = path
         if readers or names:
             from ..formats import read
