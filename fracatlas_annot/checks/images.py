@@ -260,3 +260,65 @@ def image_too_small(ctx: CheckContext):
         message=[f"image is {_size(a, b)} px" for a, b in zip(w[bad], h[bad])],
         file=[None if p is None else str(p) for p in rows["path"]],
     )
+
+
+#: A decoded image is blank when its 32x32 area-averaged image (the scan's thumbnail) has a
+#: standard deviation under this many gray levels ... (benchmarks/measure_blank.py: the real
+#: FracAtlas archive's lowest is far above; JPEG noise on a uniform image stays under 1)
+BLANK_STD = 4.0
+#: ... or a gray-level entropy under this many bits (of at most 10 for 1,024 pixels).
+BLANK_ENTROPY = 1.0
+
+
+def _thumb_stats(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Standard deviation (gray levels) and Shannon entropy (bits) of each row of (n, 1024) uint8."""
+    std = thumbs.astype(np.float64).std(axis=1)
+    counts = np.zeros((len(thumbs), 256), dtype=np.int64)
+    np.add.at(counts, (np.repeat(np.arange(len(thumbs)), thumbs.shape[1]), thumbs.ravel()), 1)
+    p = counts / thumbs.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ent = -np.where(p > 0, p * np.log2(p), 0.0).sum(axis=1) + 0.0
+    return std, ent
+
+
+@rule("FA507", "blank-image", Severity.ERROR, needs_pixels=True)
+def blank_image(ctx: CheckContext):
+    """An image carries no information: its pixels are uniform or nearly so.
+
+    ## What it does
+    Unless `--fast`, measures the 32x32 area-averaged image the pixel scan makes: blank
+    when its standard deviation is under 4 gray levels or its gray-level entropy under
+    1 bit. No image of the real FracAtlas archive comes near (benchmarks/measure_blank.py).
+    Images under 10 px a side are left to FA506.
+
+    ## Why is this bad?
+    A failed export (all black, all white, one grey level) still has a valid header and
+    often labels: the model is taught that a fracture looks like nothing.
+
+    ## Example
+    `IMG0000019.jpg` saved as a uniform grey 373x454 JPEG. Use instead: the radiograph.
+    """
+    scan = ctx.pixel_scan
+    if scan is None or not len(scan):
+        return None
+    w = scan["width"].to_numpy(dtype="float64", na_value=np.nan)
+    h = scan["height"].to_numpy(dtype="float64", na_value=np.nan)
+    sized = (w >= 10) & (h >= 10)  # smaller ones are FA506's: their 32x32 image is an enlargement
+    ok = scan[scan["error"].isna().to_numpy() & scan["thumb"].notna().to_numpy() & sized]
+    if not len(ok):
+        return None
+    thumbs = np.frombuffer(b"".join(ok["thumb"]), dtype=np.uint8).reshape(len(ok), -1)
+    std, ent = _thumb_stats(thumbs)
+    bad = (std < BLANK_STD) | (ent < BLANK_ENTROPY)
+    if not bad.any():
+        return None
+    keys = ok.index[bad]
+    paths = ctx.dataset.images["path"][~ctx.dataset.images.index.duplicated()].reindex(keys)
+    return findings(
+        image=keys,
+        message=[
+            f"image is blank: std {d:.2f} gray levels, entropy {e:.2f} bits (32x32 image)"
+            for d, e in zip(std[bad], ent[bad])
+        ],
+        file=[None if p is None or p != p else str(p) for p in paths],
+    )

@@ -5,12 +5,20 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ..errors import FracatlasError
 from ..runtime.jsonsafe import dumps
@@ -114,3 +122,40 @@ def handle_errors(verbose: bool = False) -> Iterator[None]:
 
 def verbose_option(f: Any) -> Any:
     return click.option("--verbose", "-v", is_flag=True, help="Show tracebacks for unexpected errors.")(f)
+
+
+def cluster_options(f: Any) -> Any:
+    """``--scheduler`` and ``--workers``: where the per-file work runs (see :func:`execution`)."""
+    f = click.option(
+        "--workers", type=click.IntRange(1), default=None, metavar="N",
+        help="Worker processes on this machine (default: 2 for large inputs); with --scheduler, batches are cut for N workers.",
+    )(f)  # fmt: skip
+    return click.option(
+        "--scheduler", envvar="DASK_SCHEDULER_ADDRESS", default=None, metavar="ADDR",
+        help="Run the per-file work on a Dask cluster (tcp://HOST:8786; env DASK_SCHEDULER_ADDRESS). "
+        "Inputs must be on a path every worker sees; needs fracatlas-annot[distributed].",
+    )(f)  # fmt: skip
+
+
+@contextlib.contextmanager
+def execution(scheduler: str | None, workers: int | None) -> Iterator[None]:
+    """Install the backend of ``--scheduler`` / ``--workers`` around a command.
+
+    No scheduler: local processes, ``workers`` of them when given. A scheduler: a
+    :class:`~fracatlas_annot.runtime.dask_backend.DaskBackend` on it (imported only then),
+    closed at the end; a missing extra or an unreachable scheduler exits 2.
+    """
+    from ..runtime.parallel import use_backend, use_workers
+
+    if not scheduler:
+        with use_workers(workers):
+            yield
+        return
+    from ..runtime.dask_backend import connect
+
+    backend = connect(scheduler, workers=workers)
+    try:
+        with use_backend(backend):
+            yield
+    finally:
+        backend.client.close()

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..errors import LossyConversionError
 from ..formats.registry import FORMATS, targets
-from ._common import console, echo_json, err_console, handle_errors, verbose_option
+from ._common import cluster_options, console, echo_json, err_console, execution, handle_errors, verbose_option
 
 
 class RegistryChoice(click.Choice):
@@ -66,8 +66,9 @@ see --allow-lossy); 2 unreadable input, bad option, or OUT exists and is not emp
 @click.option("--overwrite", is_flag=True, help="Replace OUT when it exists and is not empty (old *.cache files go with it).")
 @click.option("--no-duplicates", "no_duplicates", is_flag=True, help="Do not detect duplicate images (their groups are then not kept in one split).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@cluster_options
 @verbose_option
-def convert_command(path: Path, out: Path, to: str, source: str | None, split: str | None, ratios: str, seed: int, multipart: str, allow_lossy: bool, overwrite: bool, no_duplicates: bool, as_json: bool, verbose: bool) -> None:
+def convert_command(path: Path, out: Path, to: str, source: str | None, split: str | None, ratios: str, seed: int, multipart: str, allow_lossy: bool, overwrite: bool, no_duplicates: bool, as_json: bool, scheduler: str | None, workers: int | None, verbose: bool) -> None:
     """Convert PATH (a FracAtlas archive, a makesense export, a folder) to --to format in OUT.
 
     The class map is explicit and printed (FracAtlas COCO category 1 "fractured" becomes
@@ -76,7 +77,7 @@ def convert_command(path: Path, out: Path, to: str, source: str | None, split: s
     """
     from ..convert import convert
 
-    with handle_errors(verbose):
+    with handle_errors(verbose), execution(scheduler, workers):
         try:
             manifest = convert(
                 path, to=to, out=out, source=source, split=split, ratios=ratios, seed=seed, multipart=multipart,

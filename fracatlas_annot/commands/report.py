@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import echo_json, handle_errors, verbose_option
+from ._common import cluster_options, echo_json, execution, handle_errors, verbose_option
 
 EPILOG = """\b
 Examples:
@@ -30,6 +30,7 @@ agreement shown in the page. Exit codes: 0 no error-level finding, 1 errors foun
 @click.option("--format", "fmt", default=None, help="Force the input format (as in `info`).")
 @click.option("--max-thumbs-per-rule", type=click.IntRange(0), default=48, show_default=True, help="Thumbnails drawn per rule; every finding is still listed.")
 @click.option("--max-thumbs", type=click.IntRange(0), default=1500, show_default=True, help="Thumbnails drawn in the whole report.")
+@cluster_options
 @verbose_option
 def report_cmd(
     path: str,
@@ -42,13 +43,15 @@ def report_cmd(
     fmt: str | None,
     max_thumbs_per_rule: int,
     max_thumbs: int,
+    scheduler: str | None,
+    workers: int | None,
     verbose: bool,
 ) -> None:
     """Write a self-contained HTML QA report of PATH: summary, findings by rule with
     thumbnails of the flagged images (every source's boxes and polygons drawn, the
     offending object in red), plots, duplicate groups and, with --readers, two-reader
     agreement."""
-    with handle_errors(verbose):
+    with handle_errors(verbose), execution(scheduler, workers):
         from ..formats import read
         from ..report import build_report
 

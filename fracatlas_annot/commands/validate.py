@@ -11,7 +11,7 @@ from rich.table import Table
 from ..formats.registry import FORMATS
 from ..report.outputs import OUTPUT_FORMATS
 from ..report.outputs.text import SEVERITY_STYLE
-from ._common import console, echo_json, handle_errors, verbose_option
+from ._common import cluster_options, console, echo_json, execution, handle_errors, verbose_option
 
 
 VALIDATE_EPILOG = """\b
@@ -90,6 +90,7 @@ def _print_text(doc: dict[str, Any], limit: int) -> None:
     help="Two readers' own exports of the same images: adds the FA8 two-reader agreement rules.",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@cluster_options
 @verbose_option
 def validate_cmd(
     path: str,
@@ -104,6 +105,8 @@ def validate_cmd(
     names: str | None,
     readers: tuple[str, str] | None,
     no_progress: bool,
+    scheduler: str | None,
+    workers: int | None,
     verbose: bool,
 ) -> None:
     """Check an annotated dataset with the FA rule catalogue before training.
@@ -114,7 +117,7 @@ def validate_cmd(
     """
     from ..validate import validate
 
-    with handle_errors(verbose):
+    with handle_errors(verbose), execution(scheduler, workers):
         target: Any = path
         if readers or names:
             from ..formats import read

@@ -25,10 +25,10 @@ import pandas as pd
 from .decode import (
     NEAR_CORRELATION,
     PHASH_THRESHOLD,
-    iter_phash_pairs,
     scan,
     thumbnail_correlation,
 )
+from .hashindex import near_components
 
 GROUP_COLUMNS = ["image", "group", "kind"]
 
@@ -88,6 +88,44 @@ def _groups_from_labels(keys: np.ndarray, labels: np.ndarray) -> list[np.ndarray
     return [np.asarray(sorted(v), dtype=object) for v in s if len(v) > 1]
 
 
+def _near_groups(good: pd.DataFrame, threshold: int) -> list[tuple[str, int]]:
+    """``(image, group)`` of the near groups among scanned images (rows with a pixel hash).
+
+    Pixel-identical images share their pHash and thumbnail, so they always join one component:
+    the graph is built on one representative per pixel hash, then every representative's
+    group is expanded to its copies. Pairs come from the multi-index hash search
+    (:mod:`.hashindex`) and are confirmed by thumbnail correlation, vectorised, only while
+    their ends are not yet connected. A group is reported when it holds two or more distinct
+    pixel hashes (one pixel hash is a ``pixel`` group, not a near one).
+    """
+    if len(good) < 2:
+        return []
+    ph = good["pixel_hash"].to_numpy(dtype=object)
+    codes, uniques = pd.factorize(ph)  # representative k = first row with pixel hash k
+    if len(uniques) < 2:
+        return []
+    first = np.full(len(uniques), len(ph), dtype=np.intp)
+    np.minimum.at(first, codes, np.arange(len(ph)))
+    rep = good.iloc[first]
+    hashes = np.array([int(h) for h in rep["phash"]], dtype=np.uint64)
+    thumbs = np.frombuffer(b"".join(rep["thumb"]), dtype=np.uint8).reshape(len(rep), -1)
+
+    def confirm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return thumbnail_correlation(thumbs[a], thumbs[b]) >= NEAR_CORRELATION
+
+    labels = near_components(hashes, threshold, confirm=confirm)
+    sizes = np.bincount(labels)
+    if not (sizes > 1).any():
+        return []
+    # each image takes its representative's component; groups are numbered by their first
+    # row in ``good`` and list their members by name
+    comp = labels[codes]
+    keys = good.index.to_numpy(dtype=object)
+    multi = sizes[comp] > 1
+    groups = pd.Series(keys[multi], dtype=object).groupby(comp[multi], sort=False).agg(list)
+    return [(k, n) for n, g in enumerate(groups) for k in sorted(g)]
+
+
 def duplicate_groups(
     keys: Sequence[str],
     paths: Sequence[Any],
@@ -124,41 +162,13 @@ def duplicate_groups(
             good = scan_result[scan_result["pixel_hash"].notna()]
             keys = good.index.to_numpy(dtype=object)
             covered = set(byte_sets)
-            pixel_sets: list[frozenset] = []
             for g in _groups_from_labels(keys, good["pixel_hash"].to_numpy(dtype=object)):
                 fs = frozenset(g)
-                pixel_sets.append(fs)
                 if fs in covered:
                     continue
                 rows.extend((k, gid, "pixel") for k in g)
                 gid += 1
-            # near duplicates: components of the pHash graph with more than one distinct pixel hash
-            hashes = np.array([int(h) for h in good["phash"]], dtype=np.uint64)
-            ii, jj = [], []
-            for i, j in iter_phash_pairs(hashes, threshold):
-                ii.append(i)
-                jj.append(j)
-            if ii:
-                i = np.concatenate(ii)
-                j = np.concatenate(jj)
-                thumbs = np.frombuffer(b"".join(good["thumb"]), dtype=np.uint8).reshape(len(good), -1)
-                confirmed = np.zeros(len(i), dtype=bool)
-                for s in range(0, len(i), 8192):  # bounded memory: 8192 pairs x 1024 px at a time
-                    sl = slice(s, s + 8192)
-                    confirmed[sl] = thumbnail_correlation(thumbs[i[sl]], thumbs[j[sl]]) >= NEAR_CORRELATION
-                i, j = i[confirmed], j[confirmed]
-            if ii and len(i):
-                comp = _components(len(keys), i, j)
-                ph = good["pixel_hash"].to_numpy(dtype=object)
-                in_edge = np.zeros(len(keys), dtype=bool)
-                in_edge[i] = True
-                in_edge[j] = True
-                for g in _groups_from_labels(keys[in_edge], comp[in_edge]):
-                    distinct = pd.Series(ph, index=keys).reindex(g).nunique()
-                    if distinct < 2:
-                        continue
-                    rows.extend((k, gid, "near") for k in g)
-                    gid += 1
+            rows.extend((k, gid + c, "near") for k, c in _near_groups(good, threshold))
     if not rows:
         return _empty()
     out = pd.DataFrame(rows, columns=GROUP_COLUMNS)

@@ -16,8 +16,9 @@ import multiprocessing
 import os
 import sys
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .progress import task
 
@@ -30,6 +31,7 @@ __all__ = [
     "run_chunks",
     "split_chunks",
     "use_backend",
+    "use_workers",
 ]
 
 T = TypeVar("T")
@@ -39,14 +41,31 @@ R = TypeVar("R")
 PARALLEL_MIN_ITEMS = 5000
 
 
+_WORKERS: contextvars.ContextVar[int | None] = contextvars.ContextVar("fracatlas_workers", default=None)
+
+
+@contextlib.contextmanager
+def use_workers(workers: int | None) -> Iterator[None]:
+    """Inside this block a :func:`default_workers` call without ``workers`` uses ``workers``
+    (the CLI's ``--workers N``); None changes nothing."""
+    token = _WORKERS.set(workers)
+    try:
+        yield
+    finally:
+        _WORKERS.reset(token)
+
+
 def default_workers(n_items: int, workers: int | None = None, *, min_items: int = PARALLEL_MIN_ITEMS) -> int:
     """How many processes to use for ``n_items`` items.
 
-    ``workers`` wins when given; else the ``FRACATLAS_WORKERS`` environment variable; else
+    ``workers`` wins when given; else the count set by :func:`use_workers`; else the
+    ``FRACATLAS_WORKERS`` environment variable; else
     2 when there are more than ``min_items`` items, 2+ CPUs, ``fork``, and this process
     runs a single thread (forking next to a live thread, e.g. a progress-bar refresher
     holding the stderr lock, can deadlock the child).
     """
+    if workers is None:
+        workers = _WORKERS.get()
     if workers is None:
         env = os.environ.get("FRACATLAS_WORKERS", "").strip()
         if env.isdigit():
@@ -89,7 +108,12 @@ def _apply_batch(args: tuple[Callable[[Any], R], Sequence[Any]]) -> list[R]:
 
 
 class Backend(Protocol):
-    """Runs ``func`` over batches; yields each batch's result list in batch order."""
+    """Runs ``func`` over batches; yields each batch's result list in batch order.
+
+    A backend may also define ``workers_for(n_items, workers, min_items) -> int``: the
+    worker count :func:`parallel_map` cuts its batches for (default: :func:`default_workers`,
+    this machine's policy; a cluster answers with its own size).
+    """
 
     def map_batches(self, func: Callable[[Any], R], batches: Sequence[Sequence[Any]], *, workers: int) -> Iterator[list[R]]: ...
 
@@ -170,7 +194,9 @@ def parallel_map(
     n = len(items)
     if n == 0:
         return []
-    w = default_workers(n, workers, min_items=min_items)
+    backend = _BACKEND.get()
+    workers_for = getattr(backend, "workers_for", None)
+    w = workers_for(n, workers, min_items) if workers_for else default_workers(n, workers, min_items=min_items)
     if batch_size:
         size = batch_size
     else:  # about eight batches per worker, and at least one for each worker
@@ -178,7 +204,7 @@ def parallel_map(
     batches = [items[i : i + size] for i in range(0, n, size)]
     out: list[R] = []
     with task(label or "working", total=n, enabled=label is not None) as advance:
-        for res in _BACKEND.get().map_batches(func, batches, workers=w):
+        for res in backend.map_batches(func, batches, workers=w):
             out.extend(res)
             advance(len(res))
     return out

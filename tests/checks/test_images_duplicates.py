@@ -85,6 +85,38 @@ def test_image_rules(tmp_path: Path) -> None:
     assert run("FA506", ds)["image"].tolist() == ["S.jpg"]
 
 
+def _jpeg(arr: np.ndarray, quality: int = 90) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr, "L").save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def test_blank_image(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    noisy = np.clip(118 + rng.normal(0, 2, (454, 373)), 0, 255).astype(np.uint8)  # sensor noise, no picture
+    two = np.full((454, 373), 0, np.uint8)
+    two[:3, :3] = 255  # one bright speck on black: the 32x32 image is almost one level
+    files = {
+        "U.jpg": _jpeg(np.full((454, 373), 118, np.uint8)),
+        "B.jpg": _jpeg(np.zeros((454, 373), np.uint8)),
+        "N.jpg": _jpeg(noisy, quality=60),
+        "D.jpg": _jpeg(two),
+        "A.jpg": jpeg_bytes(SPECS[0]),  # a synthetic radiograph
+        "S.jpg": _jpeg(np.full((8, 8), 118, np.uint8)),  # too small: FA506's, not FA507's
+        "H.jpg": b"<html>404</html>",  # unreadable: FA501's
+    }
+    imgs = {k: {"path": _write(tmp_path, k, v)} for k, v in files.items()}
+    ds = dataset(imgs)
+    got = run("FA507", ds)
+    assert sorted(got["image"]) == ["B.jpg", "D.jpg", "N.jpg", "U.jpg"]
+    assert set(got["severity"]) == {"error"}
+    assert got.set_index("image").loc["U.jpg", "message"].startswith("image is blank: std 0.00 gray levels, entropy 0.00 bits")
+    assert all(str(f).endswith(i) for f, i in zip(got["file"], got["image"]))
+    from fracatlas_annot.checks.registry import RULES
+
+    assert RULES["FA507"].needs_pixels
+
+
 def test_labels_in_rotated_frame_are_silent(tmp_path: Path) -> None:
     rot = _exif_jpeg(454, 373, 6)
     imgs = {"R.jpg": {"path": _write(tmp_path, "R.jpg", rot), "orientation": 6, "width": 373, "height": 454}}

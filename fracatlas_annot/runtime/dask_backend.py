@@ -1,0 +1,102 @@
+"""A :class:`~fracatlas_annot.runtime.parallel.Backend` on a Dask cluster (``dask.distributed``).
+
+Installed with :func:`~fracatlas_annot.runtime.parallel.use_backend` (the CLI does it for
+``--scheduler tcp://HOST:8786`` or ``DASK_SCHEDULER_ADDRESS``), it sends each batch of
+:func:`~fracatlas_annot.runtime.parallel.parallel_map` to the cluster as one task (never one
+task per file) and yields the results in batch order, keeping a bounded number of batches in
+flight so that the driver holds only what it has not consumed yet. The per-file functions
+return compact results (sizes, hashes, 32x32 thumbnails, findings), so the driver's memory
+does not grow with pixel data.
+
+The workers must import this package (the same version) and see the input files at the same
+paths: a shared file system, and absolute paths (a relative path is relative to each
+worker's own working directory).
+
+This module imports ``distributed`` when a backend is made, not before: the extra
+``fracatlas-annot[distributed]`` is optional.
+"""
+
+from __future__ import annotations
+
+import collections
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from ..errors import UsageError
+
+__all__ = ["MISSING_EXTRA", "DaskBackend", "connect"]
+
+R = TypeVar("R")
+
+MISSING_EXTRA = "--scheduler needs dask.distributed: install fracatlas-annot[distributed]"
+
+#: The name of the batch tasks on the scheduler (their keys are ``fracatlas_batch-<uuid>``).
+TASK_PREFIX = "fracatlas_batch"
+
+#: Batches in flight per worker thread of the cluster (enough to keep them busy).
+IN_FLIGHT_PER_THREAD = 4
+
+
+def _apply_batch(func: Callable[[Any], R], batch: Sequence[Any]) -> list[R]:
+    return [func(item) for item in batch]
+
+
+class DaskBackend:
+    """Runs batches as tasks of a ``distributed.Client``.
+
+    Args:
+        client: a connected ``distributed.Client``.
+        workers: batches are cut for this many workers (``--workers N``); default: the
+            cluster's worker threads when the map starts.
+    """
+
+    def __init__(self, client: Any, *, workers: int | None = None) -> None:
+        self.client = client
+        self.workers = workers
+
+    def _threads(self) -> int:
+        try:
+            return max(1, sum(self.client.nthreads().values()))
+        except Exception:  # noqa: BLE001 - a scheduler that does not answer: one batch at a time
+            return 1
+
+    def workers_for(self, n_items: int, workers: int | None, min_items: int) -> int:
+        """Workers to cut ``n_items`` items for: ``workers`` when forced, else ours, else the
+        cluster's threads. Every map goes to the cluster, small or not (``min_items`` is a
+        local-process policy)."""
+        w = workers or self.workers or self._threads()
+        return max(1, min(w, n_items))
+
+    def map_batches(self, func: Callable[[Any], R], batches: Sequence[Sequence[Any]], *, workers: int) -> Iterator[list[R]]:
+        window = max(2, IN_FLIGHT_PER_THREAD * max(workers, self._threads()))
+        pending: collections.deque = collections.deque()
+        todo = iter(batches)
+        try:
+            for b in todo:
+                key = f"{TASK_PREFIX}-{uuid.uuid4().hex}"  # named on the dashboard and the scheduler
+                pending.append(self.client.submit(_apply_batch, func, list(b), key=key, pure=False))
+                if len(pending) >= window:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:  # the caller stopped early or a batch failed: drop what is still queued
+            if pending:
+                self.client.cancel(list(pending))
+
+
+def connect(address: str, *, workers: int | None = None, timeout: float = 10.0) -> DaskBackend:
+    """A :class:`DaskBackend` on the scheduler at ``address`` (``tcp://HOST:8786``).
+
+    Raises :class:`~fracatlas_annot.errors.UsageError` (exit 2) when ``distributed`` is not
+    installed or the scheduler cannot be reached within ``timeout`` seconds.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError(MISSING_EXTRA) from None
+    try:
+        client = Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    return DaskBackend(client, workers=workers)
