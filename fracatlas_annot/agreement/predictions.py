@@ -39,6 +39,7 @@ import pandas as pd
 import shapely
 
 from ..errors import InputError, UsageError
+from ..formats._files import stem_of as _stem
 
 __all__ = ["PREDICTION_COLUMNS", "Predictions", "read_predictions"]
 
@@ -146,12 +147,6 @@ def _sizes_frame(parts: Sequence[pd.DataFrame | None]) -> pd.DataFrame:
         return pd.DataFrame({"width": [], "height": []}, index=pd.Index([], dtype=object))
     out = pd.concat(frames)
     return out[~out.index.duplicated(keep="first")]
-
-
-def _stem(name: str) -> str:
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    stem, dot, _ = base.rpartition(".")
-    return stem if dot and stem else base
 
 
 def _key_finder(keys: Sequence[str], extra: Sequence[str] = ()) -> dict[str, str]:
@@ -262,7 +257,7 @@ def _read_results(
     for i, rec in enumerate(data):
         where = f"{path.name} [{i}]"
 
-        def bad(msg: str) -> InputError:
+        def bad(msg: str, i: int = i) -> InputError:
             return InputError(path, f"record [{i}]: {msg}")
 
         if not isinstance(rec, dict):

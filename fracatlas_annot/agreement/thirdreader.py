@@ -68,7 +68,7 @@ def parse_sweep(text: str | Sequence[float] | None) -> tuple[float, ...]:
                 start, stop, step = (float(v) for v in text.split(":"))
                 if step <= 0:
                     raise ValueError
-                n = int(math.floor((stop - start) / step + 1e-9)) + 1
+                n = math.floor((stop - start) / step + 1e-9) + 1
                 vals = [round(start + i * step, 6) for i in range(max(n, 0))]
             else:
                 vals = [float(v) for v in text.replace(" ", "").split(",") if v]
