@@ -13,6 +13,10 @@ Modules, lowest first (each imports only the ones above it):
   ``dataset.csv`` metadata;
 * :mod:`.consensus`: a consensus :class:`~fracatlas_annot.model.Source` of the matched pairs;
 * :mod:`.queue`: the adjudication queue and the files written for the senior reader;
+* :mod:`.predictions`: a model's predictions (Ultralytics labels with confidences, COCO
+  results, ``fracatlas-annot predict`` output) as objects with a ``score``;
+* :mod:`.thirdreader`: the model as a third reader, against each reader and their
+  consensus, beside reader against reader, across confidence thresholds;
 * :mod:`.result`: :func:`agree` and :class:`AgreementResult`.
 
 Conventions: reader A is the first argument, reader B the second; an object of A that B
@@ -49,17 +53,30 @@ from .matching import (
     match_pairs,
     polygon_iou_pairs,
 )
+from .predictions import Predictions, read_predictions
 from .queue import DISAGREEMENT_COLUMNS, DISAGREEMENT_KINDS, write_adjudication
 from .result import AgreementResult, agree
 from .stats import SIZE_THRESHOLDS, cohen_kappa, size_class, specific_agreement
+from .thirdreader import (
+    DEFAULT_SWEEP,
+    MODEL_QUEUE_COLUMNS,
+    MODEL_QUEUE_KINDS,
+    ModelAgreement,
+    compare_model,
+)
 
 __all__ = [
+    "DEFAULT_SWEEP",
     "DISAGREEMENT_COLUMNS",
     "DISAGREEMENT_KINDS",
     "METHODS",
+    "MODEL_QUEUE_COLUMNS",
+    "MODEL_QUEUE_KINDS",
     "SIZE_THRESHOLDS",
     "UNMATCHED",
     "AgreementResult",
+    "ModelAgreement",
+    "Predictions",
     "ReaderInput",
     "add_readers",
     "agree",
@@ -69,11 +86,13 @@ __all__ = [
     "build_consensus",
     "candidate_pairs",
     "cohen_kappa",
+    "compare_model",
     "consensus_summary",
     "match_pairs",
     "polygon_iou_pairs",
     "read_image_list",
     "read_meta",
+    "read_predictions",
     "size_class",
     "source_preference",
     "specific_agreement",

@@ -149,17 +149,24 @@ def disagreements(
 
 
 def _rows(images: np.ndarray, kind: str, **cols: Any) -> pd.DataFrame:
+    return queue_rows(images, kind, DISAGREEMENT_COLUMNS, ("iou", "area_a", "area_b"), **cols)
+
+
+def queue_rows(images: np.ndarray, kind: str, columns: Sequence[str], floats: Sequence[str], **cols: Any) -> pd.DataFrame:
+    """Rows of a queue frame with ``columns`` (``image``, ``kind``, then the others): one row
+    per image, each other column a scalar for every row or one value per row (``floats``
+    as float64, NaN when absent; the rest as objects, None when absent)."""
     n = len(images)
     data: dict[str, Any] = {"image": np.asarray(images, dtype=object), "kind": np.full(n, kind, dtype=object)}
-    for c in DISAGREEMENT_COLUMNS[2:]:
+    for c in columns[2:]:
         v = cols.get(c)
-        if c in ("iou", "area_a", "area_b"):
+        if c in floats:
             data[c] = np.full(n, np.nan) if v is None else np.asarray(v, dtype=np.float64)
         else:
             arr = np.empty(n, dtype=object)
             arr[:] = [v] * n if (v is None or isinstance(v, str)) else list(v)
             data[c] = arr
-    return pd.DataFrame(data, columns=DISAGREEMENT_COLUMNS)
+    return pd.DataFrame(data, columns=list(columns))
 
 
 def disagreement_counts(d: pd.DataFrame) -> dict[str, int]:
@@ -185,7 +192,9 @@ def write_adjudication(out: str | Path, result: "AgreementResult", consensus: "S
     """Write the adjudication files of ``result`` into the folder ``out`` (created if needed).
 
     Returns the paths written, in order: ``disagreements.csv``, ``disagreements.json``,
-    ``agreement.json`` (``result.to_dict`` with the consensus summary), and with a
+    ``agreement.json`` (``result.to_dict`` with the consensus summary), with a model
+    ``model-queue.csv`` and ``model-queue.json`` (:meth:`ModelAgreement.write
+    <fracatlas_annot.agreement.thirdreader.ModelAgreement.write>`), and with a
     consensus ``consensus-queue.csv`` (when objects were queued) and the ``consensus``
     folder (COCO JSON through :func:`fracatlas_annot.convert.convert`).
     """
@@ -199,6 +208,8 @@ def write_adjudication(out: str | Path, result: "AgreementResult", consensus: "S
     written.append(str(out / "disagreements.json"))
     write_text_atomic(out / "agreement.json", json.dumps(data, indent=1, ensure_ascii=False))
     written.append(str(out / "agreement.json"))
+    if result.model is not None:
+        written += result.model.write(out)
     if consensus is not None:
         queue = consensus.meta.get("queue")
         if queue is not None and len(queue):

@@ -30,6 +30,8 @@ from .inputs import (
     reader_input,
 )
 from .matching import candidate_pairs, match_pairs
+from .predictions import Predictions, read_predictions
+from .thirdreader import DEFAULT_SWEEP, ModelAgreement, compare_model, parse_sweep
 
 __all__ = ["AgreementResult", "agree"]
 
@@ -65,6 +67,8 @@ class AgreementResult:
     matches: per (geometry, threshold), the one-to-one matches
         (:func:`~fracatlas_annot.agreement.matching.match_pairs`).
     images: one row per image: objects and "seen" per reader, ``in_meta``, declared size.
+    model: with a model's predictions (``agree(..., model=PATH)``), the model as a third
+        reader (:class:`~fracatlas_annot.agreement.thirdreader.ModelAgreement`), else None.
     """
 
     names: tuple[str, str]
@@ -81,6 +85,7 @@ class AgreementResult:
     candidates: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     matches: dict[tuple[str, float], pd.DataFrame] = field(default_factory=dict, repr=False)
     images: pd.DataFrame | None = field(default=None, repr=False)
+    model: ModelAgreement | None = field(default=None, repr=False)
 
     def match(self, geometry: str, iou: float) -> pd.DataFrame:
         """The one-to-one matches of ``geometry`` at threshold ``iou`` (computed from the
@@ -132,6 +137,8 @@ class AgreementResult:
         }
         if consensus is not None:
             data["consensus"] = consensus_summary(consensus)
+        if self.model is not None:
+            data["model"] = self.model.to_dict()
         return jsonable(data)
 
     def disagreement_counts(self) -> dict[str, int]:
@@ -168,6 +175,10 @@ def agree(
     meta: Any = None,
     label_aware: bool = True,
     seen: tuple[Iterable[str] | None, Iterable[str] | None] | None = None,
+    model: Any = None,
+    conf: float = 0.25,
+    sweep: Sequence[float] | str | None = DEFAULT_SWEEP,
+    model_images: Any = None,
 ) -> AgreementResult:
     """Measure how well two readers agree, at image and instance level.
 
@@ -188,6 +199,16 @@ def agree(
             unlabelled from one never opened. An image missing from a reader's list is "not
             read" by that reader: reported as ``image-only-in-*`` and left out of the
             statistics.
+        model: a model's predictions, read by
+            :func:`~fracatlas_annot.agreement.predictions.read_predictions` (an Ultralytics
+            ``labels/`` folder with confidences, a COCO results JSON, or what
+            ``fracatlas-annot predict`` writes) or given as
+            :class:`~fracatlas_annot.agreement.predictions.Predictions`: compared with each
+            reader and their consensus (``result.model``).
+        conf: the model's confidence threshold; sweep: the thresholds of the sweep
+            (``"0.05:0.95:0.05"``, a list, or None).
+        model_images: the images the model predicted on (a folder, or a COCO JSON mapping
+            ``image_id`` to file names), for the sizes of normalised predictions.
 
     Returns:
         An :class:`AgreementResult`.
@@ -239,7 +260,7 @@ def agree(
         for t in thresholds:
             matches[(g, t)] = match_pairs(pairs[g], t, label_aware=label_aware)
 
-    return AgreementResult(
+    result = AgreementResult(
         names=names,  # type: ignore[arg-type]
         thresholds=thresholds,
         geometries=tuple(geoms),
@@ -255,3 +276,16 @@ def agree(
         matches=matches,
         images=images,
     )
+    if model is not None:
+        pred = model
+        if not isinstance(model, Predictions):
+            sizes = images[["width", "height"]].dropna() if len(images) else None
+            pred = read_predictions(model, images=model_images, sizes=sizes, labels=_labels(ra, rb), keys=list(images.index))
+        result.model = compare_model(result, pred, conf=conf, sweep=parse_sweep(sweep))
+        result.notes += result.model.notes
+    return result
+
+
+def _labels(ra: ReaderInput, rb: ReaderInput) -> list[str]:
+    """The readers' labels in order (class index -> label for a model's predictions)."""
+    return ra.labels + [lb for lb in rb.labels if lb not in ra.labels]

@@ -31,6 +31,12 @@ cannot tell an image read and left empty from one never opened: --seen-a / --see
 (one image name a line) say which images each reader read; the others are reported as
 read by one reader only and left out of the statistics.
 
+With --model PRED, the model is a third reader: model vs each reader and vs their
+consensus (objects both drew, intersected), beside reader vs reader, at --conf and across
+the --sweep thresholds (kappa: an image is positive for the model when a prediction
+scores at least the threshold; F1 at each --iou; mean IoU and Dice), and the images where
+the model disagrees with both readers who agree (model-queue.csv/.json with --out).
+
 With --out DIR: disagreements.csv and disagreements.json (the adjudication queue, worst
 first), agreement.json, and with --consensus a COCO JSON of the consensus written by
 `convert` (plus consensus-queue.csv with --unmatched queue).
@@ -68,6 +74,10 @@ def _names(text: str) -> tuple[str, str]:
 @click.option("--unmatched", type=click.Choice(["keep", "drop", "queue"]), default="queue", show_default=True, help="Consensus: what to do with objects only one reader drew.")
 @click.option("--seen-a", type=click.Path(exists=True, dir_okay=False), default=None, help="Text file: the images reader A read, one name a line (makesense exports cannot tell).")
 @click.option("--seen-b", type=click.Path(exists=True, dir_okay=False), default=None, help="Text file: the images reader B read, one name a line.")
+@click.option("--model", "model", type=click.Path(exists=True), default=None, help="A model's predictions as a third reader: an Ultralytics labels/ folder (save_conf), a COCO results JSON, or the output of `fracatlas-annot predict`.")
+@click.option("--images", "model_images", type=click.Path(exists=True), default=None, help="--model: the images predicted on (a folder, or a COCO JSON mapping image ids to file names).")
+@click.option("--conf", type=click.FloatRange(0, 1), default=0.25, show_default=True, help="--model: confidence threshold of the model's predictions.")
+@click.option("--sweep", default="0.05:0.95:0.05", show_default=True, help="--model: confidence thresholds of the sweep (start:stop:step, a list, or none).")
 @click.option("--ignore-labels", is_flag=True, help="Match objects whatever their labels (no label-mismatch).")
 @click.option("--top", type=click.IntRange(0), default=15, show_default=True, help="Disagreements shown in the terminal.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Write disagreements.csv/.json, agreement.json (and the consensus) here.")
@@ -84,6 +94,10 @@ def agree_cmd(
     unmatched: str,
     seen_a: str | None,
     seen_b: str | None,
+    model: str | None,
+    model_images: str | None,
+    conf: float,
+    sweep: str,
     ignore_labels: bool,
     top: int,
     out_dir: str | None,
@@ -112,6 +126,10 @@ def agree_cmd(
             meta=meta,
             label_aware=not ignore_labels,
             seen=seen,
+            model=model,
+            conf=conf,
+            sweep=sweep,
+            model_images=model_images,
         )
         consensus = result.consensus(method, unmatched) if method else None
         written = result.write(out_dir, consensus=consensus) if out_dir else []
@@ -121,6 +139,8 @@ def agree_cmd(
         echo_json(data)
         return
     _print_tables(result, consensus, top)
+    if result.model is not None:
+        _print_model(result.model, top)
     for w in written:
         err_console.print(f"wrote {w}", markup=False)
 
@@ -213,6 +233,43 @@ def _print_tables(result: Any, consensus: Any, top: int) -> None:
         )
     for note in result.notes:
         err_console.print(f"note: {note}", markup=False, highlight=False)
+
+
+def _print_model(m: Any, top: int) -> None:
+    """The model as a third reader: a compact table at --conf, the sweep, the model queue."""
+    g = m.geometries[0] if m.geometries else None
+    img, inst = m.at()
+    t = Table(title=escape(f"Model as a third reader at conf {m.conf:g} ({g or 'no'} objects): {m.source}"), title_justify="left")
+    for c in ("comparison", "images", "kappa", *(f"F1@{x:g}" for x in m.thresholds), "mean IoU", "mean Dice"):
+        t.add_column(c, justify="left" if c == "comparison" else "right")
+    for row in img.to_dict("records"):
+        sub = inst[(inst["comparison"] == row["comparison"]) & (inst["geometry"] == g)]
+        f1 = [_fmt(v) for v in sub["f1"]] if len(sub) else ["-"] * len(m.thresholds)
+        first = sub.iloc[0] if len(sub) else {"mean_iou": None, "mean_dice": None}
+        t.add_row(escape(row["comparison"]), str(row["images"]), _fmt(row["kappa"]), *f1, _fmt(first["mean_iou"]), _fmt(first["mean_dice"]))
+    console.print(t)
+    if len(m.sweep) > 1 and g is not None:
+        mid = m.thresholds[len(m.thresholds) // 2]
+        refs = [c for c in m.comparisons[1:]]
+        st = Table(title=f"Sweep: kappa and F1@{mid:g} ({g}) per confidence threshold", title_justify="left")
+        for c in ("conf", "positive images", *(f"kappa {r.split(' vs ')[1]}" for r in refs), *(f"F1 {r.split(' vs ')[1]}" for r in refs)):
+            st.add_column(escape(c), justify="right")
+        im, ins = m.image_level, m.instance
+        for c in m.sweep:
+            ki = im[im["conf"] == c].set_index("comparison")
+            fi = ins[(ins["conf"] == c) & (ins["geometry"] == g) & (ins["iou"] == mid)].set_index("comparison")
+            st.add_row(f"{c:g}", str(ki.loc[refs[0], "positive_compared"]), *(_fmt(ki.loc[r, "kappa"]) for r in refs), *(_fmt(fi.loc[r, "f1"]) for r in refs))
+        console.print(st)
+    q = m.queue
+    counts = ", ".join(f"{k} {v}" for k, v in q["kind"].value_counts().items()) or "none"
+    qt = Table(title=escape(f"Model disagrees with both readers: {len(q)} ({counts}); worst first"), title_justify="left")
+    for c in ("image", "kind", "geometry", "score", "IoU", "message"):
+        qt.add_column(c)
+    for row in q.head(top).to_dict("records"):
+        qt.add_row(escape(str(row["image"])), row["kind"], row["geometry"] or "image", _fmt(row["score"], 2), _fmt(row["iou"], 2), escape(str(row["message"])))
+    console.print(qt)
+    if len(q) > top:
+        console.print(f"... {len(q) - top} more (use --out DIR for model-queue.csv)", markup=False)
 
 
 commands = [agree_cmd]

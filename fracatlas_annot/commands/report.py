@@ -24,6 +24,9 @@ agreement shown in the page. Exit codes: 0 no error-level finding, 1 errors foun
 @click.option("-o", "--output", "out_html", type=click.Path(dir_okay=False), default="report.html", show_default=True, help="Where to write the HTML report.")
 @click.option("--json", "out_json", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON to this file ('-' prints it).")
 @click.option("--readers", nargs=2, type=click.Path(exists=True), default=None, help="Two readers' exports (A B): adds the agreement section.")
+@click.option("--model", type=click.Path(exists=True), default=None, help="With --readers: a model's predictions as a third reader (as in `agree --model`).")
+@click.option("--images", "model_images", type=click.Path(exists=True), default=None, help="--model: the images predicted on (a folder or a COCO JSON).")
+@click.option("--conf", type=click.FloatRange(0, 1), default=0.25, show_default=True, help="--model: confidence threshold.")
 @click.option("--fast", is_flag=True, help="Skip pixel-level checks (no decoding of every image, no pixel hashing).")
 @click.option("--select", multiple=True, help="Rule codes or prefixes to run (comma-separated or repeated), as in validate.")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to skip.")
@@ -37,6 +40,9 @@ def report_cmd(
     out_html: str,
     out_json: str | None,
     readers: tuple[str, str] | None,
+    model: str | None,
+    model_images: str | None,
+    conf: float,
     fast: bool,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
@@ -61,6 +67,9 @@ def report_cmd(
             out_html=out_html,
             out_json=None if out_json in (None, "-") else out_json,
             readers=list(readers) if readers else None,
+            model=model,
+            conf=conf,
+            model_images=model_images,
             select=list(select) or None,
             ignore=list(ignore) or None,
             fast=fast,

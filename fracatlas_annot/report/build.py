@@ -68,11 +68,11 @@ def _validate(ds: Dataset, findings: ValidationResult | pd.DataFrame | None, *, 
     return result.findings, result.to_json(), ctx
 
 
-def _agreement(readers: Sequence[Any], ds: Dataset) -> Any:
+def _agreement(readers: Sequence[Any], ds: Dataset, model: Any = None, conf: float = 0.25, model_images: Any = None) -> Any:
     from ..agreement import agree
 
     a, b = readers
-    return agree(a, b, meta=ds if ds.has_csv else None)
+    return agree(a, b, meta=ds if ds.has_csv else None, model=model, conf=conf, model_images=model_images)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -607,6 +607,34 @@ def _agreement_section(agreement: dict | None, plot: tuple[str, str] | None, blo
     return "".join(parts)
 
 
+def _model_section(model: Any) -> str:
+    """The model as a third reader (``--readers A B --model PRED``): kappa, F1 at each IoU,
+    mean IoU and Dice at the chosen confidence, beside reader against reader, and the
+    images where the model disagrees with both readers who agree."""
+    if model is None:
+        return ""
+    img, inst = model.at()
+    g = model.geometries[0] if model.geometries else None
+    head = ["comparison", "images", "kappa", *(f"F1 @ IoU {t:g}" for t in model.thresholds), "mean IoU", "mean Dice"]
+    rows = []
+    for r in img.to_dict("records"):
+        sub = inst[(inst["comparison"] == r["comparison"]) & (inst["geometry"] == g)]
+        f1 = [_fmt(v) for v in sub["f1"]] if len(sub) else [""] * len(model.thresholds)
+        first = sub.iloc[0] if len(sub) else {"mean_iou": None, "mean_dice": None}
+        rows.append([r["comparison"], r["images"], _fmt(r["kappa"]), *f1, _fmt(first["mean_iou"]), _fmt(first["mean_dice"])])
+    q = model.queue
+    cols = ["image", "kind", "geometry", "score", "iou", "message"]
+    qrows = [[_fmt(v) for v in r] for r in q[cols].itertuples(index=False)]
+    return (
+        f'<section id="model"><h2>The model as a third reader</h2><p>{H.esc(model.source)}, at confidence {model.conf:g}'
+        f'{f" ({H.esc(g)} objects)" if g else ""}; the sweep over {len(model.sweep)} thresholds is in the JSON.</p>'
+        + H.table(rows, head, numeric=list(range(1, len(head))))
+        + f"<h4>The model disagrees with both readers who agree ({len(q)}), worst first</h4>"
+        + (H.paged_rows(qrows, cols) if qrows else "<p>No such image.</p>")
+        + "</section>"
+    )
+
+
 _KINDS = {"byte": "byte-identical files", "pixel": "identical pixels (after EXIF correction)", "near": "near-duplicates (perceptual hash)"}
 
 
@@ -765,6 +793,9 @@ def build_report(
     out_json: str | os.PathLike | None = None,
     findings: ValidationResult | pd.DataFrame | None = None,
     readers: Sequence[Any] | None = None,
+    model: Any = None,
+    conf: float = 0.25,
+    model_images: Any = None,
     select: Any = None,
     ignore: Any = None,
     fast: bool = False,
@@ -786,6 +817,8 @@ def build_report(
         findings: what ``validate`` already found (a ValidationResult, or a findings
             table), so that the rules do not run again.
         readers: two reader exports (paths or sources) for the agreement section.
+        model, conf, model_images: with ``readers``, a model's predictions as a third
+            reader (see :func:`fracatlas_annot.agreement.agree`): a section of its own.
         select, ignore, fast: passed to ``validate`` (``fast`` also skips pixel hashing
             for the duplicate groups).
         max_thumbs_per_rule, max_thumbs: thumbnail caps; findings past them are listed as
@@ -832,12 +865,18 @@ def build_report(
     agreement_json = None
     agreement_tables: list[tuple[str, str, str]] = []
     agreement_plot = None
+    agreement_result = None
+    if model is not None and not readers:
+        from ..errors import UsageError
+
+        raise UsageError("--model needs the two readers' exports (--readers A B) to compare with")
     if readers:
         if len(readers) != 2:
             from ..errors import UsageError
 
             raise UsageError(f"--readers takes exactly two exports, got {len(readers)}")
-        agreement_json, agreement_tables, agreement_plot = _agreement_parts(_agreement(readers, ds))
+        agreement_result = _agreement(readers, ds, model, conf, model_images)
+        agreement_json, agreement_tables, agreement_plot = _agreement_parts(agreement_result)
         clock.lap("agreement")
 
     # rules, in findings order (severity, code)
@@ -913,7 +952,8 @@ def build_report(
             filters=_filters_bar(rules, records, splits),
             findings=_findings_section(records, finding_thumbs, rules, splits=splits, ids=ids),
             plots=_plots_section(plots),
-            agreement=_agreement_section(agreement_json, agreement_plot, agreement_tables),
+            agreement=_agreement_section(agreement_json, agreement_plot, agreement_tables)
+            + _model_section(getattr(agreement_result, "model", None)),
             duplicates=_duplicates_section(ds, shown_groups, dup_thumbs, len(dup_groups), fast, objects=objects, ids=ids),
             images=_images_section(ds, records, ids, objects, large, splits, refs=_object_refs(findings), max_large=max_large_images),
             data=_script_data(records, splits),

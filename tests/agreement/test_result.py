@@ -152,6 +152,8 @@ def test_the_package_has_no_import_cycle():
         "inputs": {"matching"},
         "consensus": set(),
         "queue": set(),
-        "result": {"consensus", "inputs", "matching", "queue", "stats"},
-        "__init__": {"consensus", "inputs", "matching", "queue", "result", "stats"},
+        "predictions": set(),
+        "thirdreader": {"consensus", "inputs", "matching", "predictions", "queue", "stats"},
+        "result": {"consensus", "inputs", "matching", "predictions", "queue", "stats", "thirdreader"},
+        "__init__": {"consensus", "inputs", "matching", "predictions", "queue", "result", "stats", "thirdreader"},
     }

@@ -84,3 +84,31 @@ def test_thumbnails_advance_a_progress_bar(tmp_path: Path) -> None:
         quiet = build_report(MINI, fast=True, progress=False)
     assert [b for b in rec.bars() if b[0] == "rendering thumbnails"] == [("rendering thumbnails", data["thumbnails"]["images"])]
     assert sum(rec.advances("rendering thumbnails")) == data["thumbnails"]["images"] == quiet["thumbnails"]["images"] > 0
+
+
+def test_report_with_a_model_has_its_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a model that is reader-1 (its polygons at score 1) plus one detection on an image both
+    # readers left empty: the section shows the comparisons and that image in its queue
+    from fracatlas_annot.agreement import agree
+
+    a, b = READERS / "reader-1", READERS / "reader-2"
+    recs = []
+    for row in agree(a, b, geometry="mask").readers[0].tables["mask"].itertuples():
+        x0, y0, x1, y1 = row.x0, row.y0, row.x1, row.y1
+        recs.append({"image_id": row.image, "category_id": 1, "bbox": [x0, y0, x1 - x0, y1 - y0], "score": 1.0})
+    recs.append({"image_id": "IMG0000019.jpg", "category_id": 1, "bbox": [10, 10, 30, 30], "score": 0.9})
+    pred = tmp_path / "pred.json"
+    pred.write_text(json.dumps(recs), "utf-8")
+    out, js = tmp_path / "r.html", tmp_path / "r.json"
+    code = main(["report", str(MINI), "-o", str(out), "--json", str(js), "--fast", "--readers", str(a), str(b), "--model", str(pred)])
+    capsys.readouterr()
+    assert code in (0, 1)
+    data = json.loads(js.read_text("utf-8"))
+    assert data["agreement"]["model"]["conf"] == 0.25
+    doc = lxml_html.fromstring(out.read_text("utf-8"))
+    section = doc.get_element_by_id("model")
+    rows = [[c.text_content() for c in tr.xpath("./td")] for tr in section.xpath(".//table[1]//tr[td]")]
+    assert [r[0] for r in rows] == ["reader-1 vs reader-2", "model vs reader-1", "model vs reader-2", "model vs consensus"]
+    assert rows[0][2] == "0.867"  # kappa 13/15, as agree prints it
+    assert "IMG0000019.jpg" in section.text_content() and "image-only-in-model" in section.text_content()
+    assert main(["report", str(MINI), "-o", str(tmp_path / "x.html"), "--model", str(pred)]) == 2
