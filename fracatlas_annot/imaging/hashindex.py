@@ -379,7 +379,8 @@ def iter_near_pairs(
     """Pairs ``(i, j)`` (``intp`` arrays, ``i < j``) of *distinct* hashes within ``1..r`` bits.
 
     ``distinct`` must hold no value twice (use :func:`unique_hashes`); every qualifying pair
-    appears exactly once over all chunks, in no particular order. ``stats``, when given, is
+    appears exactly once over all chunks, in no particular order. ``band_plan`` (default:
+    :func:`plan` on ``distinct``) fixes the bands. ``stats``, when given, is
     filled with ``candidates`` (pairs enumerated), ``pairs`` (pairs yielded), ``probes``,
     ``bands``, ``radii`` and ``layout``.
     """
@@ -391,7 +392,16 @@ def iter_near_pairs(
         stats.update(candidates=0, pairs=0, probes=0, bands=0, radii=(), layout="")
     if len(h) < 2:
         return
-    bp = band_plan if band_plan is not None and band_plan.blocks else plan(h, r)
+    if band_plan is None:
+        bp = plan(h, r)
+    else:
+        if sum(rho + 1 for rho in band_plan.radii) < r + 1 or np.bitwise_or.reduce(
+            np.array(band_plan.masks, dtype=_U64)
+        ) != _U64(2**64 - 1):
+            raise ValueError(f"band_plan does not cover radius {r} (made for a smaller radius, or masks miss bits)")
+        bp = band_plan
+        if not bp.blocks or len(bp.blocks[0][0]) != len(h):  # made on other hashes: rebuild on these
+            bp = _build(h, bp.masks, bp.radii, bp.layout)
     if stats is not None:
         stats.update(
             candidates=bp.candidates, probes=bp.probes, bands=len(bp.masks), radii=bp.radii, layout=bp.layout

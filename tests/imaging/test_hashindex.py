@@ -106,6 +106,14 @@ def test_every_band_plan_is_exact(bands: int, layout: str) -> None:
     _same((np.concatenate(got_i), np.concatenate(got_j)), (want_i, want_j))
 
 
+def test_a_plan_made_on_a_sample_is_rebuilt_for_the_whole_set() -> None:
+    h = _clustered(np.random.default_rng(4), 600, centres=5, max_flips=4)
+    distinct, _ = hx.unique_hashes(h)
+    p = hx.plan(distinct[::3], 6)
+    got = [np.concatenate(x) for x in zip(*hx.iter_near_pairs(distinct, 6, band_plan=p))]
+    _same((got[0], got[1]), hx.near_pairs(distinct, 6))
+
+
 def test_near_pairs_are_distinct_hash_pairs_with_stats() -> None:
     h = _clustered(np.random.default_rng(3), 500, centres=8, max_flips=4)
     distinct, inverse = hx.unique_hashes(h)
@@ -208,6 +216,9 @@ def test_bad_input_is_refused() -> None:
         hx.unique_hashes(np.zeros((2, 2), dtype=U64))
     with pytest.raises(ValueError, match="bands"):
         hx.plan(np.array([1, 2], dtype=U64), 2, bands=4)
+    p = hx.plan(np.array([1, 2, 3], dtype=U64), 2)
+    with pytest.raises(ValueError, match="does not cover radius"):
+        list(hx.iter_near_pairs(np.array([1, 2, 3], dtype=U64), 6, band_plan=p))
     with pytest.raises(ValueError, match="layout"):
         hx.plan(np.array([1, 2], dtype=U64), 2, layout="diagonal")
 
@@ -251,3 +262,12 @@ def test_one_band_is_equality_only() -> None:
     assert p.radii == (0,) and p.masks == (2**64 - 1,)
     with pytest.raises(ValueError, match="neighbours per value"):
         hx.plan(distinct, 6, bands=1)
+
+
+def test_plan_chosen_on_a_sample_stays_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hx, "PLAN_SAMPLE", 64)
+    h = _clustered(np.random.default_rng(8), 700, centres=6, max_flips=5)
+    distinct, _ = hx.unique_hashes(h)
+    p = hx.plan(distinct, 6)
+    assert len(p.blocks) == len(p.masks) and len(p.blocks[0][0]) == len(distinct)
+    _same(hx.all_pairs(h, 6), hx.brute_force_pairs(h, 6))
