@@ -433,8 +433,13 @@ def near_pairs(
     distinct: np.ndarray, r: int = DEFAULT_RADIUS, *, stats: dict | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """All of :func:`iter_near_pairs` at once, sorted by ``(i, j)``."""
+    return _collect(iter_near_pairs(distinct, r, stats=stats))
+
+
+def _collect(chunks: Iterator[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate chunks of pairs and sort them by ``(i, j)``."""
     ii, jj = [_EMPTY], [_EMPTY]
-    for i, j in iter_near_pairs(distinct, r, stats=stats):
+    for i, j in chunks:
         ii.append(i)
         jj.append(j)
     i = np.concatenate(ii)
@@ -498,14 +503,7 @@ def all_pairs(hashes: Sequence[int] | np.ndarray, r: int = DEFAULT_RADIUS) -> tu
     Its size is the answer's size; for large sets use :func:`near_components`."""
     distinct, inverse = unique_hashes(hashes)
     ui, uj = near_pairs(distinct, r)
-    aa, bb = [_EMPTY], [_EMPTY]
-    for a, b in expand_pairs(inverse, ui, uj):
-        aa.append(a)
-        bb.append(b)
-    a = np.concatenate(aa)
-    b = np.concatenate(bb)
-    o = np.lexsort((b, a))
-    return a[o], b[o]
+    return _collect(expand_pairs(inverse, ui, uj))
 
 
 def brute_force_pairs(
