@@ -38,6 +38,26 @@ The public functions, all returning ``intp`` index arrays with ``i < j``:
 * :func:`near_components` -> connected components over input positions, with an optional
   ``confirm`` callback (e.g. thumbnail correlation) that sees only pairs not yet connected
 * :func:`brute_force_pairs` -> the quadratic reference (blockwise)
+
+How ``duplicates.py`` uses it (the same groups as its all-pairs loop): collapse pixel-identical
+images first (their pHash and thumbnail are identical, so one representative decides for the
+group), then take the components of the representatives with the thumbnail test as
+``confirm``::
+
+    codes, _ = pd.factorize(good["pixel_hash"])            # pixel group of each image, by first appearance
+    rep = np.unique(codes, return_index=True)[1]           # first image of each pixel group
+    hashes = np.array([int(v) for v in good["phash"].to_numpy()[rep]], dtype=np.uint64)
+    thumbs = np.frombuffer(b"".join(good["thumb"].to_numpy()[rep]), np.uint8).reshape(len(rep), -1)
+    labels = near_components(
+        hashes, threshold,
+        confirm=lambda a, b: thumbnail_correlation(thumbs[a], thumbs[b]) >= NEAR_CORRELATION,
+    )
+    comp = labels[codes]                                   # per image, numbered by first appearance
+    near = np.bincount(labels)[comp] >= 2                  # >= 2 pixel groups: today's "distinct >= 2"
+    for g in _groups_from_labels(keys[near], comp[near]): ...   # rows (k, gid, "near") as today
+
+An image of a pixel group in such a component always had a confirmed edge today (its copy's
+edge is its own), so the groups and their order are today's.
 """
 
 from __future__ import annotations
