@@ -607,8 +607,26 @@ class _Forest:
         return rank[dense.reshape(-1)]
 
 
-#: Pairs handed to ``confirm`` at a time: small, so that pairs joined by an earlier batch of
-#: the same chunk are skipped (a clique of n copies costs about n confirmations).
+def _batches(idx: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    for s in range(0, len(idx), size):
+        yield idx[s : s + size]
+
+
+def _spanning_forest(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
+    """Indices of edges ``(ra, rb)`` forming a spanning forest of the graph they make."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    roots, inv = np.unique(np.concatenate([ra, rb]), return_inverse=True)
+    m, size = len(ra), len(roots)
+    u, v = np.minimum(inv[:m], inv[m:]), np.maximum(inv[:m], inv[m:])
+    _, first = np.unique(u.astype(np.int64) * size + v, return_index=True)  # one edge per node pair
+    g = coo_matrix((np.arange(1, len(first) + 1, dtype=np.float64), (u[first], v[first])), shape=(size, size))
+    tree = minimum_spanning_tree(g.tocsr()).tocoo()
+    return first[np.sort(tree.data.astype(np.intp) - 1)]
+
+
+#: Most pairs handed to ``confirm`` at once (bounds its memory: 8192 x two 32x32 thumbnails).
 CONFIRM_BATCH = 8192
 
 
@@ -628,11 +646,13 @@ def near_components(
     the cost follows the number of distinct hashes and their near pairs, whatever the copies.
 
     With ``confirm(a, b) -> bool array`` (positions ``a < b``, e.g. a thumbnail correlation
-    test) an edge exists only where it returns True. It is called ``confirm_batch`` pairs at
-    a time, pairs of equal hashes first, and only on pairs whose ends are not yet in one
-    component: an edge inside a component cannot change the components, so a clique of n
-    near-copies costs about n confirmations, not n^2/2, and the labels are exactly those of
-    confirming every pair. ``stats`` gets ``candidates`` and ``pairs`` (within r, before
+    test) an edge exists only where it returns True. It is called on at most
+    ``confirm_batch`` pairs at a time, pairs of equal hashes first, and only on pairs whose
+    ends are not yet in one component: an edge inside a component cannot change the
+    components, so the labels are exactly those of confirming every pair. Each chunk of
+    pairs is confirmed in rounds, a spanning forest of its open pairs at a time, while most
+    of a round is accepted: a clique of n near-copies costs about n confirmations, not n^2/2;
+    look-alikes that are rejected cost one confirmation per pair, as before. ``stats`` gets ``candidates`` and ``pairs`` (within r, before
     confirmation, counted on distinct hashes), ``confirm_calls`` and ``confirmed`` (pairs
     passed to / accepted by ``confirm``).
     """
@@ -663,23 +683,37 @@ def near_components(
             for i, j in iter_near_pairs(distinct, r, chunk=chunk, stats=near_stats):
                 yield from expand_pairs(inverse, i, j, equal=False, chunk=chunk)
 
-        for a_all, b_all in pending():
-            open_ = forest.find(a_all) != forest.find(b_all)  # whole chunk first: cheap
-            a_all, b_all = a_all[open_], b_all[open_]
-            for s in range(0, len(a_all), confirm_batch):
-                a, b = a_all[s : s + confirm_batch], b_all[s : s + confirm_batch]
-                keep = forest.find(a) != forest.find(b)
-                if not keep.any():
-                    continue
-                a, b = a[keep], b[keep]
-                ok = np.asarray(confirm(a, b), dtype=bool)
-                if ok.shape != a.shape:
-                    raise ValueError(f"confirm must return one bool per pair, shape {a.shape}, but got {ok.shape}")
-                if stats is not None:
-                    stats["confirm_calls"] += len(a)
-                    stats["confirmed"] += int(ok.sum())
-                if ok.any():
-                    forest.union(a[ok], b[ok])
+        def check(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            ok = np.asarray(confirm(a, b), dtype=bool)
+            if ok.shape != a.shape:
+                raise ValueError(f"confirm must return one bool per pair, shape {a.shape}, but got {ok.shape}")
+            if stats is not None:
+                stats["confirm_calls"] += len(a)
+                stats["confirmed"] += int(ok.sum())
+            if ok.any():
+                forest.union(a[ok], b[ok])
+            return ok
+
+        for a, b in pending():
+            # rounds: confirm a spanning forest of the open pairs, join what it accepts, drop
+            # what is now inside one component; while most of a forest is accepted (copies)
+            while len(a):
+                ra, rb = forest.find(a), forest.find(b)
+                open_ = ra != rb
+                a, b, ra, rb = a[open_], b[open_], ra[open_], rb[open_]
+                if not len(a):
+                    break
+                sel = _spanning_forest(ra, rb)
+                accepted = sum(int(check(a[t], b[t]).sum()) for t in _batches(sel, confirm_batch))
+                rest = np.ones(len(a), dtype=bool)
+                rest[sel] = False
+                a, b = a[rest], b[rest]
+                if accepted * 2 < len(sel):  # mostly rejected (distinct look-alikes): no more rounds
+                    break
+            for t in _batches(np.arange(len(a)), confirm_batch):  # the rest, one batch at a time
+                keep = forest.find(a[t]) != forest.find(b[t])
+                if keep.any():
+                    check(a[t][keep], b[t][keep])
         labels = forest.labels()
     if stats is not None:
         stats.update(candidates=near_stats.get("candidates", 0), pairs=near_stats.get("pairs", 0))
