@@ -65,7 +65,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -171,7 +171,7 @@ class BandPlan:
 
     ``sum(radius + 1) == r + 1`` for the radius ``r`` the plan was made for (the pigeonhole
     guarantee). ``candidates`` and ``probes`` are what the plan costs on the hashes it was
-    measured on (filled by :func:`plan`).
+    made for (filled by :func:`plan`; estimated from a sample above :data:`PLAN_SAMPLE`).
     """
 
     masks: tuple[int, ...]
@@ -179,7 +179,6 @@ class BandPlan:
     layout: str = "interleaved"
     candidates: int = 0
     probes: int = 0
-    blocks: tuple = field(default=(), repr=False, compare=False)
 
     @property
     def cost(self) -> float:
@@ -289,14 +288,13 @@ def _band_blocks(distinct: np.ndarray, mask: int, radius: int) -> tuple[np.ndarr
 
 
 def _build(distinct: np.ndarray, masks: tuple[int, ...], radii: tuple[int, ...], layout: str) -> BandPlan:
-    bands = []
+    """The plan with what it costs on ``distinct`` (its blocks are built, counted, dropped)."""
     candidates = probes = 0
     for mask, rho in zip(masks, radii):
-        order, blocks, p = _band_blocks(distinct, mask, rho)
+        _, blocks, p = _band_blocks(distinct, mask, rho)
         candidates += int((blocks[1] * blocks[3]).sum())
         probes += p
-        bands.append((order, blocks))
-    return BandPlan(masks, radii, layout, candidates, probes, tuple(bands))
+    return BandPlan(masks, radii, layout, candidates, probes)
 
 
 def plan(
@@ -333,8 +331,14 @@ def plan(
     if len(ms) * len(layouts) > 1 and len(distinct) > PLAN_SAMPLE:
         rng = np.random.default_rng(len(distinct))
         sample = np.sort(rng.choice(distinct, PLAN_SAMPLE, replace=False))
-        est = _choose(sample, ms, layouts, r, scale=len(distinct) / PLAN_SAMPLE)
-        return _build(distinct, _masks(len(est.masks), distinct, est.layout), est.radii, est.layout)
+        scale = len(distinct) / PLAN_SAMPLE
+        est = _choose(sample, ms, layouts, r, scale=scale)
+        return replace(
+            est,
+            masks=_masks(len(est.masks), distinct, est.layout),
+            candidates=round(est.candidates * scale * scale),
+            probes=round(est.probes * scale),
+        )
     return _choose(distinct, ms, layouts, r)
 
 
@@ -420,14 +424,14 @@ def iter_near_pairs(
         ) != _U64(2**64 - 1):
             raise ValueError(f"band_plan does not cover radius {r} (made for a smaller radius, or masks miss bits)")
         bp = band_plan
-        if not bp.blocks or len(bp.blocks[0][0]) != len(h):  # made on other hashes: rebuild on these
-            bp = _build(h, bp.masks, bp.radii, bp.layout)
     if stats is not None:
-        stats.update(
-            candidates=bp.candidates, probes=bp.probes, bands=len(bp.masks), radii=bp.radii, layout=bp.layout
-        )
+        stats.update(bands=len(bp.masks), radii=bp.radii, layout=bp.layout)
     earlier: list[tuple[np.uint64, int]] = []
-    for mask, rho, (order, blocks) in zip(bp.masks, bp.radii, bp.blocks):
+    for mask, rho in zip(bp.masks, bp.radii):
+        order, blocks, probes = _band_blocks(h, mask, rho)  # one band's blocks in memory at a time
+        if stats is not None:
+            stats["candidates"] += int((blocks[1] * blocks[3]).sum())
+            stats["probes"] += probes
         for pa, pb in _iter_blocks(blocks, chunk):
             a = order[pa]
             b = order[pb]
@@ -446,6 +450,7 @@ def iter_near_pairs(
                 if stats is not None:
                     stats["pairs"] += len(i)
                 yield i, j
+        del order, blocks
         earlier.append((_U64(mask), rho))
 
 

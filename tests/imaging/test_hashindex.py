@@ -269,5 +269,8 @@ def test_plan_chosen_on_a_sample_stays_exact(monkeypatch: pytest.MonkeyPatch) ->
     h = _clustered(np.random.default_rng(8), 700, centres=6, max_flips=5)
     distinct, _ = hx.unique_hashes(h)
     p = hx.plan(distinct, 6)
-    assert len(p.blocks) == len(p.masks) and len(p.blocks[0][0]) == len(distinct)
+    assert sum(rho + 1 for rho in p.radii) == 7 and p.candidates > 0
+    stats: dict = {}
+    _same(hx.near_pairs(distinct, 6, stats=stats), hx.brute_force_pairs(distinct, 6))
+    assert stats["radii"] == p.radii
     _same(hx.all_pairs(h, 6), hx.brute_force_pairs(h, 6))
