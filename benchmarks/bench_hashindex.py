@@ -38,9 +38,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from _fracatlas_scan import load  # noqa: E402
+from _fracatlas_scan import load
 
-from fracatlas_annot.imaging import hashindex as hx  # noqa: E402
+from fracatlas_annot.imaging import hashindex as hx
 
 R = hx.DEFAULT_RADIUS
 

@@ -112,7 +112,7 @@ MAX_FLIPS = 1 << 16
 
 
 def _popcount_lut(x: np.ndarray) -> np.ndarray:
-    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+    table = np.array([i.bit_count() for i in range(256)], dtype=np.uint8)
     b = np.ascontiguousarray(x, dtype=_U64).view(np.uint8).reshape(-1, 8)
     return table[b].sum(axis=1, dtype=np.uint8).reshape(np.shape(x))
 
@@ -230,7 +230,7 @@ def _flips(mask: int, radius: int) -> np.ndarray:
 
 
 def _n_flips(mask: int, radius: int) -> int:
-    w = bin(mask).count("1")
+    w = (mask).bit_count()
     return sum(math.comb(w, k) for k in range(1, radius + 1))
 
 

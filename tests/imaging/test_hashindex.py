@@ -21,7 +21,7 @@ def _sorted(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _brute(h: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
     """Plain Python reference, independent of the module's popcount."""
-    pairs = [(a, b) for a in range(len(h)) for b in range(a + 1, len(h)) if bin(int(h[a]) ^ int(h[b])).count("1") <= r]
+    pairs = [(a, b) for a in range(len(h)) for b in range(a + 1, len(h)) if (int(h[a]) ^ int(h[b])).bit_count() <= r]
     if not pairs:
         return np.empty(0, np.intp), np.empty(0, np.intp)
     arr = np.array(pairs, dtype=np.intp)
@@ -137,7 +137,7 @@ def test_identical_copies_cost_one_hash() -> None:
     assert stats["candidates"] == 0
     labels = hx.near_components(h, 6)
     assert (labels == 0).all()
-    a, b = hx.all_pairs(h[:300], 6)
+    a, _b = hx.all_pairs(h[:300], 6)
     assert len(a) == 300 * 299 // 2
 
 
@@ -145,7 +145,7 @@ def test_identical_copies_cost_one_hash() -> None:
 def test_empty_and_single(h: list[int]) -> None:
     a, b = hx.all_pairs(np.array(h, dtype=U64), 6)
     assert len(a) == len(b) == 0
-    distinct, inverse = hx.unique_hashes(h)
+    distinct, _inverse = hx.unique_hashes(h)
     assert len(hx.near_pairs(distinct)[0]) == 0
     assert hx.near_components(h).tolist() == [0] * len(h)
     assert hx.near_components(h, confirm=lambda a, b: np.ones(len(a), bool)).tolist() == [0] * len(h)
@@ -227,7 +227,7 @@ def test_python_ints_and_popcount_fallback() -> None:
     h = [2**64 - 1, 2**64 - 2, 0, 2]
     _same(hx.all_pairs(h, 1), (np.array([0, 2]), np.array([1, 3])))
     x = np.random.default_rng(0).integers(0, 2**64, size=1000, dtype=U64)
-    np.testing.assert_array_equal(hx._popcount_lut(x), [bin(int(v)).count("1") for v in x])
+    np.testing.assert_array_equal(hx._popcount_lut(x), [int(v).bit_count() for v in x])
 
 
 @st.composite
