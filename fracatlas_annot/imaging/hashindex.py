@@ -251,49 +251,49 @@ def _triangle_blocks(
     return a, np.ones_like(a), a + 1, c[grp] - 1 - t
 
 
-def _band_blocks(distinct: np.ndarray, mask: int, radius: int) -> tuple[np.ndarray, tuple[np.ndarray, ...], int]:
-    """Sort order of one band and its blocks ``(a_start, a_len, b_start, b_len)`` (positions in
-    that order), plus the number of probes spent. Pairs: a bucket with itself (upper triangle,
-    one block per row) and, for radius > 0, each pair of buckets whose values differ in
-    1..radius bits of the band (each unordered pair of values once)."""
+def _band_parts(
+    distinct: np.ndarray, mask: int, radius: int
+) -> tuple[np.ndarray, Iterator[tuple[tuple[np.ndarray, ...], int]]]:
+    """Sort order of one band, and its blocks ``(a_start, a_len, b_start, b_len)`` (positions
+    in that order) as a stream of parts, each with the probes it spent: a bucket with itself
+    (upper triangle, one block per row), then, for radius > 0, one part per flip pattern: the
+    pairs of buckets whose values differ by it (each unordered pair of values once). One part
+    at a time is in memory."""
     v = distinct & _U64(mask)
     order = np.argsort(v, kind="stable")
     sv = v[order]
     n = len(sv)
-    if n == 0:
-        return order, (_EMPTY, _EMPTY, _EMPTY, _EMPTY), 0
-    starts = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])
-    counts = np.diff(np.r_[starts, n])
-    vals = sv[starts]
-    parts: list[tuple[np.ndarray, ...]] = []
-    parts.append(_triangle_blocks(starts, counts))  # a bucket with itself
-    probes = 0
-    if radius > 0:
+
+    def parts() -> Iterator[tuple[tuple[np.ndarray, ...], int]]:
+        if n == 0:
+            return
+        starts = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])
+        counts = np.diff(np.r_[starts, n])
+        vals = sv[starts]
+        yield _triangle_blocks(starts, counts), 0  # a bucket with itself
+        if radius <= 0:
+            return
         for f in _flips(mask, radius):
             w = vals ^ f
             up = np.flatnonzero(w > vals)  # each unordered pair of values from its smaller end
             if not len(up):
                 continue
-            probes += len(up)
             pos = np.searchsorted(vals, w[up])
             hit = pos < len(vals)
             hit[hit] = vals[pos[hit]] == w[up][hit]
             src, dst = up[hit], pos[hit]
-            if len(src):
-                parts.append((starts[src], counts[src], starts[dst], counts[dst]))
-    if not parts:
-        return order, (_EMPTY, _EMPTY, _EMPTY, _EMPTY), probes
-    blocks = tuple(np.concatenate([p[i] for p in parts]).astype(np.intp, copy=False) for i in range(4))
-    return order, blocks, probes
+            yield (starts[src], counts[src], starts[dst], counts[dst]), len(up)
+
+    return order, parts()
 
 
 def _build(distinct: np.ndarray, masks: tuple[int, ...], radii: tuple[int, ...], layout: str) -> BandPlan:
-    """The plan with what it costs on ``distinct`` (its blocks are built, counted, dropped)."""
+    """The plan with what it costs on ``distinct`` (its blocks are counted, not kept)."""
     candidates = probes = 0
     for mask, rho in zip(masks, radii):
-        _, blocks, p = _band_blocks(distinct, mask, rho)
-        candidates += int((blocks[1] * blocks[3]).sum())
-        probes += p
+        for blocks, p in _band_parts(distinct, mask, rho)[1]:
+            candidates += int((blocks[1] * blocks[3]).sum())
+            probes += p
     return BandPlan(masks, radii, layout, candidates, probes)
 
 
@@ -428,30 +428,43 @@ def iter_near_pairs(
         stats.update(bands=len(bp.masks), radii=bp.radii, layout=bp.layout)
     earlier: list[tuple[np.uint64, int]] = []
     for mask, rho in zip(bp.masks, bp.radii):
-        order, blocks, probes = _band_blocks(h, mask, rho)  # one band's blocks in memory at a time
-        if stats is not None:
-            stats["candidates"] += int((blocks[1] * blocks[3]).sum())
-            stats["probes"] += probes
-        for pa, pb in _iter_blocks(blocks, chunk):
-            a = order[pa]
-            b = order[pb]
-            x = h[a] ^ h[b]
-            ok = np.flatnonzero(popcount(x) <= r)
-            if earlier and len(ok):
-                x = x[ok]
-                first = np.ones(len(ok), dtype=bool)
-                for m_prev, rho_prev in earlier:  # met in an earlier band already: counted there
-                    first &= popcount(x & m_prev) > rho_prev
-                ok = ok[first]
-            if len(ok):
-                a, b = a[ok], b[ok]
-                i = np.minimum(a, b)
-                j = np.maximum(a, b)
-                if stats is not None:
-                    stats["pairs"] += len(i)
-                yield i, j
-        del order, blocks
+        order, parts = _band_parts(h, mask, rho)
+        for blocks, probes in parts:  # one part of one band in memory at a time
+            if stats is not None:
+                stats["candidates"] += int((blocks[1] * blocks[3]).sum())
+                stats["probes"] += probes
+            yield from _verified(h, order, blocks, r, earlier, chunk, stats)
         earlier.append((_U64(mask), rho))
+
+
+def _verified(
+    h: np.ndarray,
+    order: np.ndarray,
+    blocks: tuple[np.ndarray, ...],
+    r: int,
+    earlier: list[tuple[np.uint64, int]],
+    chunk: int,
+    stats: dict | None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The pairs of ``blocks`` within ``r`` bits that no earlier band had within its radius."""
+    for pa, pb in _iter_blocks(blocks, chunk):
+        a = order[pa]
+        b = order[pb]
+        x = h[a] ^ h[b]
+        ok = np.flatnonzero(popcount(x) <= r)
+        if earlier and len(ok):
+            x = x[ok]
+            first = np.ones(len(ok), dtype=bool)
+            for m_prev, rho_prev in earlier:  # met in an earlier band already: counted there
+                first &= popcount(x & m_prev) > rho_prev
+            ok = ok[first]
+        if len(ok):
+            a, b = a[ok], b[ok]
+            i = np.minimum(a, b)
+            j = np.maximum(a, b)
+            if stats is not None:
+                stats["pairs"] += len(i)
+            yield i, j
 
 
 def near_pairs(
