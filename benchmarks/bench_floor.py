@@ -211,9 +211,14 @@ def main() -> int:
                 print(f"building x{scale} ({n:,} images, no JPEGs): {build(path, n, images=False):.1f} s", flush=True)
             compare(f"x{scale} generated ({n:,} images)", path, args.repeat)
     finally:
-        if not args.keep and not args.workdir:
-            shutil.rmtree(work, ignore_errors=True)
+        _drop(work, keep=args.keep or args.workdir is not None)
     return 0
+
+
+def _drop(work: Path, *, keep: bool) -> None:
+    """Remove the archives built in a temporary folder (not a --workdir, not with --keep)."""
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
