@@ -37,6 +37,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_validate import build
+
 UNIT = 4083
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 
@@ -149,13 +153,6 @@ def measure(kind: str, root: Path, *extra: str) -> dict:
     return res
 
 
-def build(out: Path, n: int) -> float:
-    t = time.perf_counter()
-    cmd = [sys.executable, str(ROOT / "fixtures/build.py"), "--scale", str(n), "--out", str(out), "--no-images"]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t
-
-
 def compare(label: str, root: Path, repeat: int) -> None:
     floors = [measure("floor", root) for _ in range(repeat)]
     fl = min(floors, key=lambda r: r["cpu_s"])
@@ -211,12 +208,17 @@ def main() -> int:
             n = UNIT * scale
             path = work / f"fa{n}-noimg"
             if not path.exists():
-                print(f"building x{scale} ({n:,} images, no JPEGs): {build(path, n):.1f} s", flush=True)
+                print(f"building x{scale} ({n:,} images, no JPEGs): {build(path, n, images=False):.1f} s", flush=True)
             compare(f"x{scale} generated ({n:,} images)", path, args.repeat)
     finally:
-        if not args.keep and not args.workdir:
-            shutil.rmtree(work, ignore_errors=True)
+        _drop(work, keep=args.keep or args.workdir is not None)
     return 0
+
+
+def _drop(work: Path, *, keep: bool) -> None:
+    """Remove the archives built in a temporary folder (not a --workdir, not with --keep)."""
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

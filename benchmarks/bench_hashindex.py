@@ -17,7 +17,8 @@ cached in ``benchmarks/_data/``), then copies of random ones up to the size:
 
 For each: the band plan chosen, candidate pairs enumerated, pairs within 6 bits, wall and CPU
 seconds (plan + enumeration, pairs counted, not kept), brute force on the same distinct
-hashes where ``n <= --brute-max``, and the growth from the previous size. Then the
+hashes where ``n <= --brute-max``, the growth from the previous size, and the peak of the
+index's own allocations (a second run under tracemalloc). Then the
 components with a confirm callback (as duplicates.py would confirm by thumbnails): how many
 pairs it had to confirm. Last, 4,083 copies of one hash, against today's all-pairs search.
 Numbers only; nothing is asserted.
@@ -29,6 +30,7 @@ import argparse
 import resource
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -36,22 +38,23 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from _fracatlas_scan import load  # noqa: E402
+from _fracatlas_scan import load
 
-from fracatlas_annot.imaging import hashindex as hx  # noqa: E402
+from fracatlas_annot.imaging import hashindex as hx
 
 R = hx.DEFAULT_RADIUS
 
 
 def _flip(rng: np.random.Generator, src: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """Flip ``lo..hi`` distinct random bits of each hash."""
-    k = rng.integers(lo, hi + 1, size=len(src))
-    keys = rng.random((len(src), 64))
-    ranks = np.argsort(keys, axis=1)  # a random permutation of the 64 bits per row
     out = src.copy()
-    for t in range(hi):
-        bit = ranks[:, t].astype(np.uint64)
-        out = np.where(k > t, out ^ (np.uint64(1) << bit), out)
+    for s in range(0, len(src), 1 << 16):  # in slices: the index, not this, should set the peak
+        k = rng.integers(lo, hi + 1, size=len(src[s : s + (1 << 16)]))
+        ranks = np.argsort(rng.random((len(k), 64)), axis=1)  # a random order of the 64 bits per row
+        for t in range(hi):
+            bit = ranks[:, t].astype(np.uint64)
+            part = out[s : s + len(k)]
+            out[s : s + len(k)] = np.where(k > t, part ^ (np.uint64(1) << bit), part)
     return out
 
 
@@ -84,7 +87,12 @@ def run_index(distinct: np.ndarray) -> dict:
     for i, _ in hx.iter_near_pairs(distinct, R, stats=stats):
         pairs += len(i)
     wall, cpu = _since(t)
-    return {**stats, "pairs": pairs, "wall": wall, "cpu": cpu}
+    tracemalloc.start()  # again, for the memory the index allocates (numpy arrays are traced)
+    for _ in hx.iter_near_pairs(distinct, R):
+        pass
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return {**stats, "pairs": pairs, "wall": wall, "cpu": cpu, "traced_mib": peak}
 
 
 def run_brute(distinct: np.ndarray) -> tuple[int, float, float]:
@@ -157,7 +165,7 @@ def main() -> int:
                     f"  | x{n / prev['n']:.0f} hashes: time x{r['cpu'] / max(prev['cpu'], 1e-9):.1f},"
                     f" candidates x{r['candidates'] / max(prev['candidates'], 1):.1f}, pairs x{r['pairs'] / max(prev['pairs'], 1):.1f}"
                 )
-            print(line + f"  (peak RSS {_rss():.0f} MiB)", flush=True)
+            print(line + f"  (index allocations peak {r['traced_mib']:.0f} MiB; process peak RSS {_rss():.0f} MiB)", flush=True)
             if n <= args.brute_max:
                 bp, bw, bc = run_brute(distinct)
                 same = "same pairs count" if bp == r["pairs"] else f"DIFFERENT ({bp:,})"

@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from _fracatlas_scan import _decode_api, load  # noqa: E402
+from _fracatlas_scan import _decode_api, load
 
 
 def entropy(small: np.ndarray) -> float:

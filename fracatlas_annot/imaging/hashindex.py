@@ -38,6 +38,26 @@ The public functions, all returning ``intp`` index arrays with ``i < j``:
 * :func:`near_components` -> connected components over input positions, with an optional
   ``confirm`` callback (e.g. thumbnail correlation) that sees only pairs not yet connected
 * :func:`brute_force_pairs` -> the quadratic reference (blockwise)
+
+How ``duplicates.py`` uses it (the same groups as its all-pairs loop): collapse pixel-identical
+images first (their pHash and thumbnail are identical, so one representative decides for the
+group), then take the components of the representatives with the thumbnail test as
+``confirm``::
+
+    codes, _ = pd.factorize(good["pixel_hash"])            # pixel group of each image, by first appearance
+    rep = np.unique(codes, return_index=True)[1]           # first image of each pixel group
+    hashes = np.array([int(v) for v in good["phash"].to_numpy()[rep]], dtype=np.uint64)
+    thumbs = np.frombuffer(b"".join(good["thumb"].to_numpy()[rep]), np.uint8).reshape(len(rep), -1)
+    labels = near_components(
+        hashes, threshold,
+        confirm=lambda a, b: thumbnail_correlation(thumbs[a], thumbs[b]) >= NEAR_CORRELATION,
+    )
+    comp = labels[codes]                                   # per image, numbered by first appearance
+    near = np.bincount(labels)[comp] >= 2                  # >= 2 pixel groups: today's "distinct >= 2"
+    for g in _groups_from_labels(keys[near], comp[near]): ...   # rows (k, gid, "near") as today
+
+An image of a pixel group in such a component always had a confirmed edge today (its copy's
+edge is its own), so the groups and their order are today's.
 """
 
 from __future__ import annotations
@@ -45,7 +65,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -92,7 +112,7 @@ MAX_FLIPS = 1 << 16
 
 
 def _popcount_lut(x: np.ndarray) -> np.ndarray:
-    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+    table = np.array([i.bit_count() for i in range(256)], dtype=np.uint8)
     b = np.ascontiguousarray(x, dtype=_U64).view(np.uint8).reshape(-1, 8)
     return table[b].sum(axis=1, dtype=np.uint8).reshape(np.shape(x))
 
@@ -151,7 +171,7 @@ class BandPlan:
 
     ``sum(radius + 1) == r + 1`` for the radius ``r`` the plan was made for (the pigeonhole
     guarantee). ``candidates`` and ``probes`` are what the plan costs on the hashes it was
-    measured on (filled by :func:`plan`).
+    made for (filled by :func:`plan`; estimated from a sample above :data:`PLAN_SAMPLE`).
     """
 
     masks: tuple[int, ...]
@@ -159,7 +179,6 @@ class BandPlan:
     layout: str = "interleaved"
     candidates: int = 0
     probes: int = 0
-    blocks: tuple = field(default=(), repr=False, compare=False)
 
     @property
     def cost(self) -> float:
@@ -211,7 +230,7 @@ def _flips(mask: int, radius: int) -> np.ndarray:
 
 
 def _n_flips(mask: int, radius: int) -> int:
-    w = bin(mask).count("1")
+    w = (mask).bit_count()
     return sum(math.comb(w, k) for k in range(1, radius + 1))
 
 
@@ -232,51 +251,50 @@ def _triangle_blocks(
     return a, np.ones_like(a), a + 1, c[grp] - 1 - t
 
 
-def _band_blocks(distinct: np.ndarray, mask: int, radius: int) -> tuple[np.ndarray, tuple[np.ndarray, ...], int]:
-    """Sort order of one band and its blocks ``(a_start, a_len, b_start, b_len)`` (positions in
-    that order), plus the number of probes spent. Pairs: a bucket with itself (upper triangle,
-    one block per row) and, for radius > 0, each pair of buckets whose values differ in
-    1..radius bits of the band (each unordered pair of values once)."""
+def _band_parts(
+    distinct: np.ndarray, mask: int, radius: int
+) -> tuple[np.ndarray, Iterator[tuple[tuple[np.ndarray, ...], int]]]:
+    """Sort order of one band, and its blocks ``(a_start, a_len, b_start, b_len)`` (positions
+    in that order) as a stream of parts, each with the probes it spent: a bucket with itself
+    (upper triangle, one block per row), then, for radius > 0, one part per flip pattern: the
+    pairs of buckets whose values differ by it (each unordered pair of values once). One part
+    at a time is in memory."""
     v = distinct & _U64(mask)
     order = np.argsort(v, kind="stable")
     sv = v[order]
     n = len(sv)
-    if n == 0:
-        return order, (_EMPTY, _EMPTY, _EMPTY, _EMPTY), 0
-    starts = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])
-    counts = np.diff(np.r_[starts, n])
-    vals = sv[starts]
-    parts: list[tuple[np.ndarray, ...]] = []
-    parts.append(_triangle_blocks(starts, counts))  # a bucket with itself
-    probes = 0
-    if radius > 0:
+
+    def parts() -> Iterator[tuple[tuple[np.ndarray, ...], int]]:
+        if n == 0:
+            return
+        starts = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])
+        counts = np.diff(np.r_[starts, n])
+        vals = sv[starts]
+        yield _triangle_blocks(starts, counts), 0  # a bucket with itself
+        if radius <= 0:
+            return
         for f in _flips(mask, radius):
             w = vals ^ f
             up = np.flatnonzero(w > vals)  # each unordered pair of values from its smaller end
             if not len(up):
                 continue
-            probes += len(up)
             pos = np.searchsorted(vals, w[up])
             hit = pos < len(vals)
             hit[hit] = vals[pos[hit]] == w[up][hit]
             src, dst = up[hit], pos[hit]
-            if len(src):
-                parts.append((starts[src], counts[src], starts[dst], counts[dst]))
-    if not parts:
-        return order, (_EMPTY, _EMPTY, _EMPTY, _EMPTY), probes
-    blocks = tuple(np.concatenate([p[i] for p in parts]).astype(np.intp, copy=False) for i in range(4))
-    return order, blocks, probes
+            yield (starts[src], counts[src], starts[dst], counts[dst]), len(up)
+
+    return order, parts()
 
 
 def _build(distinct: np.ndarray, masks: tuple[int, ...], radii: tuple[int, ...], layout: str) -> BandPlan:
-    bands = []
+    """The plan with what it costs on ``distinct`` (its blocks are counted, not kept)."""
     candidates = probes = 0
     for mask, rho in zip(masks, radii):
-        order, blocks, p = _band_blocks(distinct, mask, rho)
-        candidates += int((blocks[1] * blocks[3]).sum())
-        probes += p
-        bands.append((order, blocks))
-    return BandPlan(masks, radii, layout, candidates, probes, tuple(bands))
+        for blocks, p in _band_parts(distinct, mask, rho)[1]:
+            candidates += int((blocks[1] * blocks[3]).sum())
+            probes += p
+    return BandPlan(masks, radii, layout, candidates, probes)
 
 
 def plan(
@@ -313,8 +331,14 @@ def plan(
     if len(ms) * len(layouts) > 1 and len(distinct) > PLAN_SAMPLE:
         rng = np.random.default_rng(len(distinct))
         sample = np.sort(rng.choice(distinct, PLAN_SAMPLE, replace=False))
-        est = _choose(sample, ms, layouts, r, scale=len(distinct) / PLAN_SAMPLE)
-        return _build(distinct, _masks(len(est.masks), distinct, est.layout), est.radii, est.layout)
+        scale = len(distinct) / PLAN_SAMPLE
+        est = _choose(sample, ms, layouts, r, scale=scale)
+        return replace(
+            est,
+            masks=_masks(len(est.masks), distinct, est.layout),
+            candidates=round(est.candidates * scale * scale),
+            probes=round(est.probes * scale),
+        )
     return _choose(distinct, ms, layouts, r)
 
 
@@ -379,7 +403,8 @@ def iter_near_pairs(
     """Pairs ``(i, j)`` (``intp`` arrays, ``i < j``) of *distinct* hashes within ``1..r`` bits.
 
     ``distinct`` must hold no value twice (use :func:`unique_hashes`); every qualifying pair
-    appears exactly once over all chunks, in no particular order. ``stats``, when given, is
+    appears exactly once over all chunks, in no particular order. ``band_plan`` (default:
+    :func:`plan` on ``distinct``) fixes the bands. ``stats``, when given, is
     filled with ``candidates`` (pairs enumerated), ``pairs`` (pairs yielded), ``probes``,
     ``bands``, ``radii`` and ``layout``.
     """
@@ -391,40 +416,68 @@ def iter_near_pairs(
         stats.update(candidates=0, pairs=0, probes=0, bands=0, radii=(), layout="")
     if len(h) < 2:
         return
-    bp = band_plan if band_plan is not None and band_plan.blocks else plan(h, r)
+    if band_plan is None:
+        bp = plan(h, r)
+    else:
+        if sum(rho + 1 for rho in band_plan.radii) < r + 1 or np.bitwise_or.reduce(
+            np.array(band_plan.masks, dtype=_U64)
+        ) != _U64(2**64 - 1):
+            raise ValueError(f"band_plan does not cover radius {r} (made for a smaller radius, or masks miss bits)")
+        bp = band_plan
     if stats is not None:
-        stats.update(
-            candidates=bp.candidates, probes=bp.probes, bands=len(bp.masks), radii=bp.radii, layout=bp.layout
-        )
+        stats.update(bands=len(bp.masks), radii=bp.radii, layout=bp.layout)
     earlier: list[tuple[np.uint64, int]] = []
-    for mask, rho, (order, blocks) in zip(bp.masks, bp.radii, bp.blocks):
-        for pa, pb in _iter_blocks(blocks, chunk):
-            a = order[pa]
-            b = order[pb]
-            x = h[a] ^ h[b]
-            ok = np.flatnonzero(popcount(x) <= r)
-            if earlier and len(ok):
-                x = x[ok]
-                first = np.ones(len(ok), dtype=bool)
-                for m_prev, rho_prev in earlier:  # met in an earlier band already: counted there
-                    first &= popcount(x & m_prev) > rho_prev
-                ok = ok[first]
-            if len(ok):
-                a, b = a[ok], b[ok]
-                i = np.minimum(a, b)
-                j = np.maximum(a, b)
-                if stats is not None:
-                    stats["pairs"] += len(i)
-                yield i, j
+    for mask, rho in zip(bp.masks, bp.radii):
+        order, parts = _band_parts(h, mask, rho)
+        for blocks, probes in parts:  # one part of one band in memory at a time
+            if stats is not None:
+                stats["candidates"] += int((blocks[1] * blocks[3]).sum())
+                stats["probes"] += probes
+            yield from _verified(h, order, blocks, r, earlier, chunk, stats)
         earlier.append((_U64(mask), rho))
+
+
+def _verified(
+    h: np.ndarray,
+    order: np.ndarray,
+    blocks: tuple[np.ndarray, ...],
+    r: int,
+    earlier: list[tuple[np.uint64, int]],
+    chunk: int,
+    stats: dict | None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The pairs of ``blocks`` within ``r`` bits that no earlier band had within its radius."""
+    for pa, pb in _iter_blocks(blocks, chunk):
+        a = order[pa]
+        b = order[pb]
+        x = h[a] ^ h[b]
+        ok = np.flatnonzero(popcount(x) <= r)
+        if earlier and len(ok):
+            x = x[ok]
+            first = np.ones(len(ok), dtype=bool)
+            for m_prev, rho_prev in earlier:  # met in an earlier band already: counted there
+                first &= popcount(x & m_prev) > rho_prev
+            ok = ok[first]
+        if len(ok):
+            a, b = a[ok], b[ok]
+            i = np.minimum(a, b)
+            j = np.maximum(a, b)
+            if stats is not None:
+                stats["pairs"] += len(i)
+            yield i, j
 
 
 def near_pairs(
     distinct: np.ndarray, r: int = DEFAULT_RADIUS, *, stats: dict | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """All of :func:`iter_near_pairs` at once, sorted by ``(i, j)``."""
+    return _collect(iter_near_pairs(distinct, r, stats=stats))
+
+
+def _collect(chunks: Iterator[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate chunks of pairs and sort them by ``(i, j)``."""
     ii, jj = [_EMPTY], [_EMPTY]
-    for i, j in iter_near_pairs(distinct, r, stats=stats):
+    for i, j in chunks:
         ii.append(i)
         jj.append(j)
     i = np.concatenate(ii)
@@ -488,14 +541,7 @@ def all_pairs(hashes: Sequence[int] | np.ndarray, r: int = DEFAULT_RADIUS) -> tu
     Its size is the answer's size; for large sets use :func:`near_components`."""
     distinct, inverse = unique_hashes(hashes)
     ui, uj = near_pairs(distinct, r)
-    aa, bb = [_EMPTY], [_EMPTY]
-    for a, b in expand_pairs(inverse, ui, uj):
-        aa.append(a)
-        bb.append(b)
-    a = np.concatenate(aa)
-    b = np.concatenate(bb)
-    o = np.lexsort((b, a))
-    return a[o], b[o]
+    return _collect(expand_pairs(inverse, ui, uj))
 
 
 def brute_force_pairs(
@@ -579,8 +625,26 @@ class _Forest:
         return rank[dense.reshape(-1)]
 
 
-#: Pairs handed to ``confirm`` at a time: small, so that pairs joined by an earlier batch of
-#: the same chunk are skipped (a clique of n copies costs about n confirmations).
+def _batches(idx: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    for s in range(0, len(idx), size):
+        yield idx[s : s + size]
+
+
+def _spanning_forest(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
+    """Indices of edges ``(ra, rb)`` forming a spanning forest of the graph they make."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    roots, inv = np.unique(np.concatenate([ra, rb]), return_inverse=True)
+    m, size = len(ra), len(roots)
+    u, v = np.minimum(inv[:m], inv[m:]), np.maximum(inv[:m], inv[m:])
+    _, first = np.unique(u.astype(np.int64) * size + v, return_index=True)  # one edge per node pair
+    g = coo_matrix((np.arange(1, len(first) + 1, dtype=np.float64), (u[first], v[first])), shape=(size, size))
+    tree = minimum_spanning_tree(g.tocsr()).tocoo()
+    return first[np.sort(tree.data.astype(np.intp) - 1)]
+
+
+#: Most pairs handed to ``confirm`` at once (bounds its memory: 8192 x two 32x32 thumbnails).
 CONFIRM_BATCH = 8192
 
 
@@ -600,11 +664,13 @@ def near_components(
     the cost follows the number of distinct hashes and their near pairs, whatever the copies.
 
     With ``confirm(a, b) -> bool array`` (positions ``a < b``, e.g. a thumbnail correlation
-    test) an edge exists only where it returns True. It is called ``confirm_batch`` pairs at
-    a time, pairs of equal hashes first, and only on pairs whose ends are not yet in one
-    component: an edge inside a component cannot change the components, so a clique of n
-    near-copies costs about n confirmations, not n^2/2, and the labels are exactly those of
-    confirming every pair. ``stats`` gets ``candidates`` and ``pairs`` (within r, before
+    test) an edge exists only where it returns True. It is called on at most
+    ``confirm_batch`` pairs at a time, pairs of equal hashes first, and only on pairs whose
+    ends are not yet in one component: an edge inside a component cannot change the
+    components, so the labels are exactly those of confirming every pair. Each chunk of
+    pairs is confirmed in rounds, a spanning forest of its open pairs at a time, while most
+    of a round is accepted: a clique of n near-copies costs about n confirmations, not n^2/2;
+    look-alikes that are rejected cost one confirmation per pair, as before. ``stats`` gets ``candidates`` and ``pairs`` (within r, before
     confirmation, counted on distinct hashes), ``confirm_calls`` and ``confirmed`` (pairs
     passed to / accepted by ``confirm``).
     """
@@ -635,23 +701,37 @@ def near_components(
             for i, j in iter_near_pairs(distinct, r, chunk=chunk, stats=near_stats):
                 yield from expand_pairs(inverse, i, j, equal=False, chunk=chunk)
 
-        for a_all, b_all in pending():
-            open_ = forest.find(a_all) != forest.find(b_all)  # whole chunk first: cheap
-            a_all, b_all = a_all[open_], b_all[open_]
-            for s in range(0, len(a_all), confirm_batch):
-                a, b = a_all[s : s + confirm_batch], b_all[s : s + confirm_batch]
-                keep = forest.find(a) != forest.find(b)
-                if not keep.any():
-                    continue
-                a, b = a[keep], b[keep]
-                ok = np.asarray(confirm(a, b), dtype=bool)
-                if ok.shape != a.shape:
-                    raise ValueError(f"confirm must return one bool per pair, shape {a.shape}, but got {ok.shape}")
-                if stats is not None:
-                    stats["confirm_calls"] += len(a)
-                    stats["confirmed"] += int(ok.sum())
-                if ok.any():
-                    forest.union(a[ok], b[ok])
+        def check(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            ok = np.asarray(confirm(a, b), dtype=bool)
+            if ok.shape != a.shape:
+                raise ValueError(f"confirm must return one bool per pair, shape {a.shape}, but got {ok.shape}")
+            if stats is not None:
+                stats["confirm_calls"] += len(a)
+                stats["confirmed"] += int(ok.sum())
+            if ok.any():
+                forest.union(a[ok], b[ok])
+            return ok
+
+        for a, b in pending():
+            # rounds: confirm a spanning forest of the open pairs, join what it accepts, drop
+            # what is now inside one component; while most of a forest is accepted (copies)
+            while len(a):
+                ra, rb = forest.find(a), forest.find(b)
+                open_ = ra != rb
+                a, b, ra, rb = a[open_], b[open_], ra[open_], rb[open_]
+                if not len(a):
+                    break
+                sel = _spanning_forest(ra, rb)
+                accepted = sum(int(check(a[t], b[t]).sum()) for t in _batches(sel, confirm_batch))
+                rest = np.ones(len(a), dtype=bool)
+                rest[sel] = False
+                a, b = a[rest], b[rest]
+                if accepted * 2 < len(sel):  # mostly rejected (distinct look-alikes): no more rounds
+                    break
+            for t in _batches(np.arange(len(a)), confirm_batch):  # the rest, one batch at a time
+                keep = forest.find(a[t]) != forest.find(b[t])
+                if keep.any():
+                    check(a[t][keep], b[t][keep])
         labels = forest.labels()
     if stats is not None:
         stats.update(candidates=near_stats.get("candidates", 0), pairs=near_stats.get("pairs", 0))

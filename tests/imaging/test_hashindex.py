@@ -21,7 +21,7 @@ def _sorted(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _brute(h: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
     """Plain Python reference, independent of the module's popcount."""
-    pairs = [(a, b) for a in range(len(h)) for b in range(a + 1, len(h)) if bin(int(h[a]) ^ int(h[b])).count("1") <= r]
+    pairs = [(a, b) for a in range(len(h)) for b in range(a + 1, len(h)) if (int(h[a]) ^ int(h[b])).bit_count() <= r]
     if not pairs:
         return np.empty(0, np.intp), np.empty(0, np.intp)
     arr = np.array(pairs, dtype=np.intp)
@@ -106,6 +106,14 @@ def test_every_band_plan_is_exact(bands: int, layout: str) -> None:
     _same((np.concatenate(got_i), np.concatenate(got_j)), (want_i, want_j))
 
 
+def test_a_plan_made_on_a_sample_is_rebuilt_for_the_whole_set() -> None:
+    h = _clustered(np.random.default_rng(4), 600, centres=5, max_flips=4)
+    distinct, _ = hx.unique_hashes(h)
+    p = hx.plan(distinct[::3], 6)
+    got = [np.concatenate(x) for x in zip(*hx.iter_near_pairs(distinct, 6, band_plan=p))]
+    _same((got[0], got[1]), hx.near_pairs(distinct, 6))
+
+
 def test_near_pairs_are_distinct_hash_pairs_with_stats() -> None:
     h = _clustered(np.random.default_rng(3), 500, centres=8, max_flips=4)
     distinct, inverse = hx.unique_hashes(h)
@@ -129,7 +137,7 @@ def test_identical_copies_cost_one_hash() -> None:
     assert stats["candidates"] == 0
     labels = hx.near_components(h, 6)
     assert (labels == 0).all()
-    a, b = hx.all_pairs(h[:300], 6)
+    a, _b = hx.all_pairs(h[:300], 6)
     assert len(a) == 300 * 299 // 2
 
 
@@ -137,7 +145,7 @@ def test_identical_copies_cost_one_hash() -> None:
 def test_empty_and_single(h: list[int]) -> None:
     a, b = hx.all_pairs(np.array(h, dtype=U64), 6)
     assert len(a) == len(b) == 0
-    distinct, inverse = hx.unique_hashes(h)
+    distinct, _inverse = hx.unique_hashes(h)
     assert len(hx.near_pairs(distinct)[0]) == 0
     assert hx.near_components(h).tolist() == [0] * len(h)
     assert hx.near_components(h, confirm=lambda a, b: np.ones(len(a), bool)).tolist() == [0] * len(h)
@@ -208,6 +216,9 @@ def test_bad_input_is_refused() -> None:
         hx.unique_hashes(np.zeros((2, 2), dtype=U64))
     with pytest.raises(ValueError, match="bands"):
         hx.plan(np.array([1, 2], dtype=U64), 2, bands=4)
+    p = hx.plan(np.array([1, 2, 3], dtype=U64), 2)
+    with pytest.raises(ValueError, match="does not cover radius"):
+        list(hx.iter_near_pairs(np.array([1, 2, 3], dtype=U64), 6, band_plan=p))
     with pytest.raises(ValueError, match="layout"):
         hx.plan(np.array([1, 2], dtype=U64), 2, layout="diagonal")
 
@@ -216,7 +227,7 @@ def test_python_ints_and_popcount_fallback() -> None:
     h = [2**64 - 1, 2**64 - 2, 0, 2]
     _same(hx.all_pairs(h, 1), (np.array([0, 2]), np.array([1, 3])))
     x = np.random.default_rng(0).integers(0, 2**64, size=1000, dtype=U64)
-    np.testing.assert_array_equal(hx._popcount_lut(x), [bin(int(v)).count("1") for v in x])
+    np.testing.assert_array_equal(hx._popcount_lut(x), [int(v).bit_count() for v in x])
 
 
 @st.composite
@@ -251,3 +262,15 @@ def test_one_band_is_equality_only() -> None:
     assert p.radii == (0,) and p.masks == (2**64 - 1,)
     with pytest.raises(ValueError, match="neighbours per value"):
         hx.plan(distinct, 6, bands=1)
+
+
+def test_plan_chosen_on_a_sample_stays_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hx, "PLAN_SAMPLE", 64)
+    h = _clustered(np.random.default_rng(8), 700, centres=6, max_flips=5)
+    distinct, _ = hx.unique_hashes(h)
+    p = hx.plan(distinct, 6)
+    assert sum(rho + 1 for rho in p.radii) == 7 and p.candidates > 0
+    stats: dict = {}
+    _same(hx.near_pairs(distinct, 6, stats=stats), hx.brute_force_pairs(distinct, 6))
+    assert stats["radii"] == p.radii
+    _same(hx.all_pairs(h, 6), hx.brute_force_pairs(h, 6))
