@@ -101,3 +101,39 @@ def test_help_teaches_with_an_example(capsys) -> None:
     assert main(["info", "--help"]) == 0
     out = capsys.readouterr().out
     assert "fracatlas-annot info fixtures/fracatlas-mini" in out and "--json" in out and "Exit codes" in out
+
+
+def test_source_columns_survive_80_columns_with_a_long_label_list(tmp_path: Path) -> None:
+    """At 80 columns every column stays (source, format, geometry, counts) and the labels wrap
+    inside their own column. Run in a child process: the console reads COLUMNS when imported."""
+    import os
+    import subprocess
+    import sys
+
+    labels = ["hairline fracture", "displaced fracture", "comminuted fracture", "greenstick fracture",
+              "avulsion fracture", "orthopaedic plate", "screw"]  # fmt: skip
+    doc = {
+        "info": {"description": "p"},
+        "images": [{"id": i + 1, "width": 100, "height": 100, "file_name": f"IMG{i:07d}.jpg"} for i in range(len(labels))],
+        "annotations": [{"id": i, "iscrowd": 0, "image_id": i + 1, "category_id": i + 1, "segmentation": [[10, 10, 40, 10, 40, 40, 10, 40]],
+                         "bbox": [10, 10, 30, 30], "area": 900} for i in range(len(labels))],
+        "categories": [{"id": i + 1, "name": n} for i, n in enumerate(labels)],
+    }  # fmt: skip
+    export = tmp_path / "labels_p_2024-01-01-10-00-00.json"
+    export.write_text(json.dumps(doc))
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "PYTHONPATH": str(root)}
+    proc = subprocess.run([sys.executable, "-c", "import sys; from fracatlas_annot.cli import main; sys.exit(main(sys.argv[1:]))",
+                           "info", str(export)], capture_output=True, text=True, env=env, cwd=root, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = next(line for line in lines if line.startswith("source"))
+    assert header.split() == ["source", "format", "geometry", "objects", "images", "with", "objects", "labels"]
+    row = lines[lines.index(header) + 1]
+    assert row.split()[:6] == ["coco", "coco", "polygon", "7", "7", "7"]
+    col = header.index("labels")
+    table = lines[lines.index(header) + 1 : lines.index(header) + 1 + len(labels)]
+    wrapped = " ".join(line[col:].strip() for line in table if line[:col].strip() in ("", row[:col].strip()))
+    assert all(name in wrapped for name in labels)  # every label shown, none cut with an ellipsis
+    assert "…" not in proc.stdout

@@ -97,10 +97,16 @@ def _render(s: dict[str, Any], limit: int) -> None:
     if s["splits"] and set(s["splits"]) != {"none"}:
         console.print("  splits: " + ", ".join(f"{k} {v}" for k, v in s["splits"].items()))
 
+    # Every column but the labels keeps its full width (never dropped or cut at 80 columns);
+    # a long label list wraps inside its own column.
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for col, just in (("source", "left"), ("format", "left"), ("geometry", "left"), ("objects", "right"),
-                      ("images", "right"), ("with objects", "right"), ("labels", "left")):  # fmt: skip
-        table.add_column(col, justify=just, no_wrap=True)
+    rows = [(escape(name), src["format"], src["geometry"], str(src["objects"]), str(src["images"]),
+             str(src["images_with_objects"])) for name, src in s["sources"].items()]  # fmt: skip
+    for i, (col, just) in enumerate((("source", "left"), ("format", "left"), ("geometry", "left"), ("objects", "right"),
+                                     ("images", "right"), ("with objects", "right"))):  # fmt: skip
+        width = max([len(col)] + [len(r[i]) for r in rows])
+        table.add_column(col, justify=just, no_wrap=True, min_width=width)
+    table.add_column("labels", justify="left", overflow="fold", ratio=1)
     for name, src in s["sources"].items():
         table.add_row(escape(name), src["format"], src["geometry"], str(src["objects"]), str(src["images"]),
                       str(src["images_with_objects"]), escape(", ".join(src["labels"])))  # fmt: skip

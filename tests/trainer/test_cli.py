@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,11 @@ def test_predict_writes_coco_results_and_overlays(task: str, trained: dict[str, 
 
 
 def test_smoke_converts_an_archive_and_passes(learnable: Path, tmp_path: Path) -> None:
-    code, doc = run_json(["smoke", str(learnable), "--task", "detect", "--source", "voc", "--epochs", "30", "--imgsz", "64",
+    """The smoke defaults (30 epochs at 96 px, the archive's own size) on the learnable archive: the
+    loss rises while the assigner starts matching, then falls (measured: median of the first ten
+    epochs 8.7, of the last ten 5.8). At 64 px the same 30 epochs only reach the plateau (medians
+    1.8 then 7.2): the peak rule of old called that "ok", the medians do not."""
+    code, doc = run_json(["smoke", str(learnable), "--task", "detect", "--source", "voc", "--epochs", "30", "--imgsz", "96",
                           "--batch", "4", "--n-images", "16", "--out", str(tmp_path / "smoke")])
     assert code == 0, doc
     (run,) = doc["runs"]
@@ -112,6 +117,8 @@ def test_smoke_converts_an_archive_and_passes(learnable: Path, tmp_path: Path) -
     n_lines = sum(1 for f in (tmp_path / "smoke" / "sample-detect" / "labels" / "train").glob("*.txt")
                   for line in f.read_text().splitlines() if line.strip())
     assert run["checks"][0]["message"].startswith(f"{n_lines} of {n_lines} ")
+    assert "median of the first third" in run["checks"][2]["message"]
+    assert run["sample"]["train"]["images"] == 16 and run["sample"]["train"]["with_objects"] >= 12
 
 
 def test_smoke_on_fracatlas_mini_loads_every_label(fixtures_dir: Path, tmp_path: Path) -> None:
@@ -148,6 +155,25 @@ def test_train_on_converted_fracatlas_shows_published(fixtures_dir: Path, tmp_pa
     assert "FracAtlas authors" in text and "0.589" in text and "0.830" in text  # §9 mask mAP50, mask P
     doc = json.loads((tmp_path / "runs" / "train-metrics.json").read_text())
     assert doc["published"][0]["mask"]["mAP50-95"] == 0.211 and doc["label_warnings"] == []
+
+
+def test_smoke_allow_lossy_runs_on_a_set_with_one_unlabelled_object(tiny: dict[str, Path], tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "archive"
+    shutil.copytree(tiny["archive"], root)
+    xml = next(p for p in sorted((root / "Annotations" / "PASCAL VOC").glob("*.xml")) if "<object>" in p.read_text())
+    xml.write_text(re.sub(r"<name>[^<]*</name>", "<name></name>", xml.read_text(), count=1))
+    argv = ["smoke", str(root), "--task", "detect", "--source", "voc", "--epochs", "2", "--imgsz", "64", "--n-images", "8"]
+    assert main(argv) == 1  # refused, as `convert` refuses, before any training
+    err = capsys.readouterr().err
+    assert "--allow-lossy" in err and xml.stem in err and "object-dropped" in err
+    code, doc = run_json([*argv, "--allow-lossy", "--out", str(tmp_path / "smoke")])
+    (run,) = doc["runs"]
+    assert run["convert"]["lossy_changes"] == 1 and run["convert"]["lossy_kinds"] == ["object-dropped"]
+    checks = {c["check"]: c["ok"] for c in run["checks"]}
+    assert checks == {"labels-loaded": True, "no-label-warnings": True, "loss-falls": False}  # 2 epochs: no trend
+    n_train = len(list((tmp_path / "smoke" / "converted-detect" / "images" / "train").iterdir()))
+    assert code == 1 and run["sample"]["train"]["images"] == min(8, n_train)
 
 
 @pytest.mark.parametrize(
