@@ -20,7 +20,10 @@ from .geometry import Rings
 from .manifest import Recorder
 from .shapes import clamped_boxes, polygon_parts, seg_instances, traced_geometry
 
-__all__ = ["Plan", "make_plan", "load_dataset", "pick_source", "is_train_target"]
+__all__ = ["Plan", "make_plan", "load_dataset", "pick_source", "is_train_target", "record_read_problems"]
+
+#: Reading-problem severities whose content a reader left out (warnings keep what they concern).
+_LOST_SEVERITY = "error"
 
 
 def is_train_target(target: str) -> bool:
@@ -214,6 +217,7 @@ def make_plan(
     dataset = load_dataset(dataset_or_path)
     src = pick_source(dataset, source, target)
     recorder = Recorder()
+    record_read_problems(recorder, dataset, src)
     images = _images(dataset, src)
     names, cmap = _class_map(src, dataset)
     objects_in = src.objects
@@ -299,6 +303,31 @@ def make_plan(
         objects_in=objects_in,
         progress=progress,
     )
+
+
+def record_read_problems(recorder: Recorder, dataset: Dataset, source: Source) -> int:
+    """Record as lost (``read-problem``) every error-level reading problem of ``source``: a
+    bad line, an unsupported shape, unsafe XML, an orphan annotation, an unreadable file.
+    Problems of another source of the dataset do not concern this conversion; a problem that
+    names no source concerns it when the dataset has at most one source. Returns the count."""
+    probs = dataset.problems
+    if not len(probs):
+        return 0
+    mine = probs["source"] == source.name
+    if len(dataset.sources) <= 1:
+        mine |= probs["source"].isna()
+    lost = probs[mine & (probs["severity"] == _LOST_SEVERITY)]
+    if not len(lost):
+        return 0
+    loc = lost["loc"].where(lost["loc"].notna(), lost["line"].map(lambda n: None if pd.isna(n) else f"line {n}"))
+    rows = pd.DataFrame({
+        "image": lost["image"].where(lost["image"].notna(), None).to_numpy(dtype=object),
+        "file": lost["file"].to_numpy(dtype=object),
+        "loc": loc.to_numpy(dtype=object),
+    })  # fmt: skip
+    msgs = [f"{k}: {m}" for k, m in zip(lost["kind"], lost["message"])]
+    recorder.add("read-problem", rows, msgs)
+    return len(lost)
 
 
 def _duplicate_groups(dataset: Dataset, images: pd.DataFrame, *, progress: bool) -> pd.DataFrame | None:
