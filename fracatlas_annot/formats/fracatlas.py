@@ -319,6 +319,7 @@ def images_table(
         trunc = np.zeros(n, dtype=bool)
         trunc[found] = head["truncated"].to_numpy(dtype=bool)[rows]
         data["truncated"] = trunc
+        data["trailing_bytes"] = column(head["trailing_bytes"].array, "Int64")
     if csv is not None:
         meta = csv.drop(columns=[c for c in csv.columns if c not in META_COLUMNS and c != "line"]).reindex(index)
         for col in meta.columns:
