@@ -163,3 +163,44 @@ def test_default_split_without_lists_is_a_seeded_stratified_draw(tmp_path: Path,
     assert main(["convert", str(path), str(tmp_path / "b"), "--to", "yolo-detect"]) == 0
     assert (tmp_path / "a" / "splits.csv").read_bytes() == (tmp_path / "b" / "splits.csv").read_bytes()
     assert main(["convert", str(path), str(tmp_path / "c"), "--to", "yolo-detect", "--split", "official"]) == 2
+
+
+# --------------------------------------------------------------------------- #8 VIA polylines, prediction files
+
+
+def test_via_closed_polylines_are_polygons_and_the_open_one_is_reported(truth: dict[str, Any]) -> None:
+    case = truth["via2-polyline"]
+    ds = fa.read(PRODUCERS / "via2-polyline")
+    src = ds.sources["vgg"]
+    got = sorted((i, lbl, [tuple(map(float, p)) for p in np.asarray(g.exterior.coords)[:-1]])
+                 for i, lbl, g in zip(src.objects["image"], src.objects["label"], src.objects["geometry"]))
+    want = sorted((name, ob["label"], [tuple(p) for p in ob["points"]])
+                  for name, im in case["images"].items() for ob in im["objects"] if ob["kind"] == "polygon")
+    assert got == want and len(got) == 4
+    probs = ds.problems
+    assert probs[["kind", "image", "loc"]].values.tolist() == [["unsupported", "wrist_03.jpg", "wrist_03.jpg1698/regions/1"]]
+    assert probs["message"].iloc[0].startswith("polyline is open")
+
+
+def test_via_open_polyline_makes_convert_refuse(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["convert", str(PRODUCERS / "via2-polyline"), str(tmp_path / "o"), "--to", "yolo-seg", "--split", "none"]
+    assert main(args) == 1
+    assert "1 read-problem" in capsys.readouterr().err
+    assert main(args + ["--allow-lossy"]) == 0
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert m["counts"]["objects_in"] == m["counts"]["objects_out"] == 4
+    assert m["change_counts"]["read-problem"] == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "geometry", "scores"),
+    [("yolo-predictions-detect", "box", [0.873151, 0.412907, 0.664218, 0.253372]),
+     ("yolo-predictions-segment", "polygon", [0.912034, 0.30581, 0.581776])],
+)
+def test_prediction_files_keep_their_confidence(case: str, geometry: str, scores: list[float]) -> None:
+    ds = fa.read(PRODUCERS / case / "labels", names=["fracture"])
+    src = ds.sources["yolo"]
+    assert len(ds.problems) == 0
+    assert src.geometry == geometry
+    assert src.objects["score"].round(6).tolist() == scores
+    assert set(src.objects["label"]) == {"fracture"}
