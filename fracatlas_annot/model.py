@@ -68,6 +68,7 @@ OPTIONAL_OBJECT_COLUMNS: dict[str, str] = {
     "difficult": "object",  # VOC raw text
     "truncated": "object",
     "readers": "object",  # consensus: which readers contributed
+    "score": "float64",  # a prediction's confidence (YOLO --save-conf: the line's last value)
 }
 
 #: Columns of the per-source image list (images the source mentions).

@@ -178,6 +178,11 @@ def _units(keys: pd.Index, groups: pd.DataFrame | None) -> np.ndarray:
     return unit
 
 
+def has_split_lists(keys: pd.Index, images: pd.DataFrame, split_lists: pd.DataFrame | None) -> bool:
+    """True when official split lists (or split folders) name at least one of ``keys``."""
+    return bool(_listed(keys, images, split_lists).notna().any())
+
+
 def _listed(keys: pd.Index, images: pd.DataFrame, split_lists: pd.DataFrame | None) -> pd.Series:
     if split_lists is not None and len(split_lists):
         rows = split_lists[["split", "image"]].copy()

@@ -392,8 +392,11 @@ def polygon_missing(ctx: CheckContext):
     """An object in a polygon export has no polygon (a box-only instance in a segment set).
 
     ## What it does
-    Reports objects of a polygon source (COCO, VGG) without a usable polygon: an empty
-    `segmentation`, or a bbox with no shape. RLE masks are reported by FA015 instead.
+    Reports objects without a usable polygon (an empty `segmentation`, or a bbox with no
+    shape) where polygons are expected: a source that mixes boxes and polygons, or the
+    COCO / VGG source of a FracAtlas archive (whose layout promises masks). A box-only COCO
+    export (Roboflow, CVAT box sets: every `segmentation` empty) is a detection set and is
+    not reported. RLE masks are reported by FA015 instead.
 
     ## Why is this bad?
     Ultralytics drops **all** segments of a dataset that mixes box-only and polygon labels
@@ -406,9 +409,11 @@ def polygon_missing(ctx: CheckContext):
     Use instead: a polygon for every instance.
     """
     parts = []
+    masks_promised = ctx.dataset.format == "fracatlas"
     for name, src in ctx.dataset.sources.items():
         obj = src.objects
-        if src.geometry != "polygon" or not len(obj):
+        expects = src.geometry == "polygon" or (masks_promised and src.format in ("coco", "vgg"))
+        if not expects or not len(obj):
             continue
         geom = obj["geometry"].to_numpy()
         bad = shapely.is_missing(geom)

@@ -57,12 +57,13 @@ def image_unreadable(ctx: CheckContext):
 
 @rule("FA502", "image-truncated", Severity.WARNING)
 def image_truncated(ctx: CheckContext):
-    """A JPEG is truncated: it decodes only with truncation allowed, or lacks its end marker.
+    """A JPEG is truncated: the decoder cannot finish it.
 
     ## What it does
-    Reports JPEGs that end before their end-of-image marker (seen when the header is read,
-    so also with `--fast`) and, unless `--fast`, files that Pillow decodes only with
-    `LOAD_TRUNCATED_IMAGES` on. FracAtlas has 59 such files.
+    Reports JPEGs with no end-of-image marker after their scan data: the decoder runs out
+    of bytes (one definition, the same with and without `--fast`; a full run also reports
+    files that Pillow decodes only with `LOAD_TRUNCATED_IMAGES` on). Stray bytes after the
+    end marker are not truncation (FA509). FracAtlas has 59 such files.
 
     ## Why is this bad?
     The bottom of the radiograph is grey filler: a fracture there is labelled but not
@@ -88,6 +89,40 @@ def image_truncated(ctx: CheckContext):
         image=keys,
         message="JPEG data is truncated (the file ends before its end-of-image marker)",
         file=[str(p) for p in paths],
+    )
+
+
+@rule("FA509", "bytes-after-end-of-image", Severity.INFO)
+def bytes_after_end_of_image(ctx: CheckContext):
+    """A JPEG has stray bytes after its end-of-image marker.
+
+    ## What it does
+    Reports JPEGs whose end-of-image marker (FFD9) is followed by more bytes: padding or
+    leftovers of a copy tool. The image decodes completely (it is not truncated, FA502);
+    the message says how many bytes follow. FracAtlas has 28 such files, padded to
+    16,384 bytes.
+
+    ## Why is this bad?
+    It is harmless to decoders, but a byte-level comparison (checksums, FA601) sees two
+    copies of one radiograph as different files, and a tool that trusts the last two bytes
+    calls the file truncated.
+
+    ## Example
+    `... FF D9 00 00 00 ...` (1,322 bytes after the marker). Use instead: the file cut at
+    its end marker, if byte identity matters.
+    """
+    im = ctx.dataset.images
+    if not len(im) or "trailing_bytes" not in im:
+        return None
+    im = im[~im.index.duplicated()]
+    n = pd.to_numeric(im["trailing_bytes"], errors="coerce").fillna(0).to_numpy()
+    sel = n > 0
+    if not sel.any():
+        return None
+    return findings(
+        image=im.index[sel],
+        message=[f"{int(k):,} stray byte(s) after the end-of-image marker (the image decodes completely)" for k in n[sel]],
+        file=[str(p) for p in im["path"][sel]],
     )
 
 

@@ -64,11 +64,12 @@ see --allow-lossy); 2 unreadable input, bad option, or OUT exists and is not emp
 @click.option("--multipart", type=click.Choice(["bridge", "largest", "split"]), default="bridge", show_default=True, help="Objects drawn as several polygons in yolo-seg: join with zero-width bridges (as Ultralytics), keep the largest part (lossy), or one instance per part.")
 @click.option("--allow-lossy", is_flag=True, help="Write even when a step loses information (each case is recorded in manifest.json).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT when it exists and is not empty (old *.cache files go with it).")
+@click.option("--names", default=None, metavar="A,B", help="YOLO class names in index order, comma-separated (when labels.txt / classes.txt is missing or empty).")
 @click.option("--no-duplicates", "no_duplicates", is_flag=True, help="Do not detect duplicate images (their groups are then not kept in one split).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @cluster_options
 @verbose_option
-def convert_command(path: Path, out: Path, to: str, source: str | None, split: str | None, ratios: str, seed: int, multipart: str, allow_lossy: bool, overwrite: bool, no_duplicates: bool, as_json: bool, scheduler: str | None, workers: int | None, verbose: bool) -> None:
+def convert_command(path: Path, out: Path, to: str, source: str | None, split: str | None, ratios: str, seed: int, multipart: str, allow_lossy: bool, overwrite: bool, names: str | None, no_duplicates: bool, as_json: bool, scheduler: str | None, workers: int | None, verbose: bool) -> None:
     """Convert PATH (a FracAtlas archive, a makesense export, a folder) to --to format in OUT.
 
     The class map is explicit and printed (FracAtlas COCO category 1 "fractured" becomes
@@ -82,6 +83,7 @@ def convert_command(path: Path, out: Path, to: str, source: str | None, split: s
             manifest = convert(
                 path, to=to, out=out, source=source, split=split, ratios=ratios, seed=seed, multipart=multipart,
                 allow_lossy=allow_lossy, overwrite=overwrite, duplicates=not no_duplicates, progress=not as_json,
+                names=[n.strip() for n in names.split(",")] if names else None,
             )
         except LossyConversionError as exc:
             if as_json:

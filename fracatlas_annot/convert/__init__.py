@@ -50,6 +50,7 @@ def convert(
     overwrite: bool = False,
     duplicates: bool = True,
     progress: bool = True,
+    names: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Write ``dataset_or_path`` as ``to`` into the folder ``out``; return the manifest.
 
@@ -70,19 +71,27 @@ def convert(
         overwrite: replace a non-empty ``out``.
         duplicates: keep duplicate-image groups in one split (needs the image files).
         progress: show progress bars on stderr.
+        names: YOLO class names in index order, when the input has no (or an empty) class
+            list; only with a path (a Dataset was read already).
 
     Raises:
         UsageError: bad option, unknown source. OutputExistsError: ``out`` not empty.
         LossyConversionError: a lossy step without ``allow_lossy`` (nothing is written).
     """
-    names = targets()
-    if to not in names:
-        raise UsageError(f"unknown target {to!r}; use one of {', '.join(names)}{did_you_mean(str(to), list(names))}")
+    known = targets()
+    if to not in known:
+        raise UsageError(f"unknown target {to!r}; use one of {', '.join(known)}{did_you_mean(str(to), list(known))}")
     if multipart not in MULTIPART:
         raise UsageError(f"unknown --multipart {multipart!r}; use one of {', '.join(MULTIPART)}")
     if split is not None and split not in ("official", "stratified", "none"):
         raise UsageError(f"unknown split {split!r}; use official, stratified or none")
     ratios_t = parse_ratios(ratios)
+    if names is not None:
+        if isinstance(dataset_or_path, (Dataset, Source)):
+            raise UsageError("names apply when reading a path; this input was read already")
+        from ..formats import read
+
+        dataset_or_path = read(Path(dataset_or_path), names=list(names))
     out = Path(out).absolute()
     protected = []
     if not isinstance(dataset_or_path, (Dataset, Source)):

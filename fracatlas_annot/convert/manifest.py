@@ -40,6 +40,8 @@ CHANGE_KINDS: dict[str, tuple[bool, str]] = {
     "image-missing": (False, "an image with no file on disk: labels written, image not linked"),
     "image-size-unknown": (True, "an image whose size is unknown: its objects cannot be normalised"),
     "split-moved": (False, "an image moved to another split to keep a duplicate group together"),
+    "read-problem": (True, "something the reader reported as unreadable (a bad line, an unsupported shape, unsafe XML, "
+                           "an orphan annotation, an unreadable file): what it held is not in the output"),
 }
 
 CHANGE_COLUMNS = ["kind", "lossy", "image", "file", "loc", "ann_id", "message"]

@@ -20,7 +20,10 @@ from .geometry import Rings
 from .manifest import Recorder
 from .shapes import clamped_boxes, polygon_parts, seg_instances, traced_geometry
 
-__all__ = ["Plan", "make_plan", "load_dataset", "pick_source", "is_train_target"]
+__all__ = ["Plan", "make_plan", "load_dataset", "pick_source", "is_train_target", "record_read_problems"]
+
+#: Reading-problem severities whose content a reader left out (warnings keep what they concern).
+_LOST_SEVERITY = "error"
 
 
 def is_train_target(target: str) -> bool:
@@ -209,18 +212,21 @@ def make_plan(
     options: dict[str, Any] | None = None,
 ) -> Plan:
     """Resolve dataset, source, images, class map and split for a conversion to ``target``."""
-    from ..splits import make_splits
+    from ..splits import has_split_lists, make_splits
 
     dataset = load_dataset(dataset_or_path)
     src = pick_source(dataset, source, target)
     recorder = Recorder()
+    record_read_problems(recorder, dataset, src)
     images = _images(dataset, src)
     names, cmap = _class_map(src, dataset)
     objects_in = src.objects
+    unit_framed = pd.Index([], dtype=object)
     if "units" in objects_in and (objects_in["units"] == "norm").any():
         from ..model import resolve_normalized
 
         sized = images[["width", "height"]].astype("Int64")
+        sized, unit_framed = _unit_frames(sized, objects_in, target)
         objects_in = resolve_normalized(objects_in, sized)
     objects = objects_in.copy()
     cls_of = {n: i for i, n in enumerate(names)}
@@ -238,6 +244,8 @@ def make_plan(
     objects["cls"] = cls[~unknown].astype(np.int64).to_numpy()
     objects["w"] = images["width"].reindex(objects["image"]).to_numpy(dtype=float)
     objects["h"] = images["height"].reindex(objects["image"]).to_numpy(dtype=float)
+    framed = objects["image"].isin(unit_framed).to_numpy()
+    objects.loc[framed, ["w", "h"]] = float(UNIT_FRAME)
     norm_left = (objects["units"] == "norm").to_numpy() if "units" in objects else np.zeros(len(objects), bool)
     unsized = np.isnan(objects["w"].to_numpy()) | np.isnan(objects["h"].to_numpy()) | norm_left
     if unsized.any():
@@ -248,6 +256,9 @@ def make_plan(
     has_obj = pd.Series(True, index=pd.Index(src.objects["image"].dropna().unique(), dtype=object))
     fractured_fallback = has_obj.reindex(images.index).fillna(False).astype(bool)
     method = split or ("official" if is_train_target(target) else "none")
+    drawn_by_default = False
+    if split is None and method == "official" and not has_split_lists(images.index, images, dataset.split_lists):
+        method, drawn_by_default = "stratified", True
     groups = None
     if method != "none" and duplicates:
         groups = _duplicate_groups(dataset, images, progress=progress)
@@ -276,6 +287,11 @@ def make_plan(
     images["positive"] = table["fractured"].to_numpy(dtype=bool)
     opts.update({"split": method, "seed": seed, "duplicates": bool(groups is not None)})
     notes = []
+    if drawn_by_default:
+        opts["split_default"] = "no official split lists: seeded stratified draw"
+        shown = ",".join(f"{r:g}" for r in ratios_t) if not isinstance(ratios_t, str) else ratios_t
+        notes.append(f"no official split lists in the input: split drawn at random (--split stratified, ratios {shown}, "
+                     f"seed {seed}, stratified by positive/negative); pass --split to choose")
     if method == "official":
         unlisted = table[(table["reason"] == "drawn") & table["fractured"].astype(bool)]
         if len(unlisted):
@@ -284,6 +300,9 @@ def make_plan(
     if method != "none" and duplicates and groups is None:
         notes.append("duplicate detection unavailable (no image files or no duplicates module): groups not enforced")
     notes += _copies_note(dataset, images)
+    if len(unit_framed):
+        notes.append(f"{len(unit_framed)} image(s) with neither a file nor a declared size: their normalised "
+                     f"coordinates were written as read (a {target} label needs no image size)")
     return Plan(
         target=target,
         dataset=dataset,
@@ -299,6 +318,53 @@ def make_plan(
         objects_in=objects_in,
         progress=progress,
     )
+
+
+#: The frame (px) in which normalised coordinates of an image of unknown size travel to a
+#: normalised target: a power of two, so that scaling there and back is exact, and large, so
+#: that the shape policy's 0.5 px tolerances stay below the 6 decimals written.
+UNIT_FRAME = 1 << 20
+
+
+def _unit_frames(sized: pd.DataFrame, objects: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Index]:
+    """For a normalised target (YOLO -> YOLO needs no image), the images of unknown size that
+    hold normalised objects get :data:`UNIT_FRAME` as their size; returns the sizes and them."""
+    from ..formats.registry import writer_of
+
+    if writer_of(target).units != "norm":
+        return sized, pd.Index([], dtype=object)
+    keys = objects.loc[(objects["units"] == "norm").to_numpy(), "image"].dropna().unique()
+    unknown = sized.index.isin(keys) & sized.isna().any(axis=1).to_numpy()
+    if not unknown.any():
+        return sized, pd.Index([], dtype=object)
+    sized = sized.copy()
+    sized.loc[unknown, ["width", "height"]] = UNIT_FRAME
+    return sized, sized.index[unknown]
+
+
+def record_read_problems(recorder: Recorder, dataset: Dataset, source: Source) -> int:
+    """Record as lost (``read-problem``) every error-level reading problem of ``source``: a
+    bad line, an unsupported shape, unsafe XML, an orphan annotation, an unreadable file.
+    Problems of another source of the dataset do not concern this conversion; a problem that
+    names no source concerns it when the dataset has at most one source. Returns the count."""
+    probs = dataset.problems
+    if not len(probs):
+        return 0
+    mine = probs["source"] == source.name
+    if len(dataset.sources) <= 1:
+        mine |= probs["source"].isna()
+    lost = probs[mine & (probs["severity"] == _LOST_SEVERITY)]
+    if not len(lost):
+        return 0
+    loc = lost["loc"].where(lost["loc"].notna(), lost["line"].map(lambda n: None if pd.isna(n) else f"line {n}"))
+    rows = pd.DataFrame({
+        "image": lost["image"].where(lost["image"].notna(), None).to_numpy(dtype=object),
+        "file": lost["file"].to_numpy(dtype=object),
+        "loc": loc.to_numpy(dtype=object),
+    })  # fmt: skip
+    msgs = [f"{k}: {m}" for k, m in zip(lost["kind"], lost["message"])]
+    recorder.add("read-problem", rows, msgs)
+    return len(lost)
 
 
 def _duplicate_groups(dataset: Dataset, images: pd.DataFrame, *, progress: bool) -> pd.DataFrame | None:

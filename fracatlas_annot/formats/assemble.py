@@ -112,6 +112,7 @@ def assemble(folder: Path, sources: dict[str, Source], problems: list[Problem], 
         err = head["header_error"].iloc[rows].to_numpy(dtype=object)
         images.loc[idx, "header_error"] = err
         images["truncated"] = pd.Series(head["truncated"].iloc[rows].to_numpy(), index=idx).reindex(images.index).fillna(False).astype(bool)
+        images["trailing_bytes"] = pd.Series(head["trailing_bytes"].iloc[rows].to_numpy(), index=idx, dtype="Int64").reindex(images.index)
     images = images[[c for c in IMAGE_COLUMNS] + [c for c in images.columns if c not in IMAGE_COLUMNS]]
     for s in sources.values():
         if (s.objects["units"] == "norm").any():

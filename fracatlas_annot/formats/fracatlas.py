@@ -248,11 +248,37 @@ def read_sources(root: Path, known: Sequence[str], *, names: Any = None) -> tupl
         _add(sources, problems, "voc", voc.read(root / VOC_DIR, name="voc", base=root))
     if (root / YOLO_DIR).is_dir():
         keys = {k.rpartition(".")[0] or k: k for k in known}
+        names, yaml_probs = _root_yaml_names(root, names)
+        problems += yaml_probs
         _add(sources, problems, "yolo", yolo.read(root / YOLO_DIR, name="yolo", names=names, image_keys=keys, base=root))
     for i, f in enumerate(_json_files(root / VGG_DIR)):
         name = "vgg" if i == 0 else f"vgg-{f.stem}"
         _add(sources, problems, name, vgg.read(f, name=name, base=root))
     return sources, problems
+
+
+def _root_yaml_names(root: Path, names: Any) -> tuple[Any, list[Problem]]:
+    """Without ``names`` and without a usable class list beside the YOLO labels, the class
+    names of a ``data.yaml`` at the archive root (a FracAtlas copy shared labels-only); the
+    problems of the class list that was passed over (an empty labels.txt) are kept."""
+    from . import yolo
+
+    if names is not None:
+        return names, []
+    ids, _where, probs = yolo.find_names(root / YOLO_DIR, base=root)
+    yaml = yolo.find_data_yaml(root)
+    if ids is not None or yaml is None:
+        return None, []
+    try:
+        from_yaml, _ = yolo.parse_names(yaml.read_bytes(), file=yaml.name)
+    except OSError:
+        return None, []
+    if not from_yaml:
+        return None, []
+    for p in probs:
+        p.source = "yolo"
+        p.message += f"; class names taken from {yaml.name}"
+    return from_yaml, probs
 
 
 def images_table(
@@ -319,6 +345,7 @@ def images_table(
         trunc = np.zeros(n, dtype=bool)
         trunc[found] = head["truncated"].to_numpy(dtype=bool)[rows]
         data["truncated"] = trunc
+        data["trailing_bytes"] = column(head["trailing_bytes"].array, "Int64")
     if csv is not None:
         meta = csv.drop(columns=[c for c in csv.columns if c not in META_COLUMNS and c != "line"]).reindex(index)
         for col in meta.columns:

@@ -165,7 +165,8 @@ FORMATS: dict[str, Format] = {
             aliases=("yolov8", "data.yaml"), read=ultralytics.read, suffixes=(".yaml", ".yml"),
             sniff=ultralytics.sniff, sniff_folder=ultralytics.is_dataset, folder_rank=20,
             write=ultralytics.write, targets=tuple(ultralytics.TASKS), splits=True,
-            writes="Ultralytics datasets: images/, labels/, data.yaml", geometry="mixed", lists_negatives=True,
+            writes="Ultralytics datasets: images/, labels/, data.yaml", geometry="mixed", units="norm",
+            lists_negatives=True,
         ),
         Format(
             name="yolo-cls", summary="Ultralytics classification folders: <split>/<class>/ images (what convert writes)",

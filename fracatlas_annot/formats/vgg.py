@@ -103,17 +103,32 @@ def _region(region: Any) -> tuple[tuple | None, tuple[str, str] | None]:
     shape = region.get("shape_attributes")
     if not isinstance(shape, dict):
         return None, ("missing-key", "region has no 'shape_attributes' object")
-    attrs = region.get("region_attributes")
-    label = attrs.get("label") if isinstance(attrs, dict) else None
-    label = label if isinstance(label, str) else None
+    label = _label(region.get("region_attributes"))
     kind = shape.get("name")
     if kind == "polygon":
         payload, error = _polygon_points(shape)
+    elif kind == "polyline":  # VIA 2: a polyline drawn closed is used as a polygon
+        payload, error = _polygon_points(shape)
+        if payload is not None and (len(payload) < 4 or not np.array_equal(payload[0], payload[-1])):
+            payload, error = None, ("unsupported", "polyline is open (its last vertex is not its first): not a polygon; not read")
+        kind = "polygon"
     elif kind == "rect":
         payload, error = _rect_corners(shape)
     else:
         payload, error = None, ("unsupported", f"region shape {kind!r} is not read (only polygon and rect)")
     return (None, error) if error is not None else ((label, kind, payload), None)
+
+
+def _label(attrs: Any) -> str | None:
+    """The region's label: ``region_attributes.label``, else (VIA projects name the attribute
+    as they like: ``type``, ``class`` ...) the first other attribute holding a non-empty text."""
+    if not isinstance(attrs, dict):
+        return None
+    label = attrs.get("label")
+    if isinstance(label, str) and label.strip():
+        return label
+    others = [v for k, v in attrs.items() if k != "label" and isinstance(v, str) and v.strip()]
+    return others[0] if others else (label if isinstance(label, str) else None)
 
 
 def _polygon_points(shape: dict) -> tuple[np.ndarray | None, tuple[str, str] | None]:

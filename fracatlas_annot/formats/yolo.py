@@ -199,7 +199,7 @@ def _parse_files(
         for number, line_text in enumerate(text.lstrip("\ufeff").split("\n"), 1):
             fields = line_text.split()
             n = len(fields)
-            if n == 5 or (n >= 7 and n % 2):
+            if n >= 5:  # a box (5), a segment (odd >= 7); a prediction adds its confidence (6, even >= 8)
                 tokens.extend(fields)
                 row_file.append(i)
                 row_line.append(number)
@@ -208,7 +208,8 @@ def _parse_files(
                 problems.append(Problem(
                     kind="bad-value", source=source, file=file, line=number, loc=f"line {number}", image=key,
                     message=(f"{n} fields: expected 5 for a box (class cx cy w h) or 1 + an even number >= 6 "
-                             "for a segment (class x1 y1 x2 y2 ...); line not read")))
+                             "for a segment (class x1 y1 x2 y2 ...), each optionally followed by a confidence; "
+                             "line not read")))
     values, ok = _to_floats(tokens, row_n)
     n_arr = np.asarray(row_n, dtype=np.int64)
     starts = np.cumsum(n_arr) - n_arr
@@ -273,6 +274,10 @@ def _rows(files, img_key, img_file, row_file, row_line, n_arr, starts, values, k
     rf = np.asarray(row_file, dtype=np.int64)[keep]
     n = n_arr[keep]
     s = starts[keep]
+    # prediction lines (--save-txt --save-conf): a box or a segment followed by its confidence
+    scored = (n == 6) | ((n >= 8) & (n % 2 == 0))
+    score = np.where(scored, values[s + n - 1] if len(s) else np.zeros(0), np.nan)
+    n = np.where(scored, n - 1, n)
     cls = values[s].astype(np.int64) if len(s) else np.zeros(0, dtype=np.int64)
     x0 = np.empty(len(keep))
     y0 = np.empty(len(keep))
@@ -309,7 +314,7 @@ def _rows(files, img_key, img_file, row_file, row_line, n_arr, starts, values, k
     return {
         "img_key": img_key, "img_file": img_file, "image": image, "class_id": cls,
         "x0": x0, "y0": y0, "x1": x1, "y1": y1, "geometry": geometry, "n_vertices": n_vertices,
-        "file": file_arr[rf], "line": lines, "problems": problems,
+        "file": file_arr[rf], "line": lines, "score": score, "problems": problems,
     }
 
 
@@ -351,6 +356,9 @@ def _build(parts: list[dict[str, Any]], *, name: str, label_ids: dict[int, str] 
         "loc": [f"line {n}" for n in lines.tolist()], "line": lines,
         "n_vertices": [None if v < 0 else v for v in n_vertices.tolist()],
     })
+    score = cat("score")
+    if (~np.isnan(score)).any():  # a prediction file: the confidence is kept
+        objects["score"] = score
     images = make_source_images(cat("img_key"), file=cat("img_file"))
     label_list = [ids[k] for k in sorted(ids)] if ids else []
     has_segments = bool((n_vertices >= 0).any())

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..runtime.parallel import parallel_map
-from .headers import open_image
+from .headers import jpeg_end, open_image
 
 #: Hamming distance (of 64 bits) at or under which two perceptual hashes are near-duplicates.
 PHASH_THRESHOLD = 6
@@ -143,9 +143,12 @@ def hamming(a: int | np.ndarray, b: int | np.ndarray) -> np.ndarray:
     return np.bitwise_count(x)
 
 
-def _jpeg_without_eoi(data: np.ndarray) -> bool:
-    """A JPEG (starts with FFD8) whose bytes do not end with the end-of-image marker FFD9."""
-    return bool(len(data) >= 4 and data[0] == 0xFF and data[1] == 0xD8 and not (data[-2] == 0xFF and data[-1] == 0xD9))
+def _jpeg_cut(data: np.ndarray) -> bool:
+    """A JPEG (starts with FFD8) that the decoder cannot finish: no end-of-image marker after
+    its scan data (:func:`~fracatlas_annot.imaging.headers.jpeg_end`, the header pass's test)."""
+    if not (len(data) >= 4 and data[0] == 0xFF and data[1] == 0xD8):
+        return False
+    return not jpeg_end(data.tobytes())[0]
 
 
 def scan_one(path: str | Path) -> dict:
@@ -171,7 +174,7 @@ def scan_one(path: str | Path) -> dict:
                 gray = _open(path, allow_truncated=True)
                 out["truncated"] = True
         if not out["truncated"]:
-            out["truncated"] = _jpeg_without_eoi(data)
+            out["truncated"] = _jpeg_cut(data)
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a finding, not a crash
         out["error"] = f"{type(exc).__name__}: {exc}"
         return out

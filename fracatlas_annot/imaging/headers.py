@@ -24,17 +24,64 @@ import pandas as pd
 
 from ..runtime.parallel import parallel_map
 
-HEADER_COLUMNS = ["width", "height", "raw_width", "raw_height", "orientation", "file_size", "header_error", "truncated"]
+HEADER_COLUMNS = ["width", "height", "raw_width", "raw_height", "orientation", "file_size", "header_error", "truncated",
+                  "trailing_bytes"]
 
 #: Above this many files, headers are read by two processes by default.
 PARALLEL_MIN = 20_000
 _HEAD = 4096
-_TAIL = 1024
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 _NO_LENGTH = {0x01, 0xD0, 0xD1, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8}
 
 
 from ..errors import HeaderError  # noqa: E402  (defined with the other library errors)
+
+_EOI = b"\xff\xd9"
+
+
+def _first_scan(buf: bytes) -> int | None:
+    """Offset of the first scan's entropy-coded data in a whole JPEG file (the marker walk
+    skips APPn segments, so an EXIF thumbnail's scan and end marker are not taken)."""
+    pos, n = 2, len(buf)
+    while pos + 4 <= n:
+        if buf[pos] != 0xFF:
+            return None
+        marker = buf[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in _NO_LENGTH:
+            pos += 2
+            continue
+        length = (buf[pos + 2] << 8) | buf[pos + 3]
+        if marker == 0xDA:
+            return pos + 2 + length
+        if marker == 0xD9 or length < 2:
+            return None
+        pos += 2 + length
+    return None
+
+
+def jpeg_end(buf: bytes) -> tuple[bool, int]:
+    """``(complete, trailing_bytes)`` of a whole JPEG file: the one definition of a
+    truncated JPEG, shared by the header pass (``--fast``) and the pixel scan.
+
+    ``complete`` is False exactly when no end-of-image marker (FFD9) follows the start of
+    the first scan's data: the decoder runs out of bytes before it can finish (FracAtlas'
+    59 cut files). Inside entropy-coded data every FF byte is followed by 00 or a restart
+    marker, so the first FFD9 after the scan start is the image's end; ``trailing_bytes``
+    counts what follows it (FracAtlas' 28 files padded to 16,384 bytes decode completely
+    and are not truncated). A file ending with FFD9 is complete with 0 trailing bytes.
+    """
+    if bytes(buf[-2:]) == _EOI:
+        return True, 0
+    start = _first_scan(buf)
+    if start is None:
+        return False, 0
+    end = buf.find(_EOI, start)
+    if end < 0:
+        return False, 0
+    return True, len(buf) - end - 2
 
 
 def _exif_orientation(seg: bytes) -> int | None:
@@ -70,7 +117,9 @@ def _exif_orientation(seg: bytes) -> int | None:
 def jpeg_header(fd: int, file_size: int, head: bytes | None = None) -> tuple[int, int, int | None, bool]:
     """Walk the JPEG markers of the file open as descriptor ``fd``.
 
-    Returns ``(raw_width, raw_height, orientation or None, has_eoi)``. Raises
+    Returns ``(raw_width, raw_height, orientation or None, (complete, trailing_bytes))``
+    with the end state of :func:`jpeg_end` (the whole file is read only when it does not
+    end with the end-of-image marker). Raises
     :class:`HeaderError` when the markers end before a frame header. Only the segments it
     needs are read (``os.pread``; large APP segments such as EXIF thumbnails are skipped).
     """
@@ -118,8 +167,8 @@ def jpeg_header(fd: int, file_size: int, head: bytes | None = None) -> tuple[int
             if raw_w == 0 or raw_h == 0:
                 raise HeaderError(f"JPEG frame header declares size {raw_w}x{raw_h}")
             tail = os.pread(fd, 2, max(0, file_size - 2))
-            has_eoi = tail == b"\xff\xd9" or b"\xff\xd9" in os.pread(fd, _TAIL, max(0, file_size - _TAIL))
-            return raw_w, raw_h, orientation, has_eoi
+            end = (True, 0) if tail == _EOI else jpeg_end(os.pread(fd, file_size, 0))
+            return raw_w, raw_h, orientation, end
         if marker == 0xE1 and orientation is None and length >= 16:
             seg = window(pos + 4, length - 2)
             if seg[:6] == b"Exif\x00\x00":
@@ -160,35 +209,36 @@ def _pil_header(path: str) -> tuple[int, int, int | None]:
 
 
 def read_header(path: str | os.PathLike[str]) -> tuple:
-    """One file's ``(width, height, raw_width, raw_height, orientation, file_size, header_error, truncated)``."""
+    """One file's ``(width, height, raw_width, raw_height, orientation, file_size, header_error,
+    truncated, trailing_bytes)`` (``trailing_bytes``: stray bytes after a JPEG's end marker)."""
     p = os.fspath(path)
     size: int | None = None
     try:
         fd = os.open(p, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        return (None, None, None, None, None, None, "file not found", False)
+        return (None, None, None, None, None, None, "file not found", False, None)
     except OSError as exc:
-        return (None, None, None, None, None, None, f"cannot open: {exc.strerror or exc}", False)
+        return (None, None, None, None, None, None, f"cannot open: {exc.strerror or exc}", False, None)
     try:
         size = os.fstat(fd).st_size
         if size == 0:
-            return (None, None, None, None, None, 0, "empty file", False)
+            return (None, None, None, None, None, 0, "empty file", False, None)
         head = os.pread(fd, _HEAD, 0)
-        truncated = False
+        truncated, trailing = False, None
         if head[:2] == b"\xff\xd8":
-            rw, rh, orient, has_eoi = jpeg_header(fd, size, head)
-            truncated = not has_eoi
+            rw, rh, orient, (complete, trailing) = jpeg_header(fd, size, head)
+            truncated = not complete
         else:
             rw, rh, orient = _pil_header(p)
     except HeaderError as exc:
-        return (None, None, None, None, None, size, str(exc), str(exc).startswith("truncated"))
+        return (None, None, None, None, None, size, str(exc), str(exc).startswith("truncated"), None)
     except OSError as exc:
-        return (None, None, None, None, None, size, f"cannot read: {exc.strerror or exc}", False)
+        return (None, None, None, None, None, size, f"cannot read: {exc.strerror or exc}", False, None)
     finally:
         os.close(fd)
     w, h = (rh, rw) if orient in (5, 6, 7, 8) else (rw, rh)
     err = "truncated JPEG: the file ends before the end-of-image marker" if truncated else None
-    return (w, h, rw, rh, orient, size, err, truncated)
+    return (w, h, rw, rh, orient, size, err, truncated, trailing)
 
 
 def read_headers(paths: Iterable[str | os.PathLike[str]], *, workers: int | None = None) -> pd.DataFrame:
@@ -196,7 +246,8 @@ def read_headers(paths: Iterable[str | os.PathLike[str]], *, workers: int | None
 
     Columns: ``width``/``height`` (EXIF-corrected), ``raw_width``/``raw_height`` (as stored),
     ``orientation`` (EXIF tag 1..8 or <NA>), ``file_size``, ``header_error`` (text or None),
-    ``truncated`` (the JPEG lacks its end-of-image marker). Never raises for a bad file.
+    ``truncated`` (no end-of-image marker after the JPEG's scan data: see :func:`jpeg_end`),
+    ``trailing_bytes`` (stray bytes after a JPEG's end marker). Never raises for a bad file.
 
     Runs through :func:`fracatlas_annot.runtime.parallel.parallel_map`: ``workers`` wins
     when given; by default more than :data:`PARALLEL_MIN` files are shared by two processes
@@ -222,5 +273,6 @@ def headers_frame(rows: Sequence[tuple]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-__all__ = ["HEADER_COLUMNS", "HeaderError", "headers_frame", "jpeg_header", "open_image", "read_header", "read_headers"]
+__all__ = ["HEADER_COLUMNS", "HeaderError", "headers_frame", "jpeg_end", "jpeg_header", "open_image", "read_header",
+           "read_headers"]
 

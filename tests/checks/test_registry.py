@@ -96,6 +96,7 @@ CATALOGUE: dict[str, tuple[str, str, str, str]] = {
     "FA505": ("exif-orientation", "info", "images", "stable"),
     "FA506": ("image-too-small", "warning", "images", "stable"),
     "FA507": ("blank-image", "error", "images", "stable"),
+    "FA509": ("bytes-after-end-of-image", "info", "images", "stable"),
     "FA601": ("byte-identical-images", "warning", "duplicates", "stable"),
     "FA602": ("identical-pixel-images", "warning", "duplicates", "stable"),
     "FA603": ("near-duplicate-images", "warning", "duplicates", "stable"),

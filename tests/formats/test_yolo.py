@@ -84,12 +84,21 @@ def test_segment_with_three_points_and_empty_lines():
     assert source.objects["geometry"].iloc[0].area == pytest.approx(0.5)
 
 
+def test_prediction_lines_keep_their_confidence():
+    """--save-txt --save-conf: a box (6 fields) or a segment (even >= 8) ends with the confidence."""
+    data = ISSUE_216 + b"\n0 0.5 0.5 0.1 0.1 0.9\n0 0.1 0.1 0.5 0.1 0.5 0.5 0.25"
+    source, problems = yolo.parse(data, file="a.txt")
+    assert problems == []
+    o = source.objects
+    assert o["score"].tolist()[1:] == [0.9, 0.25] and np.isnan(o["score"].iloc[0])
+    assert o["geometry"].iloc[2].area == pytest.approx(0.08)
+    assert o[["x0", "x1"]].iloc[1].tolist() == pytest.approx([0.45, 0.55])
+
+
 @pytest.mark.parametrize(
     "data, line, words",
     [
         pytest.param(b"0 0.5 0.5 0.1\n" + ISSUE_216, 1, "4 fields", id="four-fields"),
-        pytest.param(ISSUE_216 + b"\n0 0.5 0.5 0.1 0.1 0.9", 2, "6 fields", id="six-fields-confidence"),
-        pytest.param(ISSUE_216 + b"\n0 0.1 0.1 0.5 0.1 0.5 0.5 0.1", 2, "8 fields", id="odd-segment-coordinates"),
         pytest.param(ISSUE_216 + b"\n0 0.5", 2, "2 fields", id="two-fields"),
         pytest.param(b"0 0.5 abc 0.1 0.1\n" + ISSUE_216, 1, "'abc'", id="non-numeric"),
         pytest.param(b"0 0.5 0,5 0.1 0.1\n" + ISSUE_216, 1, "'0,5'", id="decimal-comma"),

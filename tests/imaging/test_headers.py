@@ -58,7 +58,7 @@ def test_mini_fixture_matches_pillow_exif_transpose() -> None:
 def test_orientation_swaps_width_and_height(tmp_path: Path, orientation, raw, shown) -> None:
     f = tmp_path / "a.jpg"
     f.write_bytes(_jpeg(size=raw, orientation=orientation))
-    w, h, rw, rh, o, _size, err, trunc = read_header(f)
+    w, h, rw, rh, o, _size, err, trunc, _trailing = read_header(f)
     assert (rw, rh) == raw and (w, h) == shown and o == orientation and err is None and not trunc
 
 
@@ -90,7 +90,7 @@ def test_truncated_jpeg_keeps_its_size_and_says_why(tmp_path: Path) -> None:
     data = _jpeg(size=(64, 64))
     f = tmp_path / "cut.jpg"
     f.write_bytes(data[: len(data) * 2 // 3])
-    w, h, *_, err, trunc = read_header(f)
+    w, h, *_, err, trunc, _trailing = read_header(f)
     assert (w, h) == (64, 64) and trunc and "end-of-image" in err
 
 
@@ -160,3 +160,49 @@ def test_non_image_after_ultralytics_patched_pil(tmp_path, monkeypatch) -> None:
     with pytest.raises(UnidentifiedImageError):
         _open(bad, allow_truncated=True)
     assert os.path.exists(bad)
+
+
+# --------------------------------------------------------------------------- truncated = the decoder cannot finish
+
+
+def _pillow_finishes(data: bytes) -> bool:
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+    except OSError:
+        return False
+    return True
+
+
+def _thumbnail_app1(thumb: bytes) -> bytes:
+    """An APP1 segment carrying a whole JPEG (its own scan and end marker), as an EXIF thumbnail does."""
+    payload = b"Exif\x00\x00" + b"II*\x00" + struct.pack("<I", 8) + b"\x00\x00" + thumb
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+@pytest.mark.parametrize(
+    ("make", "truncated", "trailing"),
+    [
+        (lambda d: d, False, 0),
+        (lambda d: d + b"\x00" * 325 + d[600:2600].replace(b"\xff\xd9", b""), False, 325 + 2000),  # FracAtlas' padded files
+        (lambda d: d[: len(d) - 40], True, 0),  # cut in the scan data: no end marker at all
+        (lambda d: d[:2] + _thumbnail_app1(_jpeg((16, 16))) + d[2 : len(d) - 40], True, 0),  # the thumbnail's FFD9 does not count
+    ],
+    ids=["complete", "stray-after-eoi", "cut", "cut-with-exif-thumbnail"],
+)
+def test_truncated_means_the_decoder_cannot_finish(tmp_path: Path, make, truncated: bool, trailing) -> None:
+    from fracatlas_annot.imaging.decode import scan_one
+    from fracatlas_annot.imaging.headers import jpeg_end
+
+    data = make(_jpeg((64, 64), quality=90))
+    f = tmp_path / "x.jpg"
+    f.write_bytes(data)
+    assert _pillow_finishes(data) is not truncated  # the truth: Pillow without LOAD_TRUNCATED_IMAGES
+    row = read_header(f)
+    assert row[7] is truncated  # header pass (--fast)
+    assert row[8] == trailing
+    assert scan_one(f)["truncated"] is truncated  # pixel scan (full): the same answer
+    assert jpeg_end(data)[0] is not truncated

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ...model import Problem, Source, make_objects, make_source_images
 from .._json import as_float, flat_floats, int_array, load_object, lookup_all, read_document, rings_to_objects, sniff_json
@@ -75,9 +76,20 @@ def parse(data: bytes, *, file: str, name: str = "coco") -> tuple[Source, list[P
     meta = {"info": info} if isinstance(info, dict) else {}
     source = Source(
         name=name, format="coco", objects=objects, images=images, labels=labels,
-        label_ids=label_ids, geometry="polygon", meta=meta,
+        label_ids=label_ids, geometry=_geometry(objects), meta=meta,
     )  # fmt: skip
     return source, problems
+
+
+def _geometry(objects: Any) -> str:
+    """``box`` for a detection export (Roboflow, CVAT box sets: annotations exist and every
+    ``segmentation`` is empty), else ``polygon`` (a segment set, or a mix that FA108 reports)."""
+    if not len(objects):
+        return "polygon"
+    shaped = ~shapely.is_missing(objects["geometry"].to_numpy())
+    if "rle" in objects:
+        shaped |= objects["rle"].notna().to_numpy()
+    return "polygon" if shaped.any() else "box"
 
 
 def _categories(cats: list, problem: Any) -> tuple[list[str], dict[Any, str]]:
