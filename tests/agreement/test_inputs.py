@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from fracatlas_annot.agreement import SOURCE_PREFERENCE, agree, read_image_list, read_meta, source_preference
+from fracatlas_annot.agreement import agree, read_image_list, read_meta, source_preference
 from fracatlas_annot.errors import InputError
 
 from .builders import make_source
@@ -131,7 +131,8 @@ def test_source_preference_picks_voc_boxes_over_yolo_and_coco_polygons_over_vgg(
             "coco": dataclasses.replace(poly, name="coco", format="coco"),
         }
     )
-    assert SOURCE_PREFERENCE == {"polygon": ("coco", "vgg"), "box": ("voc", "csv", "yolo")}
+    # the formats registry owns the order: pixel formats before normalised ones
+    assert source_preference("polygon") == ("coco", "vgg", "yolo")
     assert source_preference("box") == ("voc", "csv", "yolo")
     r = agree(reader, reader)
     assert r.inputs["reader-1"] == {"mask": "polygons of source 'coco' (coco)", "box": "rectangles of source 'voc' (voc)"}

@@ -68,6 +68,8 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
     "FA504": ("declared-size-is-raw-exif-size", "error", "images"),
     "FA505": ("exif-orientation", "info", "images"),
     "FA506": ("image-too-small", "warning", "images"),
+    "FA507": ("blank-image", "error", "images"),
+    "FA509": ("bytes-after-end-of-image", "info", "images"),
     "FA601": ("byte-identical-images", "warning", "duplicates"),
     "FA602": ("identical-pixel-images", "warning", "duplicates"),
     "FA603": ("near-duplicate-images", "warning", "duplicates"),
