@@ -25,8 +25,10 @@ JSON schema (``validate --format json``; public and stable, version 1)::
         "format": str,                     # detected format ("fracatlas", "coco", ...)
         "images": int,
         "sources": {name: {"format": str, "geometry": "polygon" | "box", "images": int,
-                           "objects": int, "errors": int, "warnings": int, "infos": int}},
+                           "objects": int, "errors": int, "warnings": int, "infos": int,
+                           "path": str | null}},   # what was read, as given
         "rules_run": int,
+        "codes_run": [str],                # the codes of the rules that ran
         "fast": bool,
         "errors": int, "warnings": int, "infos": int,
         "by_rule": {code: int}
@@ -35,9 +37,15 @@ JSON schema (``validate --format json``; public and stable, version 1)::
         {"code": "FA105", "name": "object-outside-image", "severity": "error",
          "image": "IMG0000019.jpg" | null, "source": "coco" | null,
          "message": str,
-         "location": "file:line" | "file (loc)" | "file" | null}
+         "location": "file:line" | "file (loc)" | "file" | null,
+         "file": str | null, "line": int | null, "loc": str | null,   # the parts of location
+         "related": [str]}                 # every image of a group finding (duplicates); [] else
       ]
     }
+
+``file`` is relative to the dataset root (or to the folder of a file that was read), or the
+path of an image as it was found; ``fracatlas_annot.report.outputs`` turns it into a path
+from the working directory for CI annotations. Fields are only ever added to version 1.
 
 Findings are sorted by severity (error, warning, info), code, image, source.
 """
@@ -52,7 +60,7 @@ from typing import Any
 import pandas as pd
 
 from .checks import load_all
-from .checks.registry import CheckContext, Rule, location, run_rules, select_rules
+from .checks.registry import CheckContext, Rule, location, related_tuple, run_rules, select_rules
 from .imaging import decode, duplicates
 from .model import Dataset
 
@@ -191,6 +199,10 @@ def _records(findings: pd.DataFrame) -> list[dict[str, Any]]:
                 "source": _none(row.source),
                 "message": row.message,
                 "location": location(row.file, row.line, row.loc),
+                "file": _none(row.file),
+                "line": None if _none(row.line) is None else int(row.line),
+                "loc": _none(row.loc),
+                "related": list(related_tuple(getattr(row, "related", None))),
             }
         )
     return out
@@ -205,6 +217,7 @@ def _summary(result: ValidationResult) -> dict[str, Any]:
         "images": len(dataset.images) if dataset is not None else None,
         "sources": {},
         "rules_run": len(result.rules_run),
+        "codes_run": [str(c) for c in result.rules_run],
         "fast": bool(result.fast),
         "errors": int(sev.get("error", 0)),
         "warnings": int(sev.get("warning", 0)),
@@ -226,5 +239,6 @@ def _summary(result: ValidationResult) -> dict[str, Any]:
                 "errors": int(s.get("error", 0)),
                 "warnings": int(s.get("warning", 0)),
                 "infos": int(s.get("info", 0)),
+                "path": None if src.path is None else str(src.path),
             }
     return out

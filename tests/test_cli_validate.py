@@ -36,8 +36,8 @@ def test_defects_exit_1_grouped_by_rule_with_location(capsys) -> None:
     code, out, _ = run(capsys, "validate", DEFECTS, "--fast", "--no-progress", "--limit", "1")
     assert code == 1
     assert "FA105 object-outside-image (1)" in out
-    assert "reaches 0.4 px past the right border" in out
-    assert "Annotations/YOLO/" in out and ".txt:1" in out  # file:line locations
+    assert "reaches 0.4 px past the right border" in " ".join(out.split())  # wrapped to the terminal
+    assert "Annotations/YOLO/" in out and ".txt:1: FA" in out  # file:line locations open the line
     assert "... and" in out and "--limit 0" in out
 
 
@@ -57,6 +57,10 @@ def test_json_output_is_the_documented_document(capsys) -> None:
         "source": "coco",
         "message": f105["message"],
         "location": f"Annotations/COCO JSON/COCO_fracture_masks.json ({f105['location'].split('(')[1]}",
+        "file": "Annotations/COCO JSON/COCO_fracture_masks.json",
+        "line": None,
+        "loc": f105["location"].split("(")[1].rstrip(")"),
+        "related": [],
     }
     _, out2, _ = run(capsys, "validate", DEFECTS, "--fast", "--json", "--select", "FA1")
     assert json.loads(out2)["findings"] == doc["findings"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fracatlas_annot.checks.registry import FINDING_COLUMNS
+from fracatlas_annot.checks.registry import FINDING_COLUMNS, location
 from fracatlas_annot.errors import UsageError
 from fracatlas_annot.validate import SCHEMA, ValidationResult, validate
 
@@ -111,8 +111,20 @@ def test_json_document_schema(defects) -> None:
     assert sum(s["by_rule"].values()) == len(doc["findings"]) == len(f)
     assert set(s["sources"]) == {"coco", "voc", "yolo", "vgg"}
     for item in doc["findings"]:
-        assert set(item) == {"code", "name", "severity", "image", "source", "message", "location"}
+        assert set(item) == {
+            "code", "name", "severity", "image", "source", "message", "location", "file", "line", "loc", "related",
+        }  # fmt: skip
         assert item["location"] is None or isinstance(item["location"], str)
+        assert item["location"] == location(item["file"], item["line"], item["loc"])
+        assert isinstance(item["related"], list)
+    groups = {i["code"]: i["related"] for i in doc["findings"] if i["related"]}
+    assert groups == {
+        "FA601": ["IMG0000041.jpg", "IMG0000044.jpg"],
+        "FA602": ["IMG0000045.jpg", "IMG0000145.jpg"],
+        "FA603": ["IMG0000047.jpg", "IMG0000049.jpg"],
+    }  # every member of each duplicate group, not only the one the finding sits on
+    assert s["codes_run"] == sorted(s["codes_run"]) and len(s["codes_run"]) == s["rules_run"]
+    assert all(src["path"].startswith(str(DEFECTS)) for src in s["sources"].values())
     yolo = next(i for i in doc["findings"] if i["code"] == "FA003")
     assert yolo["location"].endswith(".txt:1")
     coco = next(i for i in doc["findings"] if i["code"] == "FA006")

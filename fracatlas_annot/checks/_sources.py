@@ -12,10 +12,8 @@ from .registry import CheckContext
 
 
 #: Formats whose exports list only images that carry objects (makesense never writes an
-
-
-#: empty COCO ``images[]`` entry, VGG key, YOLO file or CSV row for a negative image).
-POSITIVES_ONLY_FORMATS = {"coco", "vgg"}
+#: empty COCO ``images[]`` entry, VGG key or CSV row for a negative image): the registry says.
+POSITIVES_ONLY_FORMATS = positives_only()
 
 
 def source_file(src: Any) -> str | None:

@@ -62,6 +62,7 @@ def _group_findings(ctx: CheckContext, kind: str, what: str) -> list[dict] | Non
                 "message": "; ".join(parts),
                 "severity": "error" if (conflict or leak) else "warning",
                 "file": None if paths.get(members[0]) is None else str(paths.get(members[0])),
+                "related": members,
             }
         )
     return out

@@ -20,8 +20,9 @@ The first docstring line is the summary; the rest is the explanation shown by
 :data:`REDIRECTS`. The family comes from the code's first digit (:data:`FAMILIES`).
 
 Findings are rows of a DataFrame with :data:`FINDING_COLUMNS`; a rule returns only the
-columns it knows (``image``, ``source``, ``object``, ``message``, ``file``, ``line``, ``loc``)
-and :func:`run_rules` fills in ``code``, ``name`` and ``severity``.
+columns it knows (``image``, ``source``, ``object``, ``message``, ``file``, ``line``, ``loc``,
+``related``) and :func:`run_rules` fills in ``code``, ``name`` and ``severity``. ``related``
+names every member image of a group finding (duplicates) as a tuple; ``()`` elsewhere.
 """
 
 from __future__ import annotations
@@ -82,10 +83,11 @@ FINDING_COLUMNS: list[str] = [
     "file",
     "line",
     "loc",
+    "related",
 ]
 
 #: Columns a rule may return (the rest are filled from the rule).
-RULE_RESULT_COLUMNS: list[str] = ["image", "source", "object", "message", "file", "line", "loc"]
+RULE_RESULT_COLUMNS: list[str] = ["image", "source", "object", "message", "file", "line", "loc", "related"]
 
 _SECTIONS = ("## What it does", "## Why is this bad?", "## Example")
 _CODE_RE = re.compile(r"^FA\d{3}$")
@@ -489,6 +491,8 @@ def normalize_result(r: Rule, result: pd.DataFrame | list[dict[str, Any]] | None
             col = pd.Series([None] * len(frame), index=frame.index)
         if c in ("object", "line"):
             out[c] = pd.array([None if _isna(v) else int(v) for v in col], dtype="Int64")
+        elif c == "related":
+            out[c] = pd.Series([related_tuple(v) for v in col], index=frame.index, dtype=object)
         else:
             out[c] = pd.Series(
                 [None if _isna(v) else (v if c == "message" else str(v)) for v in col], index=frame.index, dtype=object
@@ -497,6 +501,13 @@ def normalize_result(r: Rule, result: pd.DataFrame | list[dict[str, Any]] | None
     for c in ("code", "name", "severity"):
         out[c] = out[c].astype(object)
     return out
+
+
+def related_tuple(v: Any) -> tuple[str, ...]:
+    """A ``related`` cell as a tuple of image names (``()`` for None / NaN / a scalar)."""
+    if isinstance(v, (list, tuple, np.ndarray, pd.Series, pd.Index)):
+        return tuple(str(x) for x in v if not _isna(x))
+    return ()
 
 
 def _isna(v: Any) -> bool:

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
 from ..formats.registry import FORMATS
+from ..report.outputs import OUTPUT_FORMATS
+from ..report.outputs.text import SEVERITY_STYLE
 from ._common import console, echo_json, handle_errors, verbose_option
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..validate import ValidationResult
-
-SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 VALIDATE_EPILOG = """\b
 Examples:
   fracatlas-annot validate fixtures/fracatlas-mini
   fracatlas-annot validate FracAtlas/ --fast --select FA1,FA2 --ignore FA505
-  fracatlas-annot validate labels_fracture_2024-01-01-10-00-00.json -f coco --format json
+  fracatlas-annot validate labels_fracture_2024-01-01-10-00-00.json -f coco --output-format json
   fracatlas-annot validate FracAtlas/ --strict        # warnings fail too (CI gate)
+  fracatlas-annot validate FracAtlas/ --fast --output-format github   # annotations in a GitHub job
+  fracatlas-annot validate FracAtlas/ --output-format sarif > fracatlas.sarif
   fracatlas-annot validate FracAtlas/ --readers exports/reader-1 exports/reader-2
   fracatlas-annot rules FA105                         # what a code means
 
@@ -37,60 +37,11 @@ Exit codes: 0 no errors (warnings and infos allowed), 1 errors found (or warning
 """
 
 
-def _location(row: Any) -> str:
-    from ..checks.registry import location
+def _print_text(doc: dict[str, Any], limit: int) -> None:
+    from ..report.outputs import text_lines
 
-    return location(row.file, row.line, row.loc) or ""
-
-
-def _render(result: ValidationResult, limit: int) -> None:
-    findings = result.findings
-    s = result.summary
-    console.print(f"[bold]{escape(str(s['dataset'] or ''))}[/] ({s['format']}, {s['images']} images)")
-    for name, src in s["sources"].items():
-        counts = []
-        for key, label in (("errors", "error"), ("warnings", "warning"), ("infos", "info")):
-            n = src[key]
-            if n:
-                counts.append(f"[{SEVERITY_STYLE[label]}]{n} {label}{'s' if n != 1 else ''}[/]")
-        state = ", ".join(counts) if counts else "[green]clean[/]"
-        console.print(
-            f"  {escape(name):<10} {src['format']:<6} {src['geometry']:<7} "
-            f"{src['images']:>6} images {src['objects']:>7} objects  {state}"
-        )
-    if not len(findings):
-        console.print("[green]No findings.[/]")
-        return
-    console.print()
-    for code, group in findings.groupby("code", sort=True):
-        sev_counts = group["severity"].value_counts()
-        sev = "error" if "error" in sev_counts else ("warning" if "warning" in sev_counts else "info")
-        name = group["name"].iat[0]
-        console.print(f"[{SEVERITY_STYLE[sev]}]{code}[/] [bold]{name}[/] ({len(group)})")
-        shown = group if limit <= 0 else group.head(limit)
-        for row in shown.itertuples(index=False):
-            where = _location(row)
-            who = " ".join(
-                x
-                for x in (
-                    row.image if isinstance(row.image, str) else None,
-                    f"[{row.source}]" if isinstance(row.source, str) else None,
-                )
-                if x
-            )
-            style = SEVERITY_STYLE.get(row.severity, "")
-            tag = f"[{style}]{row.severity[0].upper()}[/]"
-            console.print(
-                f"  {tag} {escape(who)}{': ' if who else ''}{escape(str(row.message))}"
-                + (f"  [dim]{escape(where)}[/]" if where else "")
-            )
-        if limit > 0 and len(group) > limit:
-            console.print(f"  [dim]... and {len(group) - limit} more (use --limit 0 to show all)[/]")
-    console.print()
-    parts = []
-    for key, label in (("errors", "error"), ("warnings", "warning"), ("infos", "info")):
-        parts.append(f"[{SEVERITY_STYLE[label]}]{s[key]} {label}{'s' if s[key] != 1 else ''}[/]")
-    console.print("Found " + ", ".join(parts) + f" ({s['rules_run']} rules{', --fast' if s['fast'] else ''}).")
+    for line in text_lines(doc, width=console.width, limit=limit):
+        console.print(line, soft_wrap=True)  # already wrapped: a location stays with its finding
 
 
 @click.command("validate", epilog=VALIDATE_EPILOG)
@@ -103,14 +54,17 @@ def _render(result: ValidationResult, limit: int) -> None:
     help=f"Input format ({', '.join(FORMATS)}); detected when omitted.",
 )
 @click.option(
+    "--output-format",
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(OUTPUT_FORMATS),
     default="text",
     show_default=True,
-    help="Output: coloured text, or the JSON document (schema in the README).",
+    help="text (coloured, by rule), concise (a line per finding), json (schema in the README), "
+    "json-lines, github (workflow commands), gitlab (Code Quality), sarif (2.1.0), junit (XML). "
+    "--format is an alias.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --output-format json.")
 @click.option("--select", multiple=True, help="Rules to run: codes, prefixes or names (default: all).")
 @click.option("--ignore", multiple=True, help="Rules to skip: codes, prefixes or names.")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
@@ -175,10 +129,15 @@ def validate_cmd(
             target, select=list(select) or None, ignore=list(ignore) or None, fast=fast,
             progress=not no_progress, input_format=input_format,
         )  # fmt: skip
+        doc = result.to_json()
         if as_json or output_format == "json":
-            echo_json(result.to_json())
+            echo_json(doc)
+        elif output_format == "text":
+            _print_text(doc, limit)
         else:
-            _render(result, limit)
+            from ..report.outputs import render
+
+            click.echo(render(doc, output_format), nl=False)
         raise SystemExit(result.exit_code(strict))
 
 

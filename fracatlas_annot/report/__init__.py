@@ -7,6 +7,14 @@ grouped by rule with overlay thumbnails, and plots. See :mod:`.build`.
 
 from __future__ import annotations
 
-from .build import build_report
+from typing import Any
 
 __all__ = ["build_report"]
+
+
+def __getattr__(name: str) -> Any:  # lazy: `report.outputs` (validate's formats) needs no plotting
+    if name == "build_report":
+        from .build import build_report
+
+        return build_report
+    raise AttributeError(name)

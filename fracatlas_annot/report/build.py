@@ -315,6 +315,10 @@ def _findings_section(records: list[dict], thumbs: dict[int, str], rules: list[d
         table_rows = [
             (rec["image"] or "", rec["source"] or "", rec["message"], rec["location"] or "") for rec in (records[i] for i in rows)
         ]
+        head = ["image", "source", "message", "location"]
+        if any(records[i].get("related") for i in rows):  # group findings: every member image
+            head.append("related images")
+            table_rows = [(*t, ", ".join(records[i].get("related") or [])) for t, i in zip(table_rows, rows)]
         explain = f'<details class="explain"><summary>Why this matters</summary>{H.markdown_lite(r["explanation"])}</details>' if r["explanation"] else ""
         opened = " open" if len(rows) <= H.OPEN_UP_TO else ""
         parts.append(
@@ -322,7 +326,7 @@ def _findings_section(records: list[dict], thumbs: dict[int, str], rules: list[d
             f'<summary>{H.sev_badge(sev)} <h3>{H.esc(r["code"])} {H.esc(r["name"])}</h3>'
             f'<span class="count">{len(rows)}</span><span class="rsum">{H.inline(r["summary"])}</span></summary>'
             f'{explain}<div class="rbody{" side" if len(rows) <= 4 else ""}"><div class="thumbs">{"".join(figs)}</div>{note}'
-            f'<div class="rows">{H.paged_rows(table_rows, ["image", "source", "message", "location"])}</div></div></details></section>'
+            f'<div class="rows">{H.paged_rows(table_rows, head)}</div></div></details></section>'
         )
     parts.append("</section>")
     return "\n".join(parts)
