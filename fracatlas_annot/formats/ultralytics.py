@@ -31,6 +31,7 @@ import yaml
 
 from ..errors import InputError
 from ..model import Dataset, Problem
+from ..runtime.paths import check_names
 from . import yolo
 from ._write import format_rows, group_lines, stems, write_text_files, yolo_boxes
 from .fracatlas import IMAGE_SUFFIXES
@@ -218,6 +219,7 @@ def write(plan: WritePlan, tmp: Path, final: Path) -> dict[str, Any]:
     keys = images.index
     root = os.fspath(tmp)
     sep = os.sep
+    check_names(keys.tolist() + [f"{st}.txt" for st in stems(keys).tolist()] + used, root)  # paths built as strings below
     label_paths = [f"{root}{sep}labels{sep}{s}{sep}{st}.txt" for s, st in zip(split.tolist(), stems(keys).tolist())]
     write_text_files(label_paths, [texts.get(k, "") for k in keys.tolist()])
     for s in used:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..model import Dataset
+from ..runtime.paths import output_path
 from .fracatlas import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def write(plan: WritePlan, tmp: Path, final: Path) -> dict[str, Any]:
     images = plan.images
     positive = images["positive"].to_numpy(dtype=bool)
     cls = np.where(positive, CLASS_NAMES[0], CLASS_NAMES[1])
-    dests = {k: tmp / str(s) / c / str(k) for k, s, c in zip(images.index, images["split"], cls)}
+    dests = {k: output_path(tmp, str(s), c, k) for k, s, c in zip(images.index, images["split"], cls)}
     links = plan.link_images(dests)
     # Every split gets both class folders, even an empty one: Ultralytics' ImageFolder numbers
     # classes from the folders it finds, so a split missing one would renumber the classes.
