@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 
 from ..errors import OutputExistsError, UsageError
 
-__all__ = ["atomic_directory", "check_target", "link_or_copy", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["atomic_directory", "check_not_input", "check_target", "link_or_copy", "write_bytes_atomic", "write_text_atomic"]
 
 
 def _umask() -> int:
@@ -56,14 +56,42 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
+def _real(path: str | os.PathLike[str]) -> Path:
+    """``path`` absolute with symlinks resolved as far as it exists (a missing tail is kept)."""
+    return Path(os.path.realpath(os.path.abspath(os.fspath(path))))
+
+
+def check_not_input(target: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None], *,
+                    folder: bool = True) -> None:  # fmt: skip
+    """Refuse (:class:`UsageError`, exit 2) an output ``target`` that would write into an input.
+
+    A folder output (``folder``) may not be an input, contain one, or lie inside an input
+    folder; a file output may not be an input, contain one, nor replace an existing file inside
+    an input folder (a new file there, such as ``report.html``, is allowed). Paths are compared
+    with symlinks resolved, so a link to the input does not get past the check.
+    """
+    real = _real(target)
+    shown = Path(target)
+    for p in inputs:
+        if p is None:
+            continue
+        inp = _real(p)
+        if inp == real:
+            raise UsageError(f"output {shown} is the input {p}: choose an output outside the input")
+        if real in inp.parents:
+            raise UsageError(f"output {shown} contains the input {p}: choose an output outside the input")
+        if inp in real.parents and inp.is_dir():
+            if folder:
+                raise UsageError(f"output {shown} lies inside the input {p}: choose a folder outside the input")
+            if os.path.lexists(real):
+                raise UsageError(f"output {shown} would replace a file of the input {p}: write it outside the input")
+
+
 def check_target(target: Path, *, overwrite: bool, protected: Iterable[Path] = ()) -> None:
     """Refuse a target that exists and is not empty (unless ``overwrite``), that is a file,
-    or that equals or contains one of the ``protected`` input paths."""
+    or that is, contains or lies inside one of the ``protected`` inputs (:func:`check_not_input`)."""
     target = Path(target).absolute()
-    for p in protected:
-        p = Path(p).absolute()
-        if p == target or target in p.parents:
-            raise UsageError(f"output {target} would replace the input {p}; choose another folder")
+    check_not_input(target, protected)
     if target.exists():
         if not target.is_dir():
             raise OutputExistsError(f"output {target} exists and is a file")
