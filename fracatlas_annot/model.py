@@ -218,7 +218,7 @@ class ProblemKind(str, enum.Enum):
     BAD_VALUE = "bad-value"  # a value of the wrong type, range or count of fields
     UNSAFE_ZIP_ENTRY = "unsafe-zip-entry"  # zip slip, a link, a zip bomb: not extracted
     UNSAFE_XML = "unsafe-xml"  # DOCTYPE / entity declarations: not expanded
-    UNSAFE_NAME = "unsafe-name"  # an image name that is not a plain file name (../x, /abs, NUL ...): not used
+    UNSAFE_NAME = "unsafe-name"  # an image name that is not a plain file name (../x, /abs, NUL ...) or a link out of the input: not used
     DUPLICATE_IMAGE_ID = "duplicate-image-id"  # an image id or name listed twice
     ORPHAN_ANNOTATION = "orphan-annotation"  # an annotation whose image id no image has
     UNSUPPORTED = "unsupported"  # content the reader knows but does not carry (points, lines ...)

@@ -70,7 +70,7 @@ def read(path: str | os.PathLike[str], *, names: Sequence[str] | None = None) ->
     sources: dict[str, Source] = {}
     problems: list[Problem] = []
     files: dict[str, str] = {}
-    for fmt, f in export_files(folder):
+    for fmt, f in export_files(folder, problems):
         name = fmt
         k = 2
         while name in sources:

@@ -10,12 +10,18 @@ Every image key becomes part of output paths and every label name is written int
   from every table: its objects are not read (one problem per object, so that a conversion
   counts each as lost), its image row, image files, split-list rows and source image rows go;
 * a label name with a control character is an ``unsafe-name`` problem too; its objects are not
-  read and the name leaves the label lists.
+  read and the name leaves the label lists;
+* an image file that is a symlink resolving outside the input (``Dataset.root``) is an
+  ``unsafe-name`` problem: the file is not used (never linked or copied into an output), the
+  image stays, without a file.
 
 Messages and ``file`` show names with control characters escaped (``\\x1b``), never raw.
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,8 +52,35 @@ def _int_or_none(v: object) -> int | None:
     return None if v is None or pd.isna(v) else int(v)  # type: ignore[arg-type]
 
 
+def _drop_outside_links(ds: Dataset) -> None:
+    """Image files that are symlinks resolving outside ``ds.root``: reported, not used."""
+    if ds.root is None or not len(ds.files):
+        return
+    root = Path(ds.root)
+    top = os.path.realpath(root if root.is_dir() else root.parent)
+    paths = ds.files["path"].tolist()
+    outside = [i for i, p in enumerate(paths) if isinstance(p, str) and os.path.islink(p)
+               and os.path.commonpath([top, os.path.realpath(p)]) != top]  # fmt: skip
+    if not outside:
+        return
+    problems = []
+    for i in outside:
+        key, path = ds.files["image"].iat[i], paths[i]
+        target = escape_controls(os.path.realpath(path))
+        problems.append(Problem("unsafe-name", f"image file is a symlink to {target}, outside the input; file not used "
+                                "(never linked or copied into an output)", file=escape_controls(path),
+                                image=key if unsafe_name_reason(key) is None else None))  # fmt: skip
+        if key in ds.images.index and ds.images.at[key, "path"] == path:
+            ds.images.at[key, "path"] = None
+            ds.images.at[key, "header_error"] = "the image file is a symlink out of the input (not used)"
+    ds.files = ds.files.drop(index=ds.files.index[outside]).reset_index(drop=True)
+    ds.add_problems(problems)
+
+
 def drop_unsafe_names(ds: Dataset) -> Dataset:
-    """Report and drop unsafe image keys and label names in ``ds`` (in place); returns ``ds``."""
+    """Report and drop unsafe image keys and label names in ``ds`` (in place), and image files
+    that link out of the input; returns ``ds``."""
+    _drop_outside_links(ds)
     keys: list[object] = list(ds.images.index) + list(ds.files["image"]) if len(ds.files) else list(ds.images.index)
     if len(ds.split_lists):
         keys += list(ds.split_lists["image"])

@@ -33,6 +33,7 @@ from ..errors import InputError
 from ..model import Dataset, Problem
 from ..runtime.paths import check_names
 from . import yolo
+from ._files import scan_files
 from ._write import format_rows, group_lines, stems, write_text_files, yolo_boxes
 from .fracatlas import IMAGE_SUFFIXES
 from .yolo import find_data_yaml
@@ -85,8 +86,7 @@ def _split_images(root: Path, entry: Any, split: str, yaml_file: str, problems: 
         p = Path(str(e))
         p = p if p.is_absolute() else root / p
         if p.is_dir():
-            with os.scandir(p) as it:
-                out += sorted(Path(x.path) for x in it if x.is_file() and x.name.lower().endswith(IMAGE_SUFFIXES))
+            out += [p / n for n in scan_files(p, IMAGE_SUFFIXES, display=f"{e}/", problems=problems)]
         elif p.is_file() and p.suffix == ".txt":
             for line in p.read_text(encoding="utf-8").splitlines():
                 line = line.strip()

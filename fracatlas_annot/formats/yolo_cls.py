@@ -19,6 +19,7 @@ import pandas as pd
 from ..errors import InputError
 from ..model import Dataset
 from ..runtime.paths import output_path
+from ._files import scan_files
 from .fracatlas import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
@@ -43,8 +44,7 @@ def _images(path: Path) -> list[tuple[Path, str, str]]:
         if any(e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES) for e in entries):
             return []
         for cls_dir in (e for e in entries if e.is_dir()):
-            with os.scandir(cls_dir) as it:
-                names = sorted(x.name for x in it if x.is_file() and x.name.lower().endswith(IMAGE_SUFFIXES))
+            names = scan_files(cls_dir, IMAGE_SUFFIXES)
             out += [(cls_dir / n, SPLIT_FOLDERS[split_dir.name], cls_dir.name) for n in names]
     return out
 

@@ -136,8 +136,11 @@ def link_or_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> bo
     """Hard-link ``src`` to ``dst`` (True), or copy it when linking is impossible (False).
 
     The source is only read. A hard link shares the file: tools that rewrite images must
-    replace them (Ultralytics >= 8.3 does), never edit them in place.
+    replace them (Ultralytics >= 8.3 does), never edit them in place. A symlink source is
+    resolved first: the output gets the file, never a link (Linux's ``link()`` would link the
+    symlink itself).
     """
+    src = os.path.realpath(src)
     try:
         os.link(src, dst)
         return True

@@ -75,7 +75,8 @@ def test_every_writer_refuses_an_unsafe_name_it_is_handed(tmp_path: Path, target
     """A Dataset built without formats.read (no name check) still cannot make a writer leave
     its output: the writer refuses before anything is renamed into place."""
     source, _ = rect_csv.parse(CSV, file="labels.csv")
-    ds = assemble(tmp_path, {"csv": source}, [], fmt="csv")
+    (tmp_path / "in").mkdir()
+    ds = assemble(tmp_path / "in", {"csv": source}, [], fmt="csv")
     out = tmp_path / "deep" / "er" / "out"
     with pytest.raises(UnsafePathError):
         convert(ds, to=target, out=out, split="none", allow_lossy=True, progress=False, duplicates=False)
