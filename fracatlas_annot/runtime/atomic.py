@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 
 from ..errors import OutputExistsError, UsageError
 
-__all__ = ["atomic_directory", "check_not_input", "check_target", "link_or_copy", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["atomic_directory", "check_not_input", "check_target", "link_or_copy", "remove_stale_partials", "write_bytes_atomic", "write_text_atomic"]
 
 
 def _umask() -> int:
@@ -99,6 +99,38 @@ def check_target(target: Path, *, overwrite: bool, protected: Iterable[Path] = (
             raise OutputExistsError(f"output {target} exists and is not empty (pass --overwrite to replace it)")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's), or cannot tell: keep its folder
+    return True
+
+
+def remove_stale_partials(target: Path) -> list[str]:
+    """Delete the temporary folders a killed :func:`atomic_directory` left beside ``target``
+    (``.<name>.<pid>_<random>.partial``); a folder whose process still runs is kept (a
+    concurrent write), one without a readable pid is stale. Returns the names removed."""
+    target = Path(target)
+    prefix = f".{target.name}."
+    removed = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for e in entries:
+        if not (e.name.startswith(prefix) and e.name.endswith(".partial")) or not e.is_dir(follow_symlinks=False):
+            continue
+        pid = e.name[len(prefix):].split("_", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue
+        shutil.rmtree(e.path, ignore_errors=True)
+        removed.append(e.name)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_directory(target: Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``target``; on success it becomes ``target``.
@@ -108,7 +140,8 @@ def atomic_directory(target: Path, *, overwrite: bool = False) -> Iterator[Path]
     target = Path(target).absolute()
     check_target(target, overwrite=overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    remove_stale_partials(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}_", suffix=".partial", dir=target.parent))
     try:
         yield tmp
     except BaseException:

@@ -136,3 +136,29 @@ def test_link_or_copy(tmp_path: Path) -> None:
     src.write_bytes(b"jpeg")
     assert link_or_copy(src, tmp_path / "b.jpg") is True
     assert os.path.samefile(src, tmp_path / "b.jpg")
+
+
+def test_stale_partials_of_a_killed_run_are_removed_live_ones_kept(tmp_path: Path) -> None:
+    """Issue 12: a killed convert leaves ``.out.<pid>_<random>.partial/``; the next run removes
+    it (and one without a pid), keeps a running process's own, and touches no other name."""
+    import subprocess
+
+    from fracatlas_annot.runtime.atomic import remove_stale_partials
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        names = [f".out.{gone.pid}_abc.partial", ".out.k1ll3d_.partial", f".out.{child.pid}_live.partial",
+                 ".other.1_x.partial", ".out.keep", "out.1_x.partial"]  # fmt: skip
+        for n in names:
+            (tmp_path / n / "labels").mkdir(parents=True)
+        assert sorted(remove_stale_partials(tmp_path / "out")) == sorted(names[:2])
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
+        with atomic_directory(tmp_path / "out") as tmp:
+            assert tmp.name.startswith(f".out.{os.getpid()}_") and tmp.name.endswith(".partial")
+            (tmp / "x").write_text("x")
+        assert (tmp_path / f".out.{child.pid}_live.partial").is_dir() and (tmp_path / "out" / "x").is_file()
+    finally:
+        child.kill()
+        child.wait()
