@@ -67,6 +67,14 @@ def _matches(name: str, suffixes: Sequence[str]) -> bool:
 # --------------------------------------------------------------------------- folders
 
 
+def is_file(path: str | os.PathLike[str]) -> bool:
+    """``Path.is_file`` that answers False, not PermissionError, inside a folder without access."""
+    try:
+        return os.path.isfile(path)
+    except (OSError, ValueError):
+        return False
+
+
 def scan_files(
     folder: str | os.PathLike[str], suffixes: Sequence[str] = (), *, display: str = "", problems: list[Problem] | None = None
 ) -> list[str]:
@@ -107,12 +115,23 @@ def list_folder(
     *,
     recursive: bool = False,
     exclude: Iterable[str] = (),
+    problems: list[Problem] | None = None,
+    display: str = "",
+    source: str | None = None,
 ) -> list[str]:
     """Sorted relative names (``/``-separated) of the files in ``folder`` ending in ``suffixes``.
 
     ``exclude`` holds lower-case base names to skip (``classes.txt`` ...). Hidden files
-    (``.DS_Store``, ``._IMG.xml`` resource forks) are skipped.
+    (``.DS_Store``, ``._IMG.xml`` resource forks) are skipped. With ``problems``, a folder
+    that cannot be listed (no access) is a problem naming it (``display``) and no names;
+    without, the OSError is raised.
     """
+    if problems is not None:
+        try:
+            return list_folder(folder, suffixes, recursive=recursive, exclude=exclude)
+        except OSError as exc:
+            problems.append(os_error_problem(exc, file=display.rstrip("/") or os.fspath(folder), source=source, what="folder"))
+            return []
     skip = {e.lower() for e in exclude}
     ends = tuple(s.lower() for s in suffixes)
     folder = os.fspath(folder)
@@ -141,7 +160,12 @@ def list_folder(
 def read_folder_files(folder: str, names: Sequence[str]) -> list[bytes | OSError]:
     """Read each relative name under ``folder``; an unreadable file gives its OSError."""
     out: list[bytes | OSError] = []
-    dir_fd = os.open(folder, os.O_RDONLY)
+    if not names:
+        return out
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError as exc:  # the folder went away or lost its access after listing
+        return [exc] * len(names)
     try:
         for name in names:
             try:
@@ -308,11 +332,8 @@ def iter_entries(
     p = Path(path)
     if p.is_dir():
         prefix = display_prefix(p, base)
-        try:
-            names = list_folder(p, suffixes, recursive=recursive, exclude=exclude)
-        except OSError as exc:  # a folder without read access
-            problems.append(os_error_problem(exc, file=prefix.rstrip("/") or p.name, source=source, what="folder"))
-            return
+        names = list_folder(p, suffixes, recursive=recursive, exclude=exclude, problems=problems,
+                            display=prefix or p.name, source=source)  # fmt: skip
         for name, data in zip(names, read_folder_files(os.fspath(p), names)):
             if isinstance(data, OSError):
                 if not isinstance(data, IsADirectoryError):

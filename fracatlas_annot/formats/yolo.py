@@ -37,6 +37,7 @@ from ..model import (
 from ..runtime.parallel import default_workers, run_chunks, split_chunks
 from ._files import (
     display_prefix,
+    is_file,
     is_zip_path,
     iter_entries,
     iter_zip,
@@ -82,11 +83,11 @@ def find_data_yaml(path: str | os.PathLike[str]) -> Path | None:
     names, detection and the trainer all ask here.
     """
     p = Path(path)
-    if p.is_file():
+    if is_file(p):
         return p if p.suffix.lower() in (".yaml", ".yml") else None
     if p.is_dir():
         for name in YAML_NAMES:
-            if (p / name).is_file():
+            if is_file(p / name):
                 return p / name
     return None
 
@@ -174,7 +175,7 @@ def find_names(
     folder = p if p.is_dir() else p.parent
     for directory in (folder, folder.parent):
         for f in [directory / n for n in NOT_LABELS] + [find_data_yaml(directory)]:
-            if f is None or not f.is_file():
+            if f is None or not is_file(f):
                 continue
             where = display_prefix(directory, base if base is not None else folder) + f.name
             try:
@@ -452,7 +453,8 @@ def read(
     for prob in problems:
         prob.source = name
     if p.is_dir():
-        listing = list_folder(p, SUFFIXES, recursive=recursive, exclude=NOT_LABELS)
+        listing = list_folder(p, SUFFIXES, recursive=recursive, exclude=NOT_LABELS, problems=problems,
+                              display=display_prefix(p, base) or p.name, source=name)  # fmt: skip
         chunks = split_chunks(listing, default_workers(len(listing), workers))
         work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name, image_keys)
         parts = run_chunks(work, chunks)
