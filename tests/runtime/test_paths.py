@@ -109,3 +109,15 @@ def test_makesense_zip_holds_only_plain_entries(tmp_path: Path) -> None:
     convert(read(f), to="makesense", out=tmp_path / "out", allow_lossy=True, progress=False)
     with zipfile.ZipFile(tmp_path / "out" / "labels_yolo.zip") as zf:
         assert sorted(zf.namelist()) == ["IMG0000019.txt", "labels.txt"]
+
+
+def test_label_with_control_characters_is_a_finding_and_not_read(tmp_path: Path) -> None:
+    from fracatlas_annot.formats import read
+
+    f = tmp_path / "labels_x_2026-01-01-10-00-00.csv"
+    f.write_bytes(CSV.splitlines()[0] + b"\nfractured,10,20,30,40,IMG1.jpg,373,454\nfrac\x00tured\x1b[31m,1,2,3,4,IMG1.jpg,373,454\n")
+    ds = read(f)
+    assert ds.sources["csv"].objects["label"].tolist() == ["fractured"] and ds.sources["csv"].labels == ["fractured"]
+    p = ds.problems.iloc[0]
+    assert (p["kind"], p["line"], p["image"]) == ("unsafe-name", 3, "IMG1.jpg")
+    assert "label name 'frac\\x00tured\\x1b[31m' has a NUL character; object not read" == p["message"]
