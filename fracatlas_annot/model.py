@@ -219,6 +219,7 @@ class ProblemKind(str, enum.Enum):
     BAD_VALUE = "bad-value"  # a value of the wrong type, range or count of fields
     UNSAFE_ZIP_ENTRY = "unsafe-zip-entry"  # zip slip, a link, a zip bomb: not extracted
     UNSAFE_XML = "unsafe-xml"  # DOCTYPE / entity declarations: not expanded
+    UNSAFE_NAME = "unsafe-name"  # an image name that is not a plain file name (../x, /abs, NUL ...) or a link out of the input: not used
     DUPLICATE_IMAGE_ID = "duplicate-image-id"  # an image id or name listed twice
     ORPHAN_ANNOTATION = "orphan-annotation"  # an annotation whose image id no image has
     UNSUPPORTED = "unsupported"  # content the reader knows but does not carry (points, lines ...)
@@ -240,6 +241,7 @@ PROBLEM_RULES: dict[ProblemKind, str] = {
     ProblemKind.BAD_VALUE: "FA003",
     ProblemKind.UNSAFE_ZIP_ENTRY: "FA004",
     ProblemKind.UNSAFE_XML: "FA004",
+    ProblemKind.UNSAFE_NAME: "FA004",
     ProblemKind.DUPLICATE_IMAGE_ID: "FA005",
     ProblemKind.ORPHAN_ANNOTATION: "FA007",
     ProblemKind.UNSUPPORTED: "FA000",

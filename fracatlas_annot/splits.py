@@ -36,7 +36,10 @@ SPLIT_COLUMNS = ["split", "fractured", "stratum", "group", "reason", "listed"]
 
 def parse_ratios(text: str | Sequence[float]) -> tuple[float, float, float]:
     """``"0.8,0.1,0.1"`` -> (0.8, 0.1, 0.1); two values mean no test split. Must sum to 1."""
-    values = [float(v) for v in text.split(",")] if isinstance(text, str) else [float(v) for v in text]
+    try:
+        values = [float(v) for v in text.split(",")] if isinstance(text, str) else [float(v) for v in text]
+    except (TypeError, ValueError):
+        raise UsageError(f"ratios must be 2 or 3 numbers separated by commas (train,val[,test]), got {text!r}") from None
     if len(values) == 2:
         values.append(0.0)
     if len(values) != 3 or any(v < 0 or not np.isfinite(v) for v in values) or abs(sum(values) - 1) > 1e-6:

@@ -42,6 +42,7 @@ INPUTS: dict[ProblemKind, tuple[str, dict[str, bytes]]] = {
     ProblemKind.UNSAFE_ZIP_ENTRY: ("zip", {"../evil.txt": GOOD_YOLO, "IMG0000019.txt": GOOD_YOLO}),
     ProblemKind.UNSAFE_XML: ("voc", {"IMG0000025.xml": b'<?xml version="1.0"?>\n<!DOCTYPE annotation [<!ENTITY a "aa">]>\n'
                                         b"<annotation><filename>IMG0000025.jpg</filename></annotation>"}),
+    ProblemKind.UNSAFE_NAME: ("folder", {"control-chars.json": _coco({**GOOD, "images": [{**IMG, "file_name": "IMG\x1b[2J.jpg"}]})}),
     ProblemKind.DUPLICATE_IMAGE_ID: ("folder", {"twice.json": _coco({**GOOD, "images": [IMG, {**IMG, "file_name": "IMG0000025.jpg"}]})}),
     ProblemKind.ORPHAN_ANNOTATION: ("folder", {"orphan.json": _coco({**GOOD, "annotations": [ANN, {**ANN, "id": 1, "image_id": 7}]})}),
     ProblemKind.UNSUPPORTED: ("zip", {"IMG0000019": GOOD_YOLO, "IMG0000025.txt": GOOD_YOLO}),

@@ -158,19 +158,24 @@ def invalid_field_value(ctx: CheckContext):
 
 @rule("FA004", "unsafe-archive-content", Severity.ERROR)
 def unsafe_archive_content(ctx: CheckContext):
-    """A zip entry escapes the target folder or an XML file uses unsafe constructs.
+    """A zip entry or an image name escapes its folder, or an XML file uses unsafe constructs.
 
     ## What it does
-    Reports zip entries with absolute paths or `..` components (zip slip) and XML with
-    entity declarations (billion laughs, external entities). They were not read.
+    Reports zip entries with absolute paths or `..` components (zip slip), image names that
+    are not plain file names (`../x.jpg`, `/tmp/x.jpg`, `a\\b.jpg`, NUL or control characters, in
+    a CSV, `dataset.csv`, a COCO `file_name` or on disk), label names with control characters,
+    and XML with entity declarations (billion laughs, external entities). They were not read:
+    the objects of such an image or label are not converted.
 
     ## Why is this bad?
-    Extracting such an archive can overwrite files outside the dataset; expanding such XML
-    can exhaust memory or read local files. A makesense export never contains either.
+    Extracting such an archive, or writing a label file named after such an image, can
+    overwrite files outside the dataset; expanding such XML can exhaust memory or read local
+    files. A makesense export never contains any of them.
 
     ## Example
-    A zip entry named `../../home/user/.bashrc`. Use instead: the export as makesense
-    writes it (flat entries named after the images).
+    A zip entry named `../../home/user/.bashrc`, or a CSV row whose `image_name` is
+    `../../../../tmp/x.jpg`. Use instead: the export as makesense writes it (flat entries and
+    image names that are the images' file names).
     """
     return _from_problems(ctx, "FA004")
 

@@ -22,6 +22,7 @@ from rich.progress import (
 
 from ..errors import FracatlasError
 from ..runtime.jsonsafe import dumps
+from ..runtime.paths import escape_controls
 from ..runtime.progress import Advance
 
 
@@ -84,7 +85,7 @@ def internal_error(exc: BaseException, *, verbose: bool) -> int:
     Returns the exit code, 2 (a command never exits 3)."""
     if verbose:
         err_console.print_exception()
-    text = " ".join(str(exc).split())
+    text = escape_controls(" ".join(str(exc).split()))
     if len(text) > 300:
         text = text[:297] + "..."
     err_console.print(
@@ -108,7 +109,7 @@ def handle_errors(verbose: bool = False) -> Iterator[None]:
     except FracatlasError as exc:
         if verbose:
             err_console.print_exception()
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(escape_controls(str(exc)))}", markup=True, highlight=False)
         raise SystemExit(exc.exit_code if exc.exit_code in EXIT_CODES else 2) from None
     except (KeyboardInterrupt, BrokenPipeError):
         raise SystemExit(130) from None

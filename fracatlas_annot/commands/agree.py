@@ -113,7 +113,10 @@ def agree_cmd(
     reader_names = _names(names)
     with handle_errors(verbose):
         from ..agreement import agree, read_image_list
+        from ..runtime.atomic import check_not_input
 
+        if out_dir:  # refuse before reading: --out must not be, hold or lie inside an input
+            check_not_input(out_dir, [reader_a, reader_b, meta, seen_a, seen_b])
         seen = None
         if seen_a or seen_b:
             seen = tuple(read_image_list(p) if p else None for p in (seen_a, seen_b))

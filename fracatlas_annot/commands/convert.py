@@ -60,7 +60,7 @@ see --allow-lossy); 2 unreadable input, bad option, or OUT exists and is not emp
 @click.option("--source", default=None, help="Geometry source: coco (polygons), voc (boxes), yolo, csv, vgg, or a reader folder name. Default: the only source, else coco.")
 @click.option("--split", type=click.Choice(["official", "stratified", "none"]), default=None, help="official (FracAtlas lists + stratified draw of the rest; default for yolo-*), stratified, or none (default for coco/voc/makesense).")
 @click.option("--ratios", default="0.8,0.1,0.1", show_default=True, help="train,val,test proportions for --split stratified.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the split draw.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1), help="Seed of the split draw (0 to 2^32-1).")
 @click.option("--multipart", type=click.Choice(["bridge", "largest", "split"]), default="bridge", show_default=True, help="Objects drawn as several polygons in yolo-seg: join with zero-width bridges (as Ultralytics), keep the largest part (lossy), or one instance per part.")
 @click.option("--allow-lossy", is_flag=True, help="Write even when a step loses information (each case is recorded in manifest.json).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT when it exists and is not empty (old *.cache files go with it).")

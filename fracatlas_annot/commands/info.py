@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..formats.registry import FORMATS
+from ..runtime.paths import escape_controls
 from ._common import cluster_options, console, echo_json, execution, handle_errors, verbose_option
 
 EPILOG = """\b
@@ -76,8 +77,13 @@ def _relative(path: str | None, root: str | None) -> str:
     return path
 
 
+def _esc(text: str) -> str:
+    """Rich-markup-escaped text with control characters from the input written as ``\\xNN``."""
+    return escape(escape_controls(text))
+
+
 def _render(s: dict[str, Any], limit: int) -> None:
-    title = f"[bold]{escape(str(s.get('root') or ''))}[/]  format: [bold]{s['format']}[/]"
+    title = f"[bold]{_esc(str(s.get('root') or ''))}[/]  format: [bold]{s['format']}[/]"
     if s.get("version"):
         title += f" ({s['version']})"
     console.print(title)
@@ -92,8 +98,8 @@ def _render(s: dict[str, Any], limit: int) -> None:
         facts.append(f"[yellow]{s['header_errors']} unreadable or truncated image headers[/]")
     console.print("  " + ", ".join(facts))
     if s["files_in_two_folders"]:
-        console.print(f"  [yellow]in both image folders:[/] {escape(', '.join(s['files_in_two_folders']))}")
-    console.print(f"  labels: {escape(', '.join(s['labels'])) or '[dim]none[/]'}")
+        console.print(f"  [yellow]in both image folders:[/] {_esc(', '.join(s['files_in_two_folders']))}")
+    console.print(f"  labels: {_esc(', '.join(s['labels'])) or '[dim]none[/]'}")
     if s["splits"] and set(s["splits"]) != {"none"}:
         console.print("  splits: " + ", ".join(f"{k} {v}" for k, v in s["splits"].items()))
 
@@ -108,17 +114,17 @@ def _render(s: dict[str, Any], limit: int) -> None:
         table.add_column(col, justify=just, no_wrap=True, min_width=width)
     table.add_column("labels", justify="left", overflow="fold", ratio=1)
     for name, src in s["sources"].items():
-        table.add_row(escape(name), src["format"], src["geometry"], str(src["objects"]), str(src["images"]),
-                      str(src["images_with_objects"]), escape(", ".join(src["labels"])))  # fmt: skip
+        table.add_row(_esc(name), src["format"], src["geometry"], str(src["objects"]), str(src["images"]),
+                      str(src["images_with_objects"]), _esc(", ".join(src["labels"])))  # fmt: skip
     if s["sources"]:
         console.print()
         console.print(table)
         for name, src in s["sources"].items():
-            console.print(f"  [dim]{escape(name)}: {escape(_relative(src.get('file'), s.get('root')))}[/]", soft_wrap=True)
+            console.print(f"  [dim]{_esc(name)}: {_esc(_relative(src.get('file'), s.get('root')))}[/]", soft_wrap=True)
             if src["format"] == "yolo" and not src["labels"] and src["objects"]:
-                console.print(f"  [yellow]{escape(name)}: no class names (no labels.txt / classes.txt); pass --names[/]")
+                console.print(f"  [yellow]{_esc(name)}: no class names (no labels.txt / classes.txt); pass --names[/]")
             if src.get("normalized"):
-                console.print(f"  [yellow]{escape(name)}: {src['normalized']} objects stay normalised (image sizes unknown)[/]")
+                console.print(f"  [yellow]{_esc(name)}: {src['normalized']} objects stay normalised (image sizes unknown)[/]")
     problems = s["problems"]
     console.print()
     if not problems:
@@ -128,10 +134,10 @@ def _render(s: dict[str, Any], limit: int) -> None:
     shown = problems if limit <= 0 else problems[:limit]
     for p in shown:
         sev = p.get("severity") or "error"
-        image = f" [{escape(str(p['image']))}]" if p.get("image") else ""
+        image = f" [{_esc(str(p['image']))}]" if p.get("image") else ""
         console.print(
-            f"  [{SEVERITY_STYLE.get(sev, '')}]{sev}[/] {escape(str(p.get('kind') or ''))} "
-            f"[bold]{escape(p['location'])}[/]{image}: {escape(str(p.get('message') or ''))}",
+            f"  [{SEVERITY_STYLE.get(sev, '')}]{sev}[/] {_esc(str(p.get('kind') or ''))} "
+            f"[bold]{_esc(p['location'])}[/]{image}: {_esc(str(p.get('message') or ''))}",
             soft_wrap=True,
         )
     if limit > 0 and len(problems) > limit:

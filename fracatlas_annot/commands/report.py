@@ -60,6 +60,12 @@ def report_cmd(
     with handle_errors(verbose), execution(scheduler, workers):
         from ..formats import read
         from ..report import build_report
+        from ..runtime.atomic import check_not_input
+
+        inputs = [path, *(readers or ())]
+        for out in (out_html, None if out_json in (None, "-") else out_json):
+            if out is not None:  # refuse before reading: never onto an input file
+                check_not_input(out, inputs, folder=False)
 
         ds = read(path, format=fmt) if fmt else read(path)
         data = build_report(

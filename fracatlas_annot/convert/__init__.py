@@ -20,6 +20,8 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from .._version import __version__
 from ..errors import UsageError
 from ..model import Dataset, Source
@@ -86,6 +88,8 @@ def convert(
     if split is not None and split not in ("official", "stratified", "none"):
         raise UsageError(f"unknown split {split!r}; use official, stratified or none")
     ratios_t = parse_ratios(ratios)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise UsageError(f"seed must be an integer from 0 to 2^32-1, got {seed!r}")
     if names is not None:
         if isinstance(dataset_or_path, (Dataset, Source)):
             raise UsageError("names apply when reading a path; this input was read already")

@@ -22,6 +22,7 @@ from ..errors import InputError
 from ..model import Dataset
 from .assemble import raise_if_empty
 from .detect import UnknownFormat, detect
+from .names import drop_unsafe_names
 from .registry import FORMATS, Format, get_format
 
 __all__ = ["FORMATS", "Format", "detect", "read"]
@@ -51,6 +52,6 @@ def read(path: str | os.PathLike[str], *, format: str | None = None, names: Sequ
         fmt = get_format(format) if format else FORMATS[detect(p)]
     except (ValueError, UnknownFormat) as exc:
         raise InputError(p, str(exc)) from None
-    ds = fmt.read_dataset(p, names=list(names) if names is not None else None)
+    ds = drop_unsafe_names(fmt.read_dataset(p, names=list(names) if names is not None else None))
     raise_if_empty(ds, p)
     return ds

@@ -17,6 +17,7 @@ given, else to the folder read; entries of a zip read ``name.zip!entry``.
 
 from __future__ import annotations
 
+import errno
 import os
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -66,18 +67,71 @@ def _matches(name: str, suffixes: Sequence[str]) -> bool:
 # --------------------------------------------------------------------------- folders
 
 
+def is_file(path: str | os.PathLike[str]) -> bool:
+    """``Path.is_file`` that answers False, not PermissionError, inside a folder without access."""
+    try:
+        return os.path.isfile(path)
+    except (OSError, ValueError):
+        return False
+
+
+def scan_files(
+    folder: str | os.PathLike[str], suffixes: Sequence[str] = (), *, display: str = "", problems: list[Problem] | None = None
+) -> list[str]:
+    """Sorted names of the regular files (links followed) directly in ``folder`` that end in
+    ``suffixes`` (any, when empty); hidden names skipped.
+
+    An entry that cannot be looked at (a symlink loop, a link into a folder without access)
+    and a folder that cannot be listed are problems (``display`` + name), never an OSError;
+    FIFOs, sockets and devices are not files here (reading one would block).
+    """
+    ends = tuple(s.lower() for s in suffixes)
+    try:
+        with os.scandir(folder) as it:
+            entries = list(it)
+    except OSError as exc:
+        if problems is not None:
+            problems.append(os_error_problem(exc, file=display.rstrip("/") or os.fspath(folder), what="folder"))
+        return []
+    out: list[str] = []
+    for e in entries:
+        low = e.name.lower()
+        if low[:1] == "." or (ends and not low.endswith(ends)):
+            continue
+        try:
+            if e.is_file():
+                out.append(e.name)
+        except OSError as exc:
+            if problems is not None:
+                problems.append(os_error_problem(exc, file=display + e.name))
+    out.sort()
+    return out
+
+
+
 def list_folder(
     folder: str | os.PathLike[str],
     suffixes: Sequence[str],
     *,
     recursive: bool = False,
     exclude: Iterable[str] = (),
+    problems: list[Problem] | None = None,
+    display: str = "",
+    source: str | None = None,
 ) -> list[str]:
     """Sorted relative names (``/``-separated) of the files in ``folder`` ending in ``suffixes``.
 
     ``exclude`` holds lower-case base names to skip (``classes.txt`` ...). Hidden files
-    (``.DS_Store``, ``._IMG.xml`` resource forks) are skipped.
+    (``.DS_Store``, ``._IMG.xml`` resource forks) are skipped. With ``problems``, a folder
+    that cannot be listed (no access) is a problem naming it (``display``) and no names;
+    without, the OSError is raised.
     """
+    if problems is not None:
+        try:
+            return list_folder(folder, suffixes, recursive=recursive, exclude=exclude)
+        except OSError as exc:
+            problems.append(os_error_problem(exc, file=display.rstrip("/") or os.fspath(folder), source=source, what="folder"))
+            return []
     skip = {e.lower() for e in exclude}
     ends = tuple(s.lower() for s in suffixes)
     folder = os.fspath(folder)
@@ -87,7 +141,10 @@ def list_folder(
         names.sort()
         return names
     out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
+    def refused(exc: OSError) -> None:
+        raise exc
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=refused):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         rel = os.path.relpath(dirpath, folder)
         prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
@@ -103,7 +160,12 @@ def list_folder(
 def read_folder_files(folder: str, names: Sequence[str]) -> list[bytes | OSError]:
     """Read each relative name under ``folder``; an unreadable file gives its OSError."""
     out: list[bytes | OSError] = []
-    dir_fd = os.open(folder, os.O_RDONLY)
+    if not names:
+        return out
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError as exc:  # the folder went away or lost its access after listing
+        return [exc] * len(names)
     try:
         for name in names:
             try:
@@ -133,9 +195,12 @@ def read_folder_files(folder: str, names: Sequence[str]) -> list[bytes | OSError
     return out
 
 
-def os_error_problem(exc: OSError, *, file: str, source: str | None = None) -> Problem:
+def os_error_problem(exc: OSError, *, file: str, source: str | None = None, what: str = "file") -> Problem:
+    """A ``parse-error`` for a file (or folder) the system refused to read; a symlink loop says so."""
     reason = exc.strerror or str(exc)
-    return Problem(kind="parse-error", message=f"cannot read file: {reason}", file=file, source=source)
+    if getattr(exc, "errno", None) == errno.ELOOP:
+        reason += " (a symlink loop)"
+    return Problem(kind="parse-error", message=f"cannot read {what}: {reason}", file=file, source=source)
 
 
 # --------------------------------------------------------------------------- zips
@@ -267,7 +332,8 @@ def iter_entries(
     p = Path(path)
     if p.is_dir():
         prefix = display_prefix(p, base)
-        names = list_folder(p, suffixes, recursive=recursive, exclude=exclude)
+        names = list_folder(p, suffixes, recursive=recursive, exclude=exclude, problems=problems,
+                            display=prefix or p.name, source=source)  # fmt: skip
         for name, data in zip(names, read_folder_files(os.fspath(p), names)):
             if isinstance(data, OSError):
                 if not isinstance(data, IsADirectoryError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -86,6 +87,13 @@ def load_json(data: bytes, *, file: str, source: str | None = None) -> tuple[Any
         return None, [Problem("parse-error", msg, file=file, loc=f"column {exc.colno}", line=exc.lineno, source=source)]
     except RecursionError:
         return None, [Problem("parse-error", "invalid JSON: nested too deeply", file=file, source=source)]
+    except ValueError:  # Python refuses to convert an integer of over 4,300 digits (CVE-2020-10735)
+        m = re.search(r"\d{%d,}" % (sys.get_int_max_str_digits() + 1), text)
+        line = text.count("\n", 0, m.start()) + 1 if m else None
+        n = len(m.group()) if m else "too many"
+        msg = f"invalid JSON: an integer of {n} digits (over {sys.get_int_max_str_digits()}); file not read"
+        return None, [Problem("parse-error", msg, file=file, line=line, source=source,
+                              loc=f"char {m.start()}" if m else None)]  # fmt: skip
 
 
 def load_object(data: bytes, *, file: str, source: str | None, expected: str) -> tuple[dict | None, list[Problem]]:

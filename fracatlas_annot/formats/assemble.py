@@ -19,6 +19,7 @@ import pandas as pd
 from ..errors import InputError
 from ..imaging.headers import read_headers
 from ..model import IMAGE_COLUMNS, Dataset, Problem, Source, empty_images, problems_frame, resolve_normalized
+from ._files import scan_files
 from .fracatlas import IMAGE_SUFFIXES
 from .sizes import declared_sizes
 
@@ -60,13 +61,11 @@ def read_folder(path: str | os.PathLike[str], *, names: Any = None) -> Dataset:
 
 def is_image_folder(path: Path) -> bool:
     """True when image files lie directly in the folder."""
-    with os.scandir(path) as it:
-        return any(e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES) for e in it)
+    return bool(scan_files(path, IMAGE_SUFFIXES))
 
 
-def _list_images(folder: Path) -> pd.DataFrame:
-    with os.scandir(folder) as it:
-        names = sorted(e.name for e in it if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES))
+def _list_images(folder: Path, problems: list[Problem]) -> pd.DataFrame:
+    names = scan_files(folder, IMAGE_SUFFIXES, display=f"{folder.name}/", problems=problems)
     base = str(folder) + os.sep
     return pd.DataFrame({"image": names, "path": [base + n for n in names], "folder": [folder.name] * len(names)}, dtype=object)
 
@@ -83,7 +82,7 @@ def assemble(folder: Path, sources: dict[str, Source], problems: list[Problem], 
         files = pd.DataFrame({"image": [p.name for p in images_from], "path": [str(p) for p in images_from],
                               "folder": [p.parent.name for p in images_from]}, dtype=object)
     elif folder.is_dir():
-        files = _list_images(folder)
+        files = _list_images(folder, problems)
     else:
         files = pd.DataFrame(columns=["image", "path", "folder"], dtype=object)
     head = read_headers(files["path"].tolist()) if len(files) else None

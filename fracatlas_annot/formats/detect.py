@@ -17,6 +17,8 @@ import os
 import zipfile
 from pathlib import Path
 
+from ..model import Problem
+from ._files import scan_files
 from .registry import FORMATS, Format, export_suffixes, normalize_format
 
 __all__ = ["UnknownFormat", "detect", "detect_file", "export_files", "normalize_format", "NOT_EXPORTS"]
@@ -74,14 +76,16 @@ def detect_file(path: Path) -> str | None:
     return best
 
 
-def export_files(folder: Path) -> list[tuple[str, Path]]:
-    """``(format, path)`` for each makesense export file directly in ``folder`` (sorted)."""
+def export_files(folder: Path, problems: list[Problem] | None = None) -> list[tuple[str, Path]]:
+    """``(format, path)`` for each makesense export file directly in ``folder`` (sorted); an
+    entry that cannot be looked at (a symlink loop, no access) goes to ``problems``."""
     suffixes = export_suffixes()
     out = []
-    for p in sorted(folder.iterdir()):
+    for name in scan_files(folder, suffixes, problems=problems):
+        p = folder / name
         if p.name in NOT_EXPORTS:
             continue
-        if p.is_file() and p.suffix.lower() in suffixes:
+        if p.suffix.lower() in suffixes:
             fmt = detect_file(p)
             if fmt is not None and FORMATS[fmt].makesense_export:
                 out.append((fmt, p))
@@ -94,13 +98,13 @@ def _detect_folder(p: Path) -> str | None:
     for f in layouts:
         if f.folder_rank > FILES_RANK and not files_checked:
             files_checked = True
-            fmt = _by_entries([e.name.lower() for e in os.scandir(p) if e.is_file()])
+            fmt = _by_entries([n.lower() for n in scan_files(p)])
             if fmt is not None:
                 return fmt
         if f.sniff_folder(p):
             return f.name
     if not files_checked:
-        return _by_entries([e.name.lower() for e in os.scandir(p) if e.is_file()])
+        return _by_entries([n.lower() for n in scan_files(p)])
     return None
 
 

@@ -44,6 +44,7 @@ from ..model import (
     problems_frame,
     resolve_normalized,
 )
+from ._files import scan_files
 from .sizes import declared_sizes
 
 CSV_NAME = "dataset.csv"
@@ -164,15 +165,15 @@ def read_csv(path: Path, *, file: str = CSV_NAME) -> tuple[pd.DataFrame | None, 
 # --------------------------------------------------------------------------- files
 
 
-def list_images(root: Path) -> pd.DataFrame:
-    """Every image file in ``images/Fractured`` and ``images/Non_fractured`` (``Dataset.files``)."""
+def list_images(root: Path, problems: list[Problem] | None = None) -> pd.DataFrame:
+    """Every image file in ``images/Fractured`` and ``images/Non_fractured`` (``Dataset.files``);
+    a folder or entry that cannot be read (no access, a symlink loop) goes to ``problems``."""
     rows: list[tuple[str, str, str]] = []
     for rel in IMAGE_FOLDERS:
         folder = root / rel
         if not folder.is_dir():
             continue
-        with os.scandir(folder) as it:
-            names = sorted(e.name for e in it if e.name.lower().endswith(IMAGE_SUFFIXES) and e.is_file())
+        names = scan_files(folder, IMAGE_SUFFIXES, display=f"{rel}/", problems=problems)
         label = rel.rsplit("/", 1)[-1]
         base = str(folder) + os.sep
         rows += [(n, base + n, label) for n in names]
@@ -216,10 +217,12 @@ def _relpath(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def _json_files(folder: Path, preferred: str | None = None) -> list[Path]:
+def _json_files(folder: Path, preferred: str | None = None, problems: list[Problem] | None = None,
+                root: Path | None = None) -> list[Path]:  # fmt: skip
     if not folder.is_dir():
         return []
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".json")
+    display = f"{_relpath(folder, root)}/" if root is not None else ""
+    files = [folder / n for n in scan_files(folder, (".json",), display=display, problems=problems)]
     if preferred:
         files.sort(key=lambda p: p.name != preferred)
     return files
@@ -241,7 +244,7 @@ def read_sources(root: Path, known: Sequence[str], *, names: Any = None) -> tupl
 
     sources: dict[str, Source] = {}
     problems: list[Problem] = []
-    for i, f in enumerate(_json_files(root / COCO_DIR, COCO_NAME)):
+    for i, f in enumerate(_json_files(root / COCO_DIR, COCO_NAME, problems, root)):
         name = "coco" if i == 0 else f"coco-{f.stem}"
         _add(sources, problems, name, coco.read(f, name=name, base=root))
     if (root / VOC_DIR).is_dir():
@@ -251,7 +254,7 @@ def read_sources(root: Path, known: Sequence[str], *, names: Any = None) -> tupl
         names, yaml_probs = _root_yaml_names(root, names)
         problems += yaml_probs
         _add(sources, problems, "yolo", yolo.read(root / YOLO_DIR, name="yolo", names=names, image_keys=keys, base=root))
-    for i, f in enumerate(_json_files(root / VGG_DIR)):
+    for i, f in enumerate(_json_files(root / VGG_DIR, None, problems, root)):
         name = "vgg" if i == 0 else f"vgg-{f.stem}"
         _add(sources, problems, name, vgg.read(f, name=name, base=root))
     return sources, problems
@@ -378,7 +381,7 @@ def read(path: str | os.PathLike[str], *, names: Any = None, headers: bool = Tru
         probs = [Problem("missing-key", f"no {CSV_NAME} in the archive root", file=CSV_NAME, severity="warning")]
     problems += probs
 
-    files = list_images(root)
+    files = list_images(root, problems)
     if headers and len(files):
         head = read_headers(files["path"].tolist())
         files["file_size"] = head["file_size"].to_numpy()

@@ -38,6 +38,7 @@ import shapely
 
 from ..errors import InputError, UsageError
 from ..model import Dataset, Problem, Source
+from ..runtime.paths import check_entry_name
 from ._write import format_rows, group_lines, stems, yolo_boxes
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def read(path: str | os.PathLike[str], *, names: Sequence[str] | None = None) ->
     sources: dict[str, Source] = {}
     problems: list[Problem] = []
     files: dict[str, str] = {}
-    for fmt, f in export_files(folder):
+    for fmt, f in export_files(folder, problems):
         name = fmt
         k = 2
         while name in sources:
@@ -197,7 +198,7 @@ def write(plan: WritePlan, tmp: Path, final: Path) -> dict[str, Any]:
     with zipfile.ZipFile(tmp / "labels_yolo.zip", "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("labels.txt", "\n".join(names))
         for key, stem in zip(plan.images.index, stems(plan.images.index)):
-            zf.writestr(f"{stem}.txt", texts.get(key, ""))
+            zf.writestr(check_entry_name(f"{stem}.txt"), texts.get(key, ""))
     (tmp / "labels_coco.json").write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return {
         "counts": plan.counts(lines),

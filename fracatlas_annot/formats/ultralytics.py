@@ -31,8 +31,11 @@ import yaml
 
 from ..errors import InputError
 from ..model import Dataset, Problem
+from ..runtime.paths import check_names
 from . import yolo
+from ._files import os_error_problem, scan_files
 from ._write import format_rows, group_lines, stems, write_text_files, yolo_boxes
+from ._yaml import load_yaml
 from .fracatlas import IMAGE_SUFFIXES
 from .yolo import find_data_yaml
 
@@ -57,10 +60,10 @@ def is_dataset(path: Path) -> bool:
     if y is None:
         return False
     try:
-        doc = yaml.safe_load(y.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        doc, problems = load_yaml(y.read_text(encoding="utf-8"), file=y.name)
+    except (OSError, UnicodeDecodeError):
         return False
-    return isinstance(doc, dict) and "train" in doc
+    return not problems and isinstance(doc, dict) and "train" in doc
 
 
 def sniff(path: Path) -> int:
@@ -84,10 +87,22 @@ def _split_images(root: Path, entry: Any, split: str, yaml_file: str, problems: 
         p = Path(str(e))
         p = p if p.is_absolute() else root / p
         if p.is_dir():
-            with os.scandir(p) as it:
-                out += sorted(Path(x.path) for x in it if x.is_file() and x.name.lower().endswith(IMAGE_SUFFIXES))
+            out += [p / n for n in scan_files(p, IMAGE_SUFFIXES, display=f"{e}/", problems=problems)]
         elif p.is_file() and p.suffix == ".txt":
-            for line in p.read_text(encoding="utf-8").splitlines():
+            try:
+                data = p.read_bytes()
+            except OSError as exc:
+                problems.append(os_error_problem(exc, file=str(e)))
+                continue
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                line = data.count(b"\n", 0, exc.start) + 1
+                problems.append(Problem(kind="parse-error", file=str(e), line=line, loc=split,
+                                        message=f"split list not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; "
+                                                "the list is not read"))  # fmt: skip
+                continue
+            for line in text.splitlines():
                 line = line.strip()
                 if line:
                     q = Path(line)
@@ -111,12 +126,17 @@ def read(path: str | os.PathLike[str], *, names: Any = None) -> Dataset:
         raise InputError(path, "--format ultralytics needs a data.yaml (or the folder holding it)")
     folder = yaml_path.parent
     problems: list[Problem] = []
-    doc = yaml.safe_load(yaml_path.read_text(encoding="utf-8")) or {}
+    try:
+        doc, probs = load_yaml(yaml_path.read_text(encoding="utf-8"), file=yaml_path.name)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(yaml_path, f"cannot read the dataset yaml: {exc}") from None
+    if probs:
+        raise InputError(yaml_path, str(probs[0]))
+    doc = doc if isinstance(doc, dict) else {}
     root = dataset_root(yaml_path, doc)
-    names = doc.get("names")
-    if isinstance(names, dict):
-        names = [names[k] for k in sorted(names, key=int)]
-    names = [str(n) for n in names] if isinstance(names, list) else None
+    ids, probs = yolo.names_of_yaml(doc, file=yaml_path.name)
+    problems += [p for p in probs if p.kind != "missing-key"]
+    names = [ids[k] for k in sorted(ids)] if ids else None
 
     image_paths: list[Path] = []
     splits: list[str] = []
@@ -218,6 +238,7 @@ def write(plan: WritePlan, tmp: Path, final: Path) -> dict[str, Any]:
     keys = images.index
     root = os.fspath(tmp)
     sep = os.sep
+    check_names(keys.tolist() + [f"{st}.txt" for st in stems(keys).tolist()] + used, root)  # paths built as strings below
     label_paths = [f"{root}{sep}labels{sep}{s}{sep}{st}.txt" for s, st in zip(split.tolist(), stems(keys).tolist())]
     write_text_files(label_paths, [texts.get(k, "") for k in keys.tolist()])
     for s in used:

@@ -26,12 +26,18 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from ..model import Problem, Source, make_objects, make_source_images, polygons_from_ragged
+from ..model import (
+    Problem,
+    Source,
+    make_objects,
+    make_source_images,
+    polygons_from_ragged,
+)
 from ..runtime.parallel import default_workers, run_chunks, split_chunks
 from ._files import (
     display_prefix,
+    is_file,
     is_zip_path,
     iter_entries,
     iter_zip,
@@ -40,6 +46,7 @@ from ._files import (
     read_folder_files,
     stem_of,
 )
+from ._yaml import load_yaml
 
 SUFFIXES = (".txt",)
 #: Class-list text files, in the order they are looked for; never read as label files.
@@ -76,11 +83,11 @@ def find_data_yaml(path: str | os.PathLike[str]) -> Path | None:
     names, detection and the trainer all ask here.
     """
     p = Path(path)
-    if p.is_file():
+    if is_file(p):
         return p if p.suffix.lower() in (".yaml", ".yml") else None
     if p.is_dir():
         for name in YAML_NAMES:
-            if (p / name).is_file():
+            if is_file(p / name):
                 return p / name
     return None
 
@@ -99,23 +106,42 @@ def parse_names(data: bytes, *, file: str) -> tuple[dict[int, str] | None, list[
             return None, [Problem(kind="missing-key", file=file, severity="warning",
                                   message="the class list is empty; class names unknown")]
         return names, []
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return None, [Problem(kind="parse-error", file=file, line=mark.line + 1 if mark else None,
-                              message=f"YAML syntax error: {getattr(exc, 'problem', None) or exc}")]
+    doc, problems = load_yaml(text, file=file)
+    if problems:
+        return None, problems
+    return names_of_yaml(doc, file=file)
+
+
+#: More classes than this in a dataset yaml is not a class list (a bomb, or the wrong file).
+MAX_NAMES = 10_000
+
+
+def names_of_yaml(doc: Any, *, file: str) -> tuple[dict[int, str] | None, list[Problem]]:
+    """Class index -> name from a dataset yaml's ``names`` (a list, or a mapping of class
+    indices); anything else (a key that is not an integer, a name that is a list or mapping,
+    more than :data:`MAX_NAMES` names) is a ``bad-value`` problem and no names."""
     names = doc.get("names") if isinstance(doc, dict) else None
+    if names is None:
+        return None, [Problem(kind="missing-key", file=file, loc="names", severity="warning",
+                              message="no 'names' list or mapping; class names unknown")]
     if isinstance(names, list):
-        return {i: str(n) for i, n in enumerate(names)}, []
-    if isinstance(names, dict):
-        try:
-            return {int(k): str(v) for k, v in names.items()}, []
-        except (TypeError, ValueError):
-            return None, [Problem(kind="bad-value", file=file, loc="names",
-                                  message="'names' keys must be class indices (integers)")]
-    return None, [Problem(kind="missing-key", file=file, loc="names", severity="warning",
-                          message="no 'names' list or mapping; class names unknown")]
+        names = dict(enumerate(names))
+    if not isinstance(names, dict):
+        return None, [Problem(kind="bad-value", file=file, loc="names",
+                              message=f"'names' is a {type(names).__name__}, not a list or a mapping; class names unknown")]
+    if len(names) > MAX_NAMES:
+        return None, [Problem(kind="bad-value", file=file, loc="names",
+                              message=f"'names' lists {len(names)} classes, over {MAX_NAMES}; class names unknown")]
+    bad_key = next((k for k in names if isinstance(k, bool) or not isinstance(k, int) or k < 0), None)
+    if bad_key is not None:
+        return None, [Problem(kind="bad-value", file=file, loc="names",
+                              message=f"'names' key {str(bad_key)[:40]!r} is not a class index (an integer >= 0); class names unknown")]
+    bad = next((k for k, v in names.items() if isinstance(v, (list, dict)) or v is None), None)
+    if bad is not None:
+        return None, [Problem(kind="bad-value", file=file, loc=f"names[{bad}]",
+                              message=f"class {bad}'s name is {'empty' if names[bad] is None else 'a ' + type(names[bad]).__name__}, "
+                                      "not a name; class names unknown")]
+    return {int(k): str(v) for k, v in names.items()}, []
 
 
 def _as_label_ids(names: Names) -> dict[int, str]:
@@ -149,7 +175,7 @@ def find_names(
     folder = p if p.is_dir() else p.parent
     for directory in (folder, folder.parent):
         for f in [directory / n for n in NOT_LABELS] + [find_data_yaml(directory)]:
-            if f is None or not f.is_file():
+            if f is None or not is_file(f):
                 continue
             where = display_prefix(directory, base if base is not None else folder) + f.name
             try:
@@ -435,7 +461,8 @@ def read(
     for prob in problems:
         prob.source = name
     if p.is_dir():
-        listing = list_folder(p, SUFFIXES, recursive=recursive, exclude=NOT_LABELS)
+        listing = list_folder(p, SUFFIXES, recursive=recursive, exclude=NOT_LABELS, problems=problems,
+                              display=display_prefix(p, base) or p.name, source=name)  # fmt: skip
         chunks = split_chunks(listing, default_workers(len(listing), workers))
         work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name, image_keys)
         parts = run_chunks(work, chunks)

@@ -18,6 +18,8 @@ import pandas as pd
 
 from ..errors import InputError
 from ..model import Dataset
+from ..runtime.paths import output_path
+from ._files import scan_files
 from .fracatlas import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
@@ -42,8 +44,7 @@ def _images(path: Path) -> list[tuple[Path, str, str]]:
         if any(e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES) for e in entries):
             return []
         for cls_dir in (e for e in entries if e.is_dir()):
-            with os.scandir(cls_dir) as it:
-                names = sorted(x.name for x in it if x.is_file() and x.name.lower().endswith(IMAGE_SUFFIXES))
+            names = scan_files(cls_dir, IMAGE_SUFFIXES)
             out += [(cls_dir / n, SPLIT_FOLDERS[split_dir.name], cls_dir.name) for n in names]
     return out
 
@@ -84,7 +85,7 @@ def write(plan: WritePlan, tmp: Path, final: Path) -> dict[str, Any]:
     images = plan.images
     positive = images["positive"].to_numpy(dtype=bool)
     cls = np.where(positive, CLASS_NAMES[0], CLASS_NAMES[1])
-    dests = {k: tmp / str(s) / c / str(k) for k, s, c in zip(images.index, images["split"], cls)}
+    dests = {k: output_path(tmp, str(s), c, k) for k, s, c in zip(images.index, images["split"], cls)}
     links = plan.link_images(dests)
     # Every split gets both class folders, even an empty one: Ultralytics' ImageFolder numbers
     # classes from the folders it finds, so a split missing one would renumber the classes.

@@ -57,3 +57,25 @@ def test_bad_options_exit_2(tmp_path, capsys):
 def test_help_has_an_example(capsys):
     assert main(["convert", "--help"]) == 0
     assert "fracatlas-annot convert fixtures/fracatlas-mini --to yolo-seg" in capsys.readouterr().out
+
+
+def test_bad_ratios_and_seed_exit_2_with_a_clear_message(tmp_path, capsys):
+    """Issue 12: --ratios a,b,c and --seed -1 are usage errors (exit 2), not internal errors."""
+    base = ["convert", str(MINI), str(tmp_path / "o"), "--to", "yolo-detect", "--split", "stratified"]
+    assert main([*base, "--ratios", "a,b,c"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "ratios must be 2 or 3 numbers" in err and "'a,b,c'" in err and "internal error" not in err
+    assert main([*base, "--seed", "-1"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--seed" in err and "-1" in err and "internal error" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_api_refuses_a_negative_seed(tmp_path):
+    import pytest
+
+    from fracatlas_annot.convert import convert
+    from fracatlas_annot.errors import UsageError
+
+    with pytest.raises(UsageError, match="seed must be an integer"):
+        convert(MINI, to="yolo-detect", out=tmp_path / "o", split="stratified", seed=-1, progress=False)

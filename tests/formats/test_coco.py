@@ -543,3 +543,13 @@ def test_coco_keeps_multipolygons_and_rle(mini_ds, tmp_path):
     assert poly_ann["bbox"] == [100, 100, 130, 140]  # recomputed from the polygons, not the declared [0,0,1,1]
     assert poly_ann["area"] == pytest.approx(600 + 1200)
     assert _coco_eval(tmp_path / "c" / "annotations.json", "segm") == pytest.approx(1.0)
+
+
+def test_integer_over_python_digit_limit_is_a_parse_error() -> None:
+    """Issue 12: a JSON integer of 5,000 digits is a parse-error with its line, not a ValueError."""
+    from fracatlas_annot.formats._json import load_json
+
+    data = b'{"images": [],\n "annotations": [{"id": ' + b"7" * 5000 + b"}]}"
+    doc, problems = load_json(data, file="labels.json")
+    assert doc is None and [(p.kind, p.line, p.file) for p in problems] == [("parse-error", 2, "labels.json")]
+    assert "integer of 5000 digits" in problems[0].message

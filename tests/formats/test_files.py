@@ -164,3 +164,55 @@ def test_zip_entry_without_extension_is_reported_not_silently_skipped(tmp_path):
     got = [name for name, _ in iter_zip(z, (".txt",), display="labels.zip", problems=problems)]
     assert got == ["labels.zip!a.b.txt"]
     assert [(p.kind, p.severity, p.file) for p in problems] == [("unsupported", "warning", "labels.zip!noext")]
+
+
+def test_scan_files_reports_symlink_loops_and_skips_non_files(tmp_path) -> None:
+    """Issue 12: a symlink loop is a problem naming the entry, never an OSError; a FIFO is not a file."""
+    import os
+
+    from fracatlas_annot.formats._files import scan_files
+
+    (tmp_path / "IMG1.jpg").write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    os.symlink("b.jpg", tmp_path / "a.jpg")
+    os.symlink("a.jpg", tmp_path / "b.jpg")
+    os.mkfifo(tmp_path / "fifo.jpg")
+    problems: list = []
+    assert scan_files(tmp_path, (".jpg",), display="images/", problems=problems) == ["IMG1.jpg"]
+    assert sorted(p.file for p in problems) == ["images/a.jpg", "images/b.jpg"]
+    assert all("symlink loop" in p.message and p.kind == "parse-error" for p in problems)
+    problems.clear()
+    assert scan_files(tmp_path / "missing", display="gone/", problems=problems) == []
+    assert [p.file for p in problems] == ["gone"] and "cannot read folder" in problems[0].message
+
+
+def test_image_linking_out_of_the_input_is_reported_and_never_carried(tmp_path) -> None:
+    """Issue 12: an image that is a symlink to a file outside the input is a finding and is
+    neither linked nor copied by convert."""
+    import os
+    import shutil
+
+    from _mini import MINI
+    from fracatlas_annot.convert import convert
+    from fracatlas_annot.formats import read
+
+    a = tmp_path / "A"
+    shutil.copytree(MINI, a)
+    secret = tmp_path / "secret.jpg"
+    target = a / "images/Non_fractured/IMG0000019.jpg"
+    shutil.copyfile(target, secret)
+    target.unlink()
+    os.symlink(os.path.relpath(secret, target.parent), target)
+    inside = a / "images/Fractured/IMG0000023.jpg"  # a link that stays inside the input is fine
+    moved = a / "IMG0000023-real.jpg"
+    inside.rename(moved)
+    os.symlink(os.path.relpath(moved, inside.parent), inside)
+    ds = read(a)
+    p = ds.problems[ds.problems["kind"] == "unsafe-name"]
+    assert p["image"].tolist() == ["IMG0000019.jpg"] and "symlink" in p["message"].iat[0]
+    assert ds.images.at["IMG0000019.jpg", "path"] is None and "IMG0000019.jpg" not in set(ds.files["image"])
+    assert ds.images.at["IMG0000023.jpg", "path"] is not None
+    convert(ds, to="yolo-cls", out=tmp_path / "out", allow_lossy=True, progress=False)
+    written = {p.name for p in (tmp_path / "out").rglob("*.jpg")}
+    assert "IMG0000019.jpg" not in written and "IMG0000023.jpg" in written
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_symlink()]

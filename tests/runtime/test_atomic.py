@@ -12,6 +12,7 @@ from fracatlas_annot.errors import OutputExistsError, UsageError
 from fracatlas_annot.runtime import atomic
 from fracatlas_annot.runtime.atomic import (
     atomic_directory,
+    check_not_input,
     check_target,
     link_or_copy,
     write_bytes_atomic,
@@ -95,9 +96,39 @@ def test_check_target_refusals(tmp_path: Path) -> None:
     check_target(tmp_path / "full", overwrite=True)
     with pytest.raises(OutputExistsError, match="is a file"):
         check_target(tmp_path / "file", overwrite=True)
-    with pytest.raises(UsageError, match="would replace the input"):
+    with pytest.raises(UsageError, match="contains the input"):
         check_target(tmp_path, overwrite=True, protected=[tmp_path / "full" / "x"])
     check_target(tmp_path / "new", overwrite=False)
+
+
+def test_check_not_input_refuses_every_way_into_an_input(tmp_path: Path) -> None:
+    """Issue 12: an output that is, contains or lies inside an input is refused, symlinks resolved."""
+    data = tmp_path / "in" / "A"
+    (data / "Annotations" / "YOLO").mkdir(parents=True)
+    (data / "dataset.csv").write_text("image_id\n")
+    export = tmp_path / "in" / "labels.json"
+    export.write_text("{}")
+    (tmp_path / "link").symlink_to(data)
+    cases = {
+        data: "is the input",
+        tmp_path / "in": "contains the input",
+        data / "Annotations" / "YOLO": "lies inside the input",
+        data / "new" / "deeper": "lies inside the input",
+        tmp_path / "link" / "Annotations": "lies inside the input",
+        export: "is the input",
+    }
+    for target, says in cases.items():
+        with pytest.raises(UsageError, match=says):
+            check_not_input(target, [data, export])
+        with pytest.raises(UsageError, match=says):
+            check_target(target, overwrite=True, protected=[data, export])
+    # a file output: never onto an input file, but a new file inside an input folder is allowed
+    with pytest.raises(UsageError, match="replace a file of the input"):
+        check_not_input(data / "dataset.csv", [data], folder=False)
+    check_not_input(data / "report.html", [data], folder=False)
+    # beside the input, or inside the folder of an input *file*: allowed
+    check_not_input(tmp_path / "out", [data, export])
+    check_not_input(tmp_path / "in" / "out", [export])
 
 
 def test_link_or_copy(tmp_path: Path) -> None:
@@ -105,3 +136,29 @@ def test_link_or_copy(tmp_path: Path) -> None:
     src.write_bytes(b"jpeg")
     assert link_or_copy(src, tmp_path / "b.jpg") is True
     assert os.path.samefile(src, tmp_path / "b.jpg")
+
+
+def test_stale_partials_of_a_killed_run_are_removed_live_ones_kept(tmp_path: Path) -> None:
+    """Issue 12: a killed convert leaves ``.out.<pid>_<random>.partial/``; the next run removes
+    it (and one without a pid), keeps a running process's own, and touches no other name."""
+    import subprocess
+
+    from fracatlas_annot.runtime.atomic import remove_stale_partials
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        names = [f".out.{gone.pid}_abc.partial", ".out.k1ll3d_.partial", f".out.{child.pid}_live.partial",
+                 ".other.1_x.partial", ".out.keep", "out.1_x.partial"]  # fmt: skip
+        for n in names:
+            (tmp_path / n / "labels").mkdir(parents=True)
+        assert sorted(remove_stale_partials(tmp_path / "out")) == sorted(names[:2])
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
+        with atomic_directory(tmp_path / "out") as tmp:
+            assert tmp.name.startswith(f".out.{os.getpid()}_") and tmp.name.endswith(".partial")
+            (tmp / "x").write_text("x")
+        assert (tmp_path / f".out.{child.pid}_live.partial").is_dir() and (tmp_path / "out" / "x").is_file()
+    finally:
+        child.kill()
+        child.wait()

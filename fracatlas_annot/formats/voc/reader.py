@@ -445,11 +445,14 @@ def read(
     """
     p = Path(path)
     if p.is_dir():
-        names = list_folder(p, SUFFIXES, recursive=recursive)
+        listing: list[Problem] = []
+        names = list_folder(p, SUFFIXES, recursive=recursive, problems=listing, display=display_prefix(p, base) or p.name,
+                            source=name)  # fmt: skip
         chunks = split_chunks(names, default_workers(len(names), workers))
         work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name)
         parts = run_chunks(work, chunks)
-        return _build(parts, name=name, path=os.fspath(p))
+        source, problems = _build(parts, name=name, path=os.fspath(p))
+        return source, listing + problems
     cols = _Columns()
     entries = list(iter_entries(p, SUFFIXES, base=base, recursive=recursive, problems=cols.problems, source=name))
     _parse_batch([e[0] for e in entries], [e[1] for e in entries], cols, name)
@@ -464,10 +467,17 @@ def is_entry(name: str) -> bool:
     return name.endswith(".xml")
 
 
+def _names(folder: Path) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:  # no access: the reader reports the folder
+        return []
+
+
 def voc_folder(folder: Path) -> Path | None:
     """The ``Annotations/`` folder of a Pascal VOC layout (what ``convert --to voc`` writes), else None."""
     sub = folder / "Annotations"
-    if sub.is_dir() and any(n.lower().endswith(".xml") for n in os.listdir(sub)):
+    if sub.is_dir() and any(n.lower().endswith(".xml") for n in _names(sub)):
         return sub
     return None
 
@@ -484,6 +494,6 @@ def read_layout(path: str | os.PathLike[str], *, names: Any = None) -> Any:
 
     p = Path(path)
     target = p
-    if p.is_dir() and not any(n.lower().endswith(".xml") for n in os.listdir(p)):
+    if p.is_dir() and not any(n.lower().endswith(".xml") for n in _names(p)):
         target = voc_folder(p) or p
     return read_export(p, fmt="voc", read_source=read, names=names, target=target)

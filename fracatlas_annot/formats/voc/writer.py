@@ -16,6 +16,7 @@ import pandas as pd
 from lxml import etree
 
 from ...imaging.headers import open_image
+from ...runtime.paths import output_path
 from .._write import stems
 
 if TYPE_CHECKING:
@@ -96,5 +97,5 @@ def write(plan: WritePlan, tmp: Path, final: Path) -> dict[str, Any]:
     folder = tmp / "Annotations"
     folder.mkdir()
     for key, stem in zip(plan.images.index, stems(plan.images.index)):
-        (folder / f"{stem}.xml").write_bytes(docs[key])
+        output_path(folder, f"{stem}.xml").write_bytes(docs[key])
     return {"counts": plan.counts(written), "files": ["Annotations/"]}

@@ -85,7 +85,7 @@ class Locator:
         candidates = [b / file for b in (self.root, self.source_base.get(source or "")) if b is not None]
         for c in [*candidates, Path(file)]:
             full = c if c.is_absolute() else self.cwd / c
-            if full.exists():
+            if os.path.exists(full):  # False, not PermissionError, below a folder without access
                 return str(c)
         return str(candidates[0]) if candidates else file
 

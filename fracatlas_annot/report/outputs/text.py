@@ -14,6 +14,7 @@ from typing import Any
 from rich.cells import cell_len
 from rich.text import Text
 
+from ...runtime.paths import escape_controls
 from ._common import Locator, counts_line, related_note
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -48,7 +49,7 @@ def finding_tokens(finding: dict[str, Any], locator: Locator) -> list[Token]:
         tokens.append((f"{sev}:", style))
     words = f"{finding['message']}{related_note(finding)}".split()
     tokens += [(w, "") for w in words]
-    return tokens
+    return [(escape_controls(t), s) for t, s in tokens]  # names from the input: never raw escapes
 
 
 def wrap(tokens: list[Token], width: int, *, indent: int = 0, hang: int = HANG) -> list[Text]:
