@@ -23,9 +23,10 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator, Sequence
 
 from ..model import Problem
+from ..runtime.regular import MAX_FILE_BYTES, NotRegularFile, open_regular, read_fd, read_regular  # noqa: F401
 
 #: An entry bigger than this (uncompressed) is not read: no annotation file is that big.
-MAX_ENTRY_BYTES = 256 * 2**20
+MAX_ENTRY_BYTES = MAX_FILE_BYTES
 
 
 # --------------------------------------------------------------------------- names
@@ -101,29 +102,19 @@ def list_folder(
 
 
 def read_folder_files(folder: str, names: Sequence[str]) -> list[bytes | OSError]:
-    """Read each relative name under ``folder``; an unreadable file gives its OSError."""
+    """Read each relative name under ``folder``; an unreadable file gives its OSError
+    (:class:`NotRegularFile` for a FIFO, device or socket, which is never opened blocking)."""
     out: list[bytes | OSError] = []
     dir_fd = os.open(folder, os.O_RDONLY)
     try:
         for name in names:
             try:
-                fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
+                fd = open_regular(name, dir_fd=dir_fd)
             except OSError as exc:
                 out.append(exc)
                 continue
             try:
-                data = os.read(fd, 65536)
-                if len(data) == 65536:
-                    chunks = [data]
-                    while True:
-                        more = os.read(fd, 1 << 20)
-                        if not more:
-                            break
-                        chunks.append(more)
-                        if sum(map(len, chunks)) > MAX_ENTRY_BYTES:
-                            raise OSError(f"file is over the {MAX_ENTRY_BYTES // 2**20} MiB limit")
-                    data = b"".join(chunks)
-                out.append(data)
+                out.append(read_fd(fd, MAX_ENTRY_BYTES))
             except OSError as exc:
                 out.append(exc)
             finally:
@@ -157,6 +148,7 @@ def iter_zip(
     """
     skip = {e.lower() for e in exclude}
     try:
+        os.close(open_regular(path))  # a FIFO named .zip is reported, never opened blocking
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         problems.append(
@@ -280,7 +272,7 @@ def iter_entries(
         yield from iter_zip(p, suffixes, display=display, problems=problems, exclude=exclude, source=source)
         return
     try:
-        data = p.read_bytes()
+        data = read_regular(p)
     except OSError as exc:
         problems.append(os_error_problem(exc, file=display, source=source))
         return
@@ -293,7 +285,6 @@ def is_zip_path(path: str | os.PathLike[str]) -> bool:
     if p.suffix.lower() == ".zip":
         return True
     try:
-        with open(p, "rb") as fh:
-            return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+        return read_regular(p, head=4) in (b"PK\x03\x04", b"PK\x05\x06")
     except OSError:
         return False

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..model import Problem, Source
+from ._files import read_regular
 
 _BOM = b"\xef\xbb\xbf"
 _HEAD = 4096
@@ -33,8 +34,7 @@ def sniff_json(path: str | os.PathLike[str]) -> str | None:
     whichever family's key comes first; ``{}`` is makesense's empty VGG export (issue #153).
     """
     try:
-        with open(path, "rb") as f:
-            head = f.read(_HEAD)
+        head = read_regular(path, head=_HEAD)
     except OSError:
         return None
     head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -120,7 +120,7 @@ def read_document(
 def read_bytes(path: str | Path, *, file: str, source: str | None = None) -> tuple[bytes | None, list[Problem]]:
     """Read a whole file; an OS error becomes a ``parse-error`` problem."""
     try:
-        return Path(path).read_bytes(), []
+        return read_regular(path), []
     except OSError as exc:
         return None, [Problem("parse-error", f"cannot read file: {exc.strerror or exc}", file=file, source=source)]
 

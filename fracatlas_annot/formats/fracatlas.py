@@ -44,6 +44,7 @@ from ..model import (
     problems_frame,
     resolve_normalized,
 )
+from ._files import read_regular
 from .sizes import declared_sizes
 
 CSV_NAME = "dataset.csv"
@@ -111,7 +112,7 @@ def read_csv(path: Path, *, file: str = CSV_NAME) -> tuple[pd.DataFrame | None, 
     """
     problems: list[Problem] = []
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except OSError as exc:
         return None, [Problem("parse-error", f"cannot read file: {exc.strerror or exc}", file=file)]
     try:
@@ -219,7 +220,8 @@ def _relpath(path: Path, root: Path) -> str:
 def _json_files(folder: Path, preferred: str | None = None) -> list[Path]:
     if not folder.is_dir():
         return []
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".json")
+    # not only regular files: a FIFO or device named .json reaches the reader, which reports it
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".json" and p.exists() and not p.is_dir())
     if preferred:
         files.sort(key=lambda p: p.name != preferred)
     return files

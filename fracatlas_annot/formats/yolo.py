@@ -38,6 +38,7 @@ from ._files import (
     list_folder,
     os_error_problem,
     read_folder_files,
+    read_regular,
     stem_of,
 )
 
@@ -153,7 +154,7 @@ def find_names(
                 continue
             where = display_prefix(directory, base if base is not None else folder) + f.name
             try:
-                ids, probs = parse_names(f.read_bytes(), file=where)
+                ids, probs = parse_names(read_regular(f), file=where)
             except OSError as exc:
                 problems.append(os_error_problem(exc, file=where))
                 continue
@@ -367,7 +368,7 @@ def _resolve_names(path: Path, names: Names | str | os.PathLike[str] | None, bas
     if isinstance(names, (str, os.PathLike)):
         f = Path(names)
         try:
-            ids, probs = parse_names(f.read_bytes(), file=f.name)
+            ids, probs = parse_names(read_regular(f), file=f.name)
         except OSError as exc:
             ids, probs = None, [os_error_problem(exc, file=os.fspath(f))]
         problems += probs

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..runtime.parallel import parallel_map
+from ..runtime.regular import NotRegularFile, open_regular
 
 HEADER_COLUMNS = ["width", "height", "raw_width", "raw_height", "orientation", "file_size", "header_error", "truncated"]
 
@@ -164,9 +165,11 @@ def read_header(path: str | os.PathLike[str]) -> tuple:
     p = os.fspath(path)
     size: int | None = None
     try:
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd = open_regular(p)  # a FIFO, device or socket is reported, never opened blocking
     except FileNotFoundError:
         return (None, None, None, None, None, None, "file not found", False)
+    except NotRegularFile as exc:
+        return (None, None, None, None, None, None, str(exc), False)
     except OSError as exc:
         return (None, None, None, None, None, None, f"cannot open: {exc.strerror or exc}", False)
     try:

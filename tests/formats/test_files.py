@@ -164,3 +164,47 @@ def test_zip_entry_without_extension_is_reported_not_silently_skipped(tmp_path):
     got = [name for name, _ in iter_zip(z, (".txt",), display="labels.zip", problems=problems)]
     assert got == ["labels.zip!a.b.txt"]
     assert [(p.kind, p.severity, p.file) for p in problems] == [("unsupported", "warning", "labels.zip!noext")]
+
+
+# --------------------------------------------------------------------------- non-regular files (issue 12)
+
+
+def _fifo(path: Path) -> Path:
+    import os
+
+    os.mkfifo(path)
+    return path
+
+
+def test_fifo_in_a_folder_is_reported_not_opened(tmp_path):
+    """Opening a FIFO for reading blocks until a writer comes; the folder reader must report
+    it (no writer ever comes here: a blocking open would hang the test) and read the rest."""
+    (tmp_path / "a.txt").write_bytes(b"0 0.5 0.5 0.1 0.1\n")
+    _fifo(tmp_path / "b.txt")
+    entries, problems = collect(tmp_path)
+    assert [name for name, _ in entries] == ["a.txt"]
+    assert [(p.file, p.kind) for p in problems] == [("b.txt", "parse-error")]
+    assert "FIFO" in problems[0].message
+
+
+@pytest.mark.parametrize("name", ["labels.txt", "labels.zip"])
+def test_fifo_as_the_single_file_is_reported(tmp_path, name):
+    entries, problems = collect(_fifo(tmp_path / name))
+    assert entries == []
+    assert len(problems) == 1 and "regular file" in problems[0].message
+
+
+def test_fifo_json_is_reported_by_the_document_readers(tmp_path):
+    from fracatlas_annot.formats import _json
+
+    path = _fifo(tmp_path / "coco.json")
+    assert _json.sniff_json(path) is None
+    data, problems = _json.read_bytes(path, file="coco.json")
+    assert data is None and "FIFO" in problems[0].message
+
+
+def test_fifo_image_header_is_an_error_not_a_hang(tmp_path):
+    from fracatlas_annot.imaging.headers import read_header
+
+    row = read_header(_fifo(tmp_path / "IMG.jpg"))
+    assert row[6] is not None and "FIFO" in row[6]
