@@ -22,6 +22,21 @@ from _mini import read_mini
 
 from .test_files import make_zip
 
+def test_object_lines_are_per_document_in_a_batch_and_match_lxml(tmp_path):
+    """Lines come from one pass over the batch text (linear in objects, issue 12): each document
+    counts from its own first line, and the fast path agrees with the full parser's sourceline."""
+    many = MAKESENSE.replace(b"</annotation>", OBJECT_2 * 300 + b"</annotation>")
+    for i, data in enumerate([TWO_OBJECTS, many, MAKESENSE]):
+        (tmp_path / f"IMG{i}.xml").write_bytes(data)
+    source, problems = voc.read(tmp_path)
+    assert problems == []
+    lines = source.objects.groupby("file")["line"].apply(list).to_dict()
+    assert lines["IMG0.xml"] == [13, 25] and lines["IMG2.xml"] == [13]
+    root = etree.fromstring(many)
+    assert lines["IMG1.xml"] == [obj.sourceline for obj in root.iterfind("object")]
+    assert len(lines["IMG1.xml"]) == 301
+
+
 # makesense RECT -> VOC, byte for byte: no declaration, TAB indentation, LF, no trailing newline.
 MAKESENSE = (
     b"<annotation>\n"

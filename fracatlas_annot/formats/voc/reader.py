@@ -248,9 +248,24 @@ def _parse_batch(files: list[str], datas: list[bytes], cols: _Columns, source: s
         cols.coords.extend([c for r in rows for c in r[4:]])
         cols.file.extend([files[d] for d in od])
         cols.index.extend(index.tolist())
-        cols.line.extend([blob.count("\n", int(starts[d]), r[0]) + 1 for d, r in zip(od, rows)])
+        at_doc = _newlines_before(blob, starts[odoc].tolist())
+        at_obj = _newlines_before(blob, [r[0] for r in rows])
+        cols.line.extend([o - d + 1 for o, d in zip(at_obj, at_doc)])
     for d in np.flatnonzero(~matched).tolist():
         _parse_tree(datas[d], files[d], cols, source, doc=first + d)
+
+
+def _newlines_before(text: str, positions: list[int]) -> list[int]:
+    """Newlines in ``text`` before each of ``positions`` (non-decreasing), in one pass over it:
+    linear in the text, however many positions (counting from the start for each was
+    quadratic in objects per file)."""
+    out: list[int] = []
+    seen = prev = 0
+    for pos in positions:
+        seen += text.count("\n", prev, pos)
+        prev = pos
+        out.append(seen)
+    return out
 
 
 def _decode(data: bytes) -> tuple[str | None, str | None]:
