@@ -27,6 +27,12 @@ from ..runtime.regular import MAX_FILE_BYTES, NotRegularFile, open_regular, read
 
 #: An entry bigger than this (uncompressed) is not read: no annotation file is that big.
 MAX_ENTRY_BYTES = MAX_FILE_BYTES
+#: Uncompressed bytes read from one archive, all entries together; entries past it are
+#: reported and skipped (each under :data:`MAX_ENTRY_BYTES` can still add up past memory).
+MAX_ARCHIVE_BYTES = 512 * 2**20
+#: Entries (or files) handed to a parser at once, and their bytes: what is held in memory.
+BATCH_ITEMS = 8192
+BATCH_BYTES = 64 * 2**20
 
 
 # --------------------------------------------------------------------------- names
@@ -143,8 +149,9 @@ def iter_zip(
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(display!entry, bytes)`` for matching entries of a zip, in zip order.
 
-    Nothing is extracted. Unsafe names, oversized entries, unreadable entries and a file
-    that is not a zip become problems.
+    Nothing is extracted; entries are read one at a time, as the caller asks for them.
+    Unsafe names, oversized entries, entries past :data:`MAX_ARCHIVE_BYTES` read from the
+    archive in all, unreadable entries and a file that is not a zip become problems.
     """
     skip = {e.lower() for e in exclude}
     try:
@@ -155,6 +162,7 @@ def iter_zip(
             Problem(kind="parse-error", message=f"not a readable zip file: {exc}", file=display, source=source)
         )
         return
+    total = 0
     with archive:
         for info in archive.infolist():
             name = info.filename
@@ -204,6 +212,21 @@ def iter_zip(
                     )
                 )
                 continue
+            if total + info.file_size > MAX_ARCHIVE_BYTES:
+                problems.append(
+                    Problem(
+                        kind="unsafe-zip-entry",
+                        message=(
+                            f"zip entry declares {info.file_size} bytes uncompressed; with the "
+                            f"{total} bytes already read from this archive that is over the "
+                            f"{MAX_ARCHIVE_BYTES // 2**20} MiB limit for one archive; entry skipped"
+                        ),
+                        file=where,
+                        source=source,
+                    )
+                )
+                continue
+            total += info.file_size
             try:
                 data = archive.read(info)
             except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, ValueError) as exc:
@@ -212,6 +235,28 @@ def iter_zip(
                 )
                 continue
             yield where, data
+
+
+def batched(
+    entries: Iterable[tuple[str, bytes]], *, items: int | None = None, size: int | None = None
+) -> Iterator[tuple[list[str], list[bytes]]]:
+    """Group ``(name, bytes)`` pairs into ``(names, datas)`` batches of at most ``items``
+    entries or about ``size`` bytes (default :data:`BATCH_ITEMS`, :data:`BATCH_BYTES`), so
+    that a reader holds one batch at a time, not a whole zip."""
+    items = BATCH_ITEMS if items is None else items
+    size = BATCH_BYTES if size is None else size
+    names: list[str] = []
+    datas: list[bytes] = []
+    held = 0
+    for name, data in entries:
+        names.append(name)
+        datas.append(data)
+        held += len(data)
+        if len(names) >= items or held >= size:
+            yield names, datas
+            names, datas, held = [], [], 0
+    if names:
+        yield names, datas
 
 
 def read_zip_member(

@@ -31,6 +31,7 @@ import yaml
 from ..model import Problem, Source, make_objects, make_source_images, polygons_from_ragged
 from ..runtime.parallel import default_workers, run_chunks, split_chunks
 from ._files import (
+    batched,
     display_prefix,
     is_zip_path,
     iter_entries,
@@ -433,9 +434,10 @@ def read(
         work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name, image_keys)
         parts = run_chunks(work, chunks)
     else:
-        entries = list(iter_entries(p, SUFFIXES, base=base, recursive=recursive, exclude=NOT_LABELS,
-                                    problems=problems, source=name))
-        parts = [_parse_files([e[0] for e in entries], [e[1] for e in entries], image_keys, name)]
+        entries = iter_entries(p, SUFFIXES, base=base, recursive=recursive, exclude=NOT_LABELS,
+                               problems=problems, source=name)
+        parts = [_parse_files(files, datas, image_keys, name) for files, datas in batched(entries)]
+        parts = parts or [_parse_files([], [], image_keys, name)]
     for part in parts:
         problems += part["problems"]
     source = _build(parts, name=name, label_ids=label_ids, path=os.fspath(p), meta=meta)

@@ -32,6 +32,7 @@ from lxml import etree
 from ...model import Problem, Source, make_objects, make_source_images
 from ...runtime.parallel import default_workers, run_chunks, split_chunks
 from .._files import (
+    batched,
     display_prefix,
     iter_entries,
     list_folder,
@@ -466,8 +467,9 @@ def read(
         parts = run_chunks(work, chunks)
         return _build(parts, name=name, path=os.fspath(p))
     cols = _Columns()
-    entries = list(iter_entries(p, SUFFIXES, base=base, recursive=recursive, problems=cols.problems, source=name))
-    _parse_batch([e[0] for e in entries], [e[1] for e in entries], cols, name)
+    entries = iter_entries(p, SUFFIXES, base=base, recursive=recursive, problems=cols.problems, source=name)
+    for files, datas in batched(entries, items=BATCH):  # one batch held at a time
+        _parse_batch(files, datas, cols, name)
     return _build([cols.finish(name)], name=name, path=os.fspath(p))
 
 
