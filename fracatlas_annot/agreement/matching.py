@@ -24,6 +24,8 @@ import pandas as pd
 import shapely
 from scipy.optimize import linear_sum_assignment
 
+from ..convert.geometry import nonfinite
+
 __all__ = [
     "assign_max_iou",
     "box_area",
@@ -93,10 +95,11 @@ def polygon_iou_pairs(ga: np.ndarray, gb: np.ndarray, *, repair: bool = True) ->
 
 
 def valid_geometries(geoms: np.ndarray) -> np.ndarray:
-    """A copy of a geometry array with missing shapes as empty polygons and invalid ones
-    repaired by ``shapely.make_valid``."""
+    """A copy of a geometry array with missing shapes and shapes with a NaN or infinite
+    coordinate (which GEOS refuses) as empty polygons, and invalid ones repaired by
+    ``shapely.make_valid``."""
     geoms = np.asarray(geoms, dtype=object).copy()
-    missing = shapely.is_missing(geoms)
+    missing = shapely.is_missing(geoms) | nonfinite(geoms)
     if missing.any():
         geoms[missing] = shapely.Polygon()
     bad = ~shapely.is_valid(geoms)

@@ -264,3 +264,15 @@ def test_candidate_pairs_keeps_pairs_with_non_finite_boxes(monkeypatch):
     tb = pd.DataFrame({"image": ["I"] * 2, "label": ["a"] * 2, "x0": [1.0, 50.0], "y0": [1.0, 50.0],
                        "x1": [5.0, 60.0], "y1": [5.0, 60.0]})
     pd.testing.assert_frame_equal(matching.candidate_pairs(ta, tb, "box"), _all_pairs_reference(ta, tb, "box"))
+
+
+def test_valid_geometries_empties_non_finite_shapes_instead_of_a_geos_error():
+    from fracatlas_annot.agreement.matching import valid_geometries
+
+    with np.errstate(invalid="ignore"):
+        nan = shapely.polygons([[0, 0], [np.nan, 0], [10, 10], [0, 10]])
+        inf = shapely.polygons([[0, 0], [np.inf, 0], [10, 10], [0, 10]])
+    out = valid_geometries(np.array([nan, inf, shapely.box(0, 0, 1, 1), None], dtype=object))
+    assert shapely.is_empty(out[:2]).all() and shapely.area(out[2]) == 1.0 and shapely.is_empty(out[3])
+    iou, _ = polygon_iou_pairs(out, np.array([shapely.box(0, 0, 10, 10)] * 4, dtype=object), repair=False)
+    assert iou.tolist() == pytest.approx([0.0, 0.0, 0.01, 0.0])
