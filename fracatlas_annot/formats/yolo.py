@@ -29,6 +29,7 @@ import pandas as pd
 import yaml
 
 from ..model import Problem, Source, make_objects, make_source_images, polygons_from_ragged
+from ._json import bad_byte_message
 from ..runtime.parallel import default_workers, run_chunks, split_chunks
 from ._files import (
     batched,
@@ -188,17 +189,19 @@ def _parse_files(
             continue
         try:
             text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            problems.append(Problem(kind="parse-error", source=source, file=file, line=line, image=key,
-                                    message=f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; "
-                                            "file not read"))
-            continue
+            bad_bytes = False
+        except UnicodeDecodeError:  # a bad byte costs its line, not the file
+            text = data.decode("utf-8", "surrogateescape")
+            bad_bytes = True
         img_key.append(key)
         img_file.append(file)
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         for number, line_text in enumerate(text.lstrip("\ufeff").split("\n"), 1):
+            if bad_bytes and (why := bad_byte_message(line_text)) is not None:
+                problems.append(Problem(kind="parse-error", source=source, file=file, line=number,
+                                        loc=f"line {number}", image=key, message=f"{why}; line not read"))
+                continue
             fields = line_text.split()
             n = len(fields)
             if n == 5 or (n >= 7 and n % 2):
@@ -221,6 +224,11 @@ def _parse_files(
             seg_bad[r] = False
             problems.append(_row_problem(files, row_file, row_line, img_key_of=image_keys, source=source, row=r,
                                          message=f"class {tokens[starts[r]]!r} is not an integer; line not read"))
+        for r in np.flatnonzero(ok & (cls == np.round(cls)) & (np.abs(cls) > MAX_CLASS)):
+            seg_bad[r] = False
+            problems.append(_row_problem(files, row_file, row_line, img_key_of=image_keys, source=source, row=r,
+                                         message=f"class {tokens[starts[r]]!r} is not a class index (over {MAX_CLASS}); "
+                                                 "line not read"))
         for r in np.flatnonzero(~ok):
             bad = next(t for t in tokens[starts[r]:starts[r] + row_n[r]] if not _finite(t))
             problems.append(_row_problem(files, row_file, row_line, img_key_of=image_keys, source=source, row=r,
@@ -228,6 +236,10 @@ def _parse_files(
         ok = seg_bad
     keep = np.flatnonzero(ok)
     return _rows(files, img_key, img_file, row_file, row_line, n_arr, starts, values, keep, problems, image_keys)
+
+
+#: Largest class index read (``1e19`` is an integer-valued float but no class).
+MAX_CLASS = 2**31 - 1
 
 
 def _finite(token: str) -> bool:
