@@ -8,9 +8,9 @@ here, with the same arithmetic and the same solver:
   (:func:`box_iou_pairs`); mask IoU uses shapely 2's vectorised ``intersection`` / ``area``
   on paired geometry arrays (:func:`polygon_iou_pairs`), so multi-part objects
   (MultiPolygon) count with all their parts.
-* **Candidates.** Only same-image pairs are compared; two readers' pairs whose boxes do not
-  intersect are pruned before the polygon IoU (the envelope test an STRtree query does;
-  grouping by image makes a tree unnecessary) (:func:`candidate_pairs`).
+* **Candidates.** Only same-image pairs are compared; on an image with many objects an
+  STRtree over the boxes gives the pairs whose boxes intersect, and pairs whose boxes do not
+  intersect are pruned before the polygon IoU (:func:`candidate_pairs`).
 * **Assignment.** Per image, the one-to-one assignment maximising the total IoU
   (:func:`assign_max_iou`): :func:`scipy.optimize.linear_sum_assignment` on the IoU matrix,
   called only for the images that need it. :func:`match_pairs` applies a threshold and,
@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.optimize import linear_sum_assignment
+
+from ..convert.geometry import nonfinite
 
 __all__ = [
     "assign_max_iou",
@@ -93,10 +95,11 @@ def polygon_iou_pairs(ga: np.ndarray, gb: np.ndarray, *, repair: bool = True) ->
 
 
 def valid_geometries(geoms: np.ndarray) -> np.ndarray:
-    """A copy of a geometry array with missing shapes as empty polygons and invalid ones
-    repaired by ``shapely.make_valid``."""
+    """A copy of a geometry array with missing shapes and shapes with a NaN or infinite
+    coordinate (which GEOS refuses) as empty polygons, and invalid ones repaired by
+    ``shapely.make_valid``."""
     geoms = np.asarray(geoms, dtype=object).copy()
-    missing = shapely.is_missing(geoms)
+    missing = shapely.is_missing(geoms) | nonfinite(geoms)
     if missing.any():
         geoms[missing] = shapely.Polygon()
     bad = ~shapely.is_valid(geoms)
@@ -108,24 +111,85 @@ def valid_geometries(geoms: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- candidates
 
 
+#: Above this many object pairs on one image, its candidates come from an STRtree query
+#: instead of every pair (2,000 x 5,000 polygons on one image: 10^7 pairs, gigabytes).
+TREE_PAIRS = 256
+
+
+def _same_image_pairs(ta: pd.DataFrame, tb: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions ``(ia, ib)`` of the same-image pairs whose boxes may intersect.
+
+    Images with few pairs give every pair (one vectorised merge); an image with more than
+    :data:`TREE_PAIRS` pairs is pruned with a :class:`shapely.STRtree` over its boxes (a box
+    is its own envelope, so the query returns every pair of intersecting boxes, touching
+    ones included). Rows whose box is not finite pair with every object of their image, as
+    before (their IoU decides). The order is the merge order: by ``ia``, then ``ib``.
+    """
+    img_a = ta["image"].to_numpy(dtype=object)
+    img_b = tb["image"].to_numpy(dtype=object)
+    codes, uniques = pd.factorize(np.concatenate([img_a, img_b]), sort=False)
+    ca, cb = codes[: len(img_a)], codes[len(img_a) :]
+    n_img = len(uniques)
+    na = np.bincount(ca[ca >= 0], minlength=n_img)
+    nb = np.bincount(cb[cb >= 0], minlength=n_img)
+    big = (na * nb) > TREE_PAIRS
+    small_a = np.flatnonzero((ca >= 0) & ~big[np.maximum(ca, 0)])
+    small_b = np.flatnonzero((cb >= 0) & ~big[np.maximum(cb, 0)])
+    left = pd.DataFrame({"c": ca[small_a], "ia": small_a})
+    right = pd.DataFrame({"c": cb[small_b], "ib": small_b})
+    merged = left.merge(right, on="c", how="inner", sort=False)
+    parts_a = [merged["ia"].to_numpy(dtype=np.int64)]
+    parts_b = [merged["ib"].to_numpy(dtype=np.int64)]
+    if big.any():
+        boxes_a = ta[["x0", "y0", "x1", "y1"]].to_numpy(dtype=np.float64)
+        boxes_b = tb[["x0", "y0", "x1", "y1"]].to_numpy(dtype=np.float64)
+        fin_a = np.isfinite(boxes_a).all(axis=1)
+        fin_b = np.isfinite(boxes_b).all(axis=1)
+        for c in np.flatnonzero(big).tolist():
+            ra = np.flatnonzero(ca == c)
+            rb = np.flatnonzero(cb == c)
+            fa, fb = ra[fin_a[ra]], rb[fin_b[rb]]
+            if len(fa) and len(fb):
+                ba, bb = boxes_a[fa], boxes_b[fb]
+                tree = shapely.STRtree(shapely.box(np.minimum(bb[:, 0], bb[:, 2]), np.minimum(bb[:, 1], bb[:, 3]),
+                                                   np.maximum(bb[:, 0], bb[:, 2]), np.maximum(bb[:, 1], bb[:, 3])))
+                qa, qb = tree.query(shapely.box(np.minimum(ba[:, 0], ba[:, 2]), np.minimum(ba[:, 1], ba[:, 3]),
+                                                np.maximum(ba[:, 0], ba[:, 2]), np.maximum(ba[:, 1], ba[:, 3])))
+                parts_a.append(fa[qa])
+                parts_b.append(fb[qb])
+            # non-finite boxes: every pair with them, as the full product would give
+            na_rows, nb_rows = ra[~fin_a[ra]], rb[~fin_b[rb]]
+            if len(na_rows):
+                parts_a.append(np.repeat(na_rows, len(rb)))
+                parts_b.append(np.tile(rb, len(na_rows)))
+            if len(nb_rows):
+                fa_all = ra[fin_a[ra]]
+                parts_a.append(np.repeat(fa_all, len(nb_rows)))
+                parts_b.append(np.tile(nb_rows, len(fa_all)))
+    ia = np.concatenate(parts_a)
+    ib = np.concatenate(parts_b)
+    if len(parts_a) > 1:  # back to the merge order
+        order = np.lexsort((ib, ia))
+        ia, ib = ia[order], ib[order]
+    return ia, ib
+
+
 def candidate_pairs(ta: pd.DataFrame, tb: pd.DataFrame, geometry: str) -> pd.DataFrame:
     """Same-image pairs of objects whose boxes intersect, with their IoU.
 
     ``ta`` / ``tb`` are analysis tables (columns ``image``, ``label``, ``x0``..``y1`` and,
     for ``geometry="mask"``, valid shapes in ``geometry``). Returns the pairs with IoU > 0:
     ``ia``, ``ib`` (row positions in ``ta`` / ``tb``), ``image``, ``iou``, ``same_label``.
+    Pairs of an image with many objects are pruned with a spatial index first
+    (:func:`_same_image_pairs`), so the work follows the overlapping pairs, not all pairs.
     """
-    left = pd.DataFrame({"image": ta["image"].to_numpy(dtype=object), "ia": np.arange(len(ta))})
-    right = pd.DataFrame({"image": tb["image"].to_numpy(dtype=object), "ib": np.arange(len(tb))})
-    pairs = left.merge(right, on="image", how="inner", sort=False)
-    ia = pairs["ia"].to_numpy()
-    ib = pairs["ib"].to_numpy()
+    ia, ib = _same_image_pairs(ta, tb)
     boxes_a = ta[["x0", "y0", "x1", "y1"]].to_numpy(dtype=np.float64)[ia]
     boxes_b = tb[["x0", "y0", "x1", "y1"]].to_numpy(dtype=np.float64)[ib]
     biou, binter = box_iou_pairs(boxes_a, boxes_b)
     if geometry == "mask":
         touch = binter > 0
-        iou = np.zeros(len(pairs))
+        iou = np.zeros(len(ia))
         if touch.any():
             iou[touch], _ = polygon_iou_pairs(
                 ta["geometry"].to_numpy(dtype=object)[ia[touch]], tb["geometry"].to_numpy(dtype=object)[ib[touch]], repair=False
@@ -136,7 +200,7 @@ def candidate_pairs(ta: pd.DataFrame, tb: pd.DataFrame, geometry: str) -> pd.Dat
     lb = tb["label"].to_numpy(dtype=object)[ib]
     same = np.fromiter((x == y for x, y in zip(la, lb)), dtype=bool, count=len(la))
     out = pd.DataFrame(
-        {"ia": ia.astype(np.int64), "ib": ib.astype(np.int64), "image": pairs["image"].to_numpy(dtype=object), "iou": iou, "same_label": same}
+        {"ia": ia.astype(np.int64), "ib": ib.astype(np.int64), "image": ta["image"].to_numpy(dtype=object)[ia], "iou": iou, "same_label": same}
     )
     return out[out["iou"] > 0].reset_index(drop=True)
 

@@ -12,7 +12,21 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-__all__ = ["Rings", "exterior_rings", "clean_rings", "bridge", "ring_starts", "signed_areas", "subset"]
+__all__ = ["Rings", "exterior_rings", "clean_rings", "bridge", "nonfinite", "ring_starts", "signed_areas", "subset"]
+
+
+def nonfinite(geoms: np.ndarray) -> np.ndarray:
+    """True for each geometry with a NaN or infinite coordinate (a ``1e999`` or ``NaN`` in a
+    JSON export). GEOS cannot work on them (``make_valid`` raises) and no clamp can place
+    them: callers report them, never clamp or drop them silently."""
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.zeros(len(geoms), dtype=bool)
+    if not len(geoms):
+        return out
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    out[owner[bad]] = True
+    return out
 
 
 @dataclass

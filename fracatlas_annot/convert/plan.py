@@ -16,7 +16,7 @@ from ..runtime.suggest import did_you_mean
 from ..formats.sizes import fill_sizes
 from ..model import Dataset, Source, empty_source_images
 from .common import check_stems, link_images, object_counts, record_crowd
-from .geometry import Rings
+from .geometry import Rings, nonfinite
 from .manifest import Recorder
 from .shapes import clamped_boxes, polygon_parts, seg_instances, traced_geometry
 
@@ -241,7 +241,16 @@ def make_plan(
         )
         recorder.add("object-dropped", bad, msgs)
     objects = objects[~unknown].copy()
-    objects["cls"] = cls[~unknown].astype(np.int64).to_numpy()
+    geoms = objects["geometry"].to_numpy(dtype=object) if "geometry" in objects else np.full(len(objects), None)
+    corners = objects[["x0", "y0", "x1", "y1"]].to_numpy(dtype=float)
+    # a NaN / infinite coordinate (FA106): a loss, never clamped to the image edge nor dropped silently
+    bad = nonfinite(geoms) | (np.isinf(corners).any(axis=1) if len(corners) else np.zeros(0, dtype=bool))
+    if bad.any():
+        recorder.add("object-dropped", objects[bad], "a coordinate is NaN or infinite; not written")
+        objects, cls = objects[~bad].copy(), cls[~unknown][~bad]
+    else:
+        cls = cls[~unknown]
+    objects["cls"] = cls.astype(np.int64).to_numpy()
     objects["w"] = images["width"].reindex(objects["image"]).to_numpy(dtype=float)
     objects["h"] = images["height"].reindex(objects["image"]).to_numpy(dtype=float)
     framed = objects["image"].isin(unit_framed).to_numpy()

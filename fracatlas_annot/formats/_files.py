@@ -24,9 +24,16 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator, Sequence
 
 from ..model import Problem
+from ..runtime.regular import MAX_FILE_BYTES, NotRegularFile, open_regular, read_fd, read_regular  # noqa: F401
 
 #: An entry bigger than this (uncompressed) is not read: no annotation file is that big.
-MAX_ENTRY_BYTES = 256 * 2**20
+MAX_ENTRY_BYTES = MAX_FILE_BYTES
+#: Uncompressed bytes read from one archive, all entries together; entries past it are
+#: reported and skipped (each under :data:`MAX_ENTRY_BYTES` can still add up past memory).
+MAX_ARCHIVE_BYTES = 512 * 2**20
+#: Entries (or files) handed to a parser at once, and their bytes: what is held in memory.
+BATCH_ITEMS = 8192
+BATCH_BYTES = 64 * 2**20
 
 
 # --------------------------------------------------------------------------- names
@@ -158,7 +165,8 @@ def list_folder(
 
 
 def read_folder_files(folder: str, names: Sequence[str]) -> list[bytes | OSError]:
-    """Read each relative name under ``folder``; an unreadable file gives its OSError."""
+    """Read each relative name under ``folder``; an unreadable file gives its OSError
+    (:class:`NotRegularFile` for a FIFO, device or socket, which is never opened blocking)."""
     out: list[bytes | OSError] = []
     if not names:
         return out
@@ -169,23 +177,12 @@ def read_folder_files(folder: str, names: Sequence[str]) -> list[bytes | OSError
     try:
         for name in names:
             try:
-                fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
+                fd = open_regular(name, dir_fd=dir_fd)
             except OSError as exc:
                 out.append(exc)
                 continue
             try:
-                data = os.read(fd, 65536)
-                if len(data) == 65536:
-                    chunks = [data]
-                    while True:
-                        more = os.read(fd, 1 << 20)
-                        if not more:
-                            break
-                        chunks.append(more)
-                        if sum(map(len, chunks)) > MAX_ENTRY_BYTES:
-                            raise OSError(f"file is over the {MAX_ENTRY_BYTES // 2**20} MiB limit")
-                    data = b"".join(chunks)
-                out.append(data)
+                out.append(read_fd(fd, MAX_ENTRY_BYTES))
             except OSError as exc:
                 out.append(exc)
             finally:
@@ -217,17 +214,20 @@ def iter_zip(
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(display!entry, bytes)`` for matching entries of a zip, in zip order.
 
-    Nothing is extracted. Unsafe names, oversized entries, unreadable entries and a file
-    that is not a zip become problems.
+    Nothing is extracted; entries are read one at a time, as the caller asks for them.
+    Unsafe names, oversized entries, entries past :data:`MAX_ARCHIVE_BYTES` read from the
+    archive in all, unreadable entries and a file that is not a zip become problems.
     """
     skip = {e.lower() for e in exclude}
     try:
+        os.close(open_regular(path))  # a FIFO named .zip is reported, never opened blocking
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         problems.append(
             Problem(kind="parse-error", message=f"not a readable zip file: {exc}", file=display, source=source)
         )
         return
+    total = 0
     with archive:
         for info in archive.infolist():
             name = info.filename
@@ -277,6 +277,21 @@ def iter_zip(
                     )
                 )
                 continue
+            if total + info.file_size > MAX_ARCHIVE_BYTES:
+                problems.append(
+                    Problem(
+                        kind="unsafe-zip-entry",
+                        message=(
+                            f"zip entry declares {info.file_size} bytes uncompressed; with the "
+                            f"{total} bytes already read from this archive that is over the "
+                            f"{MAX_ARCHIVE_BYTES // 2**20} MiB limit for one archive; entry skipped"
+                        ),
+                        file=where,
+                        source=source,
+                    )
+                )
+                continue
+            total += info.file_size
             try:
                 data = archive.read(info)
             except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, ValueError) as exc:
@@ -285,6 +300,28 @@ def iter_zip(
                 )
                 continue
             yield where, data
+
+
+def batched(
+    entries: Iterable[tuple[str, bytes]], *, items: int | None = None, size: int | None = None
+) -> Iterator[tuple[list[str], list[bytes]]]:
+    """Group ``(name, bytes)`` pairs into ``(names, datas)`` batches of at most ``items``
+    entries or about ``size`` bytes (default :data:`BATCH_ITEMS`, :data:`BATCH_BYTES`), so
+    that a reader holds one batch at a time, not a whole zip."""
+    items = BATCH_ITEMS if items is None else items
+    size = BATCH_BYTES if size is None else size
+    names: list[str] = []
+    datas: list[bytes] = []
+    held = 0
+    for name, data in entries:
+        names.append(name)
+        datas.append(data)
+        held += len(data)
+        if len(names) >= items or held >= size:
+            yield names, datas
+            names, datas, held = [], [], 0
+    if names:
+        yield names, datas
 
 
 def read_zip_member(
@@ -346,7 +383,7 @@ def iter_entries(
         yield from iter_zip(p, suffixes, display=display, problems=problems, exclude=exclude, source=source)
         return
     try:
-        data = p.read_bytes()
+        data = read_regular(p)
     except OSError as exc:
         problems.append(os_error_problem(exc, file=display, source=source))
         return
@@ -359,7 +396,6 @@ def is_zip_path(path: str | os.PathLike[str]) -> bool:
     if p.suffix.lower() == ".zip":
         return True
     try:
-        with open(p, "rb") as fh:
-            return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+        return read_regular(p, head=4) in (b"PK\x03\x04", b"PK\x05\x06")
     except OSError:
         return False

@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..model import Problem, Source
+from ._files import read_regular
 
 _BOM = b"\xef\xbb\xbf"
 _HEAD = 4096
@@ -34,8 +35,7 @@ def sniff_json(path: str | os.PathLike[str]) -> str | None:
     whichever family's key comes first; ``{}`` is makesense's empty VGG export (issue #153).
     """
     try:
-        with open(path, "rb") as f:
-            head = f.read(_HEAD)
+        head = read_regular(path, head=_HEAD)
     except OSError:
         return None
     head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -52,8 +52,13 @@ def sniff_json(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
-def decode_text(data: bytes, *, file: str, source: str | None = None) -> tuple[str | None, list[Problem]]:
+def decode_text(
+    data: bytes, *, file: str, source: str | None = None, errors: str = "strict"
+) -> tuple[str | None, list[Problem]]:
     """Decode UTF-8 bytes (a leading BOM is tolerated); report empty or non-UTF-8 input.
+
+    With ``errors="surrogateescape"`` (line formats, where a bad byte costs its line, not
+    the file) bytes that are not UTF-8 decode to U+DC80..U+DCFF for the caller to report.
 
     Returns ``(text, [])`` or ``(None, [problem])``.
     """
@@ -63,12 +68,24 @@ def decode_text(data: bytes, *, file: str, source: str | None = None) -> tuple[s
         what = "empty file" if not data else "file holds only whitespace"
         return None, [Problem("parse-error", what, file=file, loc="byte 0", source=source)]
     try:
-        return data.decode("utf-8"), []
+        return data.decode("utf-8", errors), []
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         bad = data[exc.start : exc.start + 1].hex()
         msg = f"not UTF-8: invalid byte 0x{bad} at byte offset {exc.start} (line {line}): {exc.reason}"
         return None, [Problem("parse-error", msg, file=file, loc=f"byte {exc.start}", line=line, source=source)]
+
+
+#: A byte that is not UTF-8, as ``errors="surrogateescape"`` decodes it.
+BAD_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def bad_byte_message(line_text: str) -> str | None:
+    """``"not UTF-8: byte 0x.. at column c"`` for a line decoded with surrogateescape, else None."""
+    bad = BAD_BYTE.search(line_text)
+    if bad is None:
+        return None
+    return f"not UTF-8: byte 0x{ord(bad.group()) - 0xDC00:02x} at column {bad.start() + 1}"
 
 
 def load_json(data: bytes, *, file: str, source: str | None = None) -> tuple[Any, list[Problem]]:
@@ -128,7 +145,7 @@ def read_document(
 def read_bytes(path: str | Path, *, file: str, source: str | None = None) -> tuple[bytes | None, list[Problem]]:
     """Read a whole file; an OS error becomes a ``parse-error`` problem."""
     try:
-        return Path(path).read_bytes(), []
+        return read_regular(path), []
     except OSError as exc:
         return None, [Problem("parse-error", f"cannot read file: {exc.strerror or exc}", file=file, source=source)]
 

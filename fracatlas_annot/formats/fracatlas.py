@@ -44,7 +44,7 @@ from ..model import (
     problems_frame,
     resolve_normalized,
 )
-from ._files import scan_files
+from ._files import read_regular, scan_files
 from .sizes import declared_sizes
 
 CSV_NAME = "dataset.csv"
@@ -112,7 +112,7 @@ def read_csv(path: Path, *, file: str = CSV_NAME) -> tuple[pd.DataFrame | None, 
     """
     problems: list[Problem] = []
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except OSError as exc:
         return None, [Problem("parse-error", f"cannot read file: {exc.strerror or exc}", file=file)]
     try:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import Problem, Source, make_objects, make_source_images
-from ._json import decode_text, read_document
+from ._json import bad_byte_message, decode_text, read_document
 
 __all__ = ["HEADER", "parse", "read"]
 
@@ -33,7 +33,7 @@ def read(path: str | Path, *, name: str = "csv", base: str | Path | None = None)
 
 def parse(data: bytes, *, file: str, name: str = "csv") -> tuple[Source, list[Problem]]:
     """Parse rect CSV bytes into a box :class:`Source` plus reading problems. Never raises."""
-    text, problems = decode_text(data, file=file, source=name)
+    text, problems = decode_text(data, file=file, source=name, errors="surrogateescape")  # bad byte: its line
     if text is None:
         return Source.empty(name, "csv"), problems
     lines = text.split("\n")
@@ -48,6 +48,10 @@ def parse(data: bytes, *, file: str, name: str = "csv") -> tuple[Source, list[Pr
         line = lines[number - 1].rstrip("\r")
         if not line.strip():
             empty.append(number)
+            continue
+        if (why := bad_byte_message(line)) is not None:
+            problems.append(Problem("parse-error", f"{why}; line not read", file=file, loc=f"line {number}",
+                                    line=number, source=name))
             continue
         parts = line.split(",")
         if len(parts) != len(HEADER):

@@ -27,15 +27,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..model import (
-    Problem,
-    Source,
-    make_objects,
-    make_source_images,
-    polygons_from_ragged,
-)
+from ..model import Problem, Source, make_objects, make_source_images, polygons_from_ragged
+from ._json import bad_byte_message
 from ..runtime.parallel import default_workers, run_chunks, split_chunks
 from ._files import (
+    batched,
     display_prefix,
     is_file,
     is_zip_path,
@@ -44,6 +40,7 @@ from ._files import (
     list_folder,
     os_error_problem,
     read_folder_files,
+    read_regular,
     stem_of,
 )
 from ._yaml import load_yaml
@@ -179,7 +176,7 @@ def find_names(
                 continue
             where = display_prefix(directory, base if base is not None else folder) + f.name
             try:
-                ids, probs = parse_names(f.read_bytes(), file=where)
+                ids, probs = parse_names(read_regular(f), file=where)
             except OSError as exc:
                 problems.append(os_error_problem(exc, file=where))
                 continue
@@ -212,17 +209,19 @@ def _parse_files(
             continue
         try:
             text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            problems.append(Problem(kind="parse-error", source=source, file=file, line=line, image=key,
-                                    message=f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; "
-                                            "file not read"))
-            continue
+            bad_bytes = False
+        except UnicodeDecodeError:  # a bad byte costs its line, not the file
+            text = data.decode("utf-8", "surrogateescape")
+            bad_bytes = True
         img_key.append(key)
         img_file.append(file)
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         for number, line_text in enumerate(text.lstrip("\ufeff").split("\n"), 1):
+            if bad_bytes and (why := bad_byte_message(line_text)) is not None:
+                problems.append(Problem(kind="parse-error", source=source, file=file, line=number,
+                                        loc=f"line {number}", image=key, message=f"{why}; line not read"))
+                continue
             fields = line_text.split()
             n = len(fields)
             if n >= 5:  # a box (5), a segment (odd >= 7); a prediction adds its confidence (6, even >= 8)
@@ -246,6 +245,11 @@ def _parse_files(
             seg_bad[r] = False
             problems.append(_row_problem(files, row_file, row_line, img_key_of=image_keys, source=source, row=r,
                                          message=f"class {tokens[starts[r]]!r} is not an integer; line not read"))
+        for r in np.flatnonzero(ok & (cls == np.round(cls)) & (np.abs(cls) > MAX_CLASS)):
+            seg_bad[r] = False
+            problems.append(_row_problem(files, row_file, row_line, img_key_of=image_keys, source=source, row=r,
+                                         message=f"class {tokens[starts[r]]!r} is not a class index (over {MAX_CLASS}); "
+                                                 "line not read"))
         for r in np.flatnonzero(~ok):
             bad = next(t for t in tokens[starts[r]:starts[r] + row_n[r]] if not _finite(t))
             problems.append(_row_problem(files, row_file, row_line, img_key_of=image_keys, source=source, row=r,
@@ -253,6 +257,10 @@ def _parse_files(
         ok = seg_bad
     keep = np.flatnonzero(ok)
     return _rows(files, img_key, img_file, row_file, row_line, n_arr, starts, values, keep, problems, image_keys)
+
+
+#: Largest class index read (``1e19`` is an integer-valued float but no class).
+MAX_CLASS = 2**31 - 1
 
 
 def _finite(token: str) -> bool:
@@ -401,7 +409,7 @@ def _resolve_names(path: Path, names: Names | str | os.PathLike[str] | None, bas
     if isinstance(names, (str, os.PathLike)):
         f = Path(names)
         try:
-            ids, probs = parse_names(f.read_bytes(), file=f.name)
+            ids, probs = parse_names(read_regular(f), file=f.name)
         except OSError as exc:
             ids, probs = None, [os_error_problem(exc, file=os.fspath(f))]
         problems += probs
@@ -467,9 +475,10 @@ def read(
         work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name, image_keys)
         parts = run_chunks(work, chunks)
     else:
-        entries = list(iter_entries(p, SUFFIXES, base=base, recursive=recursive, exclude=NOT_LABELS,
-                                    problems=problems, source=name))
-        parts = [_parse_files([e[0] for e in entries], [e[1] for e in entries], image_keys, name)]
+        entries = iter_entries(p, SUFFIXES, base=base, recursive=recursive, exclude=NOT_LABELS,
+                               problems=problems, source=name)
+        parts = [_parse_files(files, datas, image_keys, name) for files, datas in batched(entries)]
+        parts = parts or [_parse_files([], [], image_keys, name)]
     for part in parts:
         problems += part["problems"]
     source = _build(parts, name=name, label_ids=label_ids, path=os.fspath(p), meta=meta)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..runtime.parallel import parallel_map
-from .headers import jpeg_end, open_image
+from .headers import ImageTooLarge, jpeg_end, open_image, over_budget, read_header
 
 #: Hamming distance (of 64 bits) at or under which two perceptual hashes are near-duplicates.
 PHASH_THRESHOLD = 6
@@ -55,6 +56,8 @@ def _open(path: str | Path, *, allow_truncated: bool) -> np.ndarray:
     ImageFile.LOAD_TRUNCATED_IMAGES = allow_truncated
     try:
         with open_image(path) as img:
+            if over_budget(*img.size):  # never decode (nor copy) a frame over the budget
+                raise ImageTooLarge(*img.size)
             img.load()
             img = ImageOps.exif_transpose(img)
             if img.mode not in ("L", "I;16", "I", "F"):
@@ -163,6 +166,9 @@ def scan_one(path: str | Path) -> dict:
         "height": None,
     }
     try:
+        head = read_header(path) if isinstance(path, (str, os.PathLike)) else None
+        if head is not None and over_budget(head[2], head[3]):  # checked before any decoder runs
+            raise ImageTooLarge(head[2], head[3])
         data = np.fromfile(path, dtype=np.uint8)
         gray = _decode_cv2(data) if len(data) else None
         if gray is None:  # Pillow says why, and decodes what a truncated JPEG holds

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..runtime.parallel import parallel_map
+from ..runtime.regular import NotRegularFile, open_regular
 
 HEADER_COLUMNS = ["width", "height", "raw_width", "raw_height", "orientation", "file_size", "header_error", "truncated",
                   "trailing_bytes"]
@@ -82,6 +83,33 @@ def jpeg_end(buf: bytes) -> tuple[bool, int]:
     if end < 0:
         return False, 0
     return True, len(buf) - end - 2
+
+
+#: Most pixels an image may have to be decoded (Pillow's decompression-bomb error limit,
+#: ``2 * PIL.Image.MAX_IMAGE_PIXELS``): a 14000 x 13000 scan or a 10 KB JPEG declaring
+#: 32000 x 32000 is a finding with its file, never decoded and never an exception.
+PIXEL_BUDGET = 178_956_970
+
+
+class ImageTooLarge(OSError):
+    """An image whose declared size is over :data:`PIXEL_BUDGET` pixels: not decoded."""
+
+    def __init__(self, width: int | None, height: int | None) -> None:
+        self.width, self.height = width, height
+        if width is not None and height is not None:
+            what = f"declares {width} x {height} = {width * height} pixels"
+        else:
+            what = "declares more pixels than that"
+        super().__init__(f"the image {what}, over the pixel budget of {PIXEL_BUDGET}; not decoded")
+
+
+def over_budget(width: Any, height: Any, *, scale: int = 1) -> bool:
+    """True when a ``width`` x ``height`` image (decoded at 1/``scale``) is over :data:`PIXEL_BUDGET`."""
+    try:
+        w, h = -(-int(width) // scale), -(-int(height) // scale)
+    except (TypeError, ValueError):
+        return False
+    return w * h > PIXEL_BUDGET
 
 
 def _exif_orientation(seg: bytes) -> int | None:
@@ -182,13 +210,49 @@ def jpeg_header(fd: int, file_size: int, head: bytes | None = None) -> tuple[int
 def open_image(path: str | os.PathLike[str]) -> Any:
     """``PIL.Image.open``, except that a file Pillow cannot identify always raises
     ``UnidentifiedImageError``: once Ultralytics is imported it patches ``Image.open`` to try
-    the optional ``pi_heif`` plugin on unknown files, which raises ImportError offline."""
+    the optional ``pi_heif`` plugin on unknown files, which raises ImportError offline.
+
+    Over Pillow's decompression-bomb limit it raises :class:`ImageTooLarge` (an ``OSError``)
+    with the declared size, so callers that treat an unreadable image as a finding treat it
+    the same way.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
         return Image.open(path)
     except ImportError:
         raise UnidentifiedImageError(f"cannot identify image file {os.fspath(path)!r}") from None
+    except Image.DecompressionBombError:
+        size = _unchecked_size(path)
+        raise ImageTooLarge(*(size or (None, None))) from None
+
+
+def _unchecked_size(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """The declared size of an image Pillow refuses to open as a decompression bomb: its
+    format plugin reads the header (as ``Image.open`` does) without the size check; no pixel
+    is decoded."""
+    import struct as _struct
+
+    from PIL import Image
+
+    Image.init()
+    try:
+        with open(path, "rb") as fp:
+            prefix = fp.read(16)
+            for fmt in Image.ID:
+                factory, accept = Image.OPEN[fmt]
+                if accept is not None and not accept(prefix):
+                    continue
+                fp.seek(0)
+                try:
+                    im = factory(fp, os.fspath(path))
+                except (SyntaxError, IndexError, TypeError, ValueError, OSError, _struct.error):
+                    continue
+                w, h = im.size
+                return int(w), int(h)
+    except OSError:
+        return None
+    return None
 
 
 def _pil_header(path: str) -> tuple[int, int, int | None]:
@@ -201,6 +265,10 @@ def _pil_header(path: str) -> tuple[int, int, int | None]:
                 o = im.getexif().get(0x0112)
             except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image
                 o = None
+    except ImageTooLarge as exc:  # the header is fine: its size is the finding (not decoded later)
+        if exc.width is None or exc.height is None:
+            raise HeaderError(str(exc)) from None
+        return exc.width, exc.height, None
     except UnidentifiedImageError:
         raise HeaderError("not an image file Pillow can identify") from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -214,9 +282,11 @@ def read_header(path: str | os.PathLike[str]) -> tuple:
     p = os.fspath(path)
     size: int | None = None
     try:
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd = open_regular(p)  # a FIFO, device or socket is reported, never opened blocking
     except FileNotFoundError:
         return (None, None, None, None, None, None, "file not found", False, None)
+    except NotRegularFile as exc:
+        return (None, None, None, None, None, None, str(exc), False, None)
     except OSError as exc:
         return (None, None, None, None, None, None, f"cannot open: {exc.strerror or exc}", False, None)
     try:
@@ -273,6 +343,8 @@ def headers_frame(rows: Sequence[tuple]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-__all__ = ["HEADER_COLUMNS", "HeaderError", "headers_frame", "jpeg_end", "jpeg_header", "open_image", "read_header",
-           "read_headers"]
+__all__ = [
+    "HEADER_COLUMNS", "PIXEL_BUDGET", "HeaderError", "ImageTooLarge", "headers_frame", "jpeg_end", "jpeg_header",
+    "open_image", "over_budget", "read_header", "read_headers",
+]
 

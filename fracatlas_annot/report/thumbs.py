@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 
 from PIL import Image, ImageDraw, ImageOps
 
-from ..imaging.headers import open_image
+from ..imaging.headers import ImageTooLarge, open_image, over_budget
 from ..runtime.parallel import parallel_map
 
 #: Colours given to sources in order (colour-blind-safe Okabe-Ito palette, no red:
@@ -70,6 +70,8 @@ def _open_small(path: str, size: int, mode: str = "RGB") -> Image.Image:
             orientation = 1
         if im.format == "JPEG":
             im.draft("RGB" if im.mode not in ("L", "LA") else "L", (size, size))
+        if over_budget(*im.size):  # the (drafted) frame is what load() would allocate
+            raise ImageTooLarge(raw_w, raw_h)
         im.load()
         small = ImageOps.exif_transpose(im)
         if small is None:  # pragma: no cover - older Pillow returned None when unchanged

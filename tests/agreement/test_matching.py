@@ -201,3 +201,78 @@ def test_box_polygon_rules_and_agreement_give_the_same_iou_and_matches():
         (Z, 3, 4, 1.0),
         (Z, 4, 3, 1.0),
     ]
+
+
+# --------------------------------------------------------------------------- spatial-index candidates (issue 12)
+
+
+def _all_pairs_reference(ta: pd.DataFrame, tb: pd.DataFrame, geometry: str) -> pd.DataFrame:
+    """candidate_pairs as it was: every same-image pair, then the IoU > 0 filter."""
+    left = pd.DataFrame({"image": ta["image"].to_numpy(dtype=object), "ia": np.arange(len(ta))})
+    right = pd.DataFrame({"image": tb["image"].to_numpy(dtype=object), "ib": np.arange(len(tb))})
+    pairs = left.merge(right, on="image", how="inner", sort=False)
+    ia, ib = pairs["ia"].to_numpy(), pairs["ib"].to_numpy()
+    biou, binter = box_iou_pairs(ta[["x0", "y0", "x1", "y1"]].to_numpy(float)[ia], tb[["x0", "y0", "x1", "y1"]].to_numpy(float)[ib])
+    if geometry == "mask":
+        iou = np.zeros(len(ia))
+        touch = binter > 0
+        iou[touch], _ = polygon_iou_pairs(ta["geometry"].to_numpy(object)[ia[touch]], tb["geometry"].to_numpy(object)[ib[touch]])
+    else:
+        iou = biou
+    same = ta["label"].to_numpy(object)[ia] == tb["label"].to_numpy(object)[ib]
+    out = pd.DataFrame({"ia": ia.astype(np.int64), "ib": ib.astype(np.int64), "image": pairs["image"].to_numpy(object),
+                        "iou": iou, "same_label": same})
+    return out[out["iou"] > 0].reset_index(drop=True)
+
+
+def _random_table(rng, images: list[str], n: int) -> pd.DataFrame:
+    x0 = rng.uniform(0, 200, n)
+    y0 = rng.uniform(0, 200, n)
+    w = rng.uniform(0, 30, n)
+    h = rng.uniform(0, 30, n)
+    x0[:3], w[:3] = 50.0, 10.0  # boxes that touch edge to edge (IoU 0) and repeat exactly
+    geom = shapely.polygons(np.stack([np.c_[x0, y0], np.c_[x0 + w, y0], np.c_[x0 + w / 2, y0 + h]], axis=1))
+    return pd.DataFrame({"image": rng.choice(np.array(images, dtype=object), n), "label": rng.choice(["a", "b"], n),
+                         "x0": x0, "y0": y0, "x1": x0 + w, "y1": y0 + h, "geometry": geom})
+
+
+@pytest.mark.parametrize("tree_pairs", [0, 256, 10**9])
+@pytest.mark.parametrize("geometry", ["box", "mask"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_candidate_pairs_with_the_spatial_index_equal_all_pairs(monkeypatch, tree_pairs, geometry, seed):
+    """The STRtree pruning keeps exactly the pairs (and their order) that comparing every
+    same-image pair keeps: tree_pairs 0 sends every image through the tree, 10**9 none."""
+    from fracatlas_annot.agreement import matching
+
+    monkeypatch.setattr(matching, "TREE_PAIRS", tree_pairs)
+    rng = np.random.default_rng(seed)
+    images = ["IMG1.jpg", "IMG2.jpg", "IMG3.jpg", "IMG4.jpg"]
+    ta = _random_table(rng, images[:3], 120)  # interleaved images; IMG4 only on one side
+    tb = _random_table(rng, images[1:], 150)
+    got = matching.candidate_pairs(ta, tb, geometry)
+    want = _all_pairs_reference(ta, tb, geometry)
+    assert len(want) > 30
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_candidate_pairs_keeps_pairs_with_non_finite_boxes(monkeypatch):
+    from fracatlas_annot.agreement import matching
+
+    monkeypatch.setattr(matching, "TREE_PAIRS", 0)
+    ta = pd.DataFrame({"image": ["I"] * 2, "label": ["a"] * 2, "x0": [0.0, np.nan], "y0": [0.0, 0.0],
+                       "x1": [np.inf, 10.0], "y1": [10.0, 10.0]})
+    tb = pd.DataFrame({"image": ["I"] * 2, "label": ["a"] * 2, "x0": [1.0, 50.0], "y0": [1.0, 50.0],
+                       "x1": [5.0, 60.0], "y1": [5.0, 60.0]})
+    pd.testing.assert_frame_equal(matching.candidate_pairs(ta, tb, "box"), _all_pairs_reference(ta, tb, "box"))
+
+
+def test_valid_geometries_empties_non_finite_shapes_instead_of_a_geos_error():
+    from fracatlas_annot.agreement.matching import valid_geometries
+
+    with np.errstate(invalid="ignore"):
+        nan = shapely.polygons([[0, 0], [np.nan, 0], [10, 10], [0, 10]])
+        inf = shapely.polygons([[0, 0], [np.inf, 0], [10, 10], [0, 10]])
+    out = valid_geometries(np.array([nan, inf, shapely.box(0, 0, 1, 1), None], dtype=object))
+    assert shapely.is_empty(out[:2]).all() and shapely.area(out[2]) == 1.0 and shapely.is_empty(out[3])
+    iou, _ = polygon_iou_pairs(out, np.array([shapely.box(0, 0, 10, 10)] * 4, dtype=object), repair=False)
+    assert iou.tolist() == pytest.approx([0.0, 0.0, 0.01, 0.0])

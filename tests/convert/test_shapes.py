@@ -203,3 +203,25 @@ def test_unusable_rle_in_a_hand_made_source_is_recorded_not_decoded(mini_ds, tmp
     msgs = {c["kind"]: c["message"] for c in m["changes"]}
     assert msgs["rle-to-polygon"].startswith("RLE mask unusable (uncompressed counts must be non-negative integers summing to 10*10)")
     assert "box-as-polygon" in msgs  # written as its box rectangle, recorded
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("to", ["voc", "yolo-seg", "yolo-detect"])
+def test_non_finite_vertex_is_a_loss_never_clamped(mini_ds, tmp_path, bad, to):
+    """A COCO vertex of NaN / 1e999 (valid JSON for Python): never clamped to the image edge
+    (inf) nor dropped silently (NaN); the object is a named loss (issue 12)."""
+    import shapely as shp
+
+    with np.errstate(invalid="ignore"):
+        poly = shp.polygons([[10, 10], [bad, 10], [40, 30], [10, 30]])
+    src = small_source([poly, shapely.box(10, 10, 40, 30)], boxes=[[10, 10, 40, 30], [10, 10, 40, 30]])
+    kwargs = dict(to=to, source=src, out=tmp_path / "x", progress=False)
+    if to != "voc":
+        kwargs["split"] = "none"
+    with pytest.raises(LossyConversionError) as err:
+        convert(mini_ds, **kwargs)
+    assert "annotations[0]" in str(err.value) and "NaN or infinite" in str(err.value)
+    kwargs["out"] = tmp_path / "y"
+    m = convert(mini_ds, allow_lossy=True, **kwargs)
+    dropped = [c for c in m["changes"] if c["kind"] == "object-dropped"]
+    assert [c["loc"] for c in dropped] == ["annotations[0]"]

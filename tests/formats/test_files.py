@@ -216,3 +216,85 @@ def test_image_linking_out_of_the_input_is_reported_and_never_carried(tmp_path) 
     written = {p.name for p in (tmp_path / "out").rglob("*.jpg")}
     assert "IMG0000019.jpg" not in written and "IMG0000023.jpg" in written
     assert not [p for p in (tmp_path / "out").rglob("*") if p.is_symlink()]
+
+
+# --------------------------------------------------------------------------- non-regular files (issue 12)
+
+
+def _fifo(path: Path) -> Path:
+    import os
+
+    os.mkfifo(path)
+    return path
+
+
+def test_fifo_in_a_folder_is_reported_not_opened(tmp_path):
+    """Opening a FIFO for reading blocks until a writer comes; the folder reader must report
+    it (no writer ever comes here: a blocking open would hang the test) and read the rest."""
+    (tmp_path / "a.txt").write_bytes(b"0 0.5 0.5 0.1 0.1\n")
+    _fifo(tmp_path / "b.txt")
+    entries, problems = collect(tmp_path)
+    assert [name for name, _ in entries] == ["a.txt"]
+    assert [(p.file, p.kind) for p in problems] == [("b.txt", "parse-error")]
+    assert "FIFO" in problems[0].message
+
+
+@pytest.mark.parametrize("name", ["labels.txt", "labels.zip"])
+def test_fifo_as_the_single_file_is_reported(tmp_path, name):
+    entries, problems = collect(_fifo(tmp_path / name))
+    assert entries == []
+    assert len(problems) == 1 and "regular file" in problems[0].message
+
+
+def test_fifo_json_is_reported_by_the_document_readers(tmp_path):
+    from fracatlas_annot.formats import _json
+
+    path = _fifo(tmp_path / "coco.json")
+    assert _json.sniff_json(path) is None
+    data, problems = _json.read_bytes(path, file="coco.json")
+    assert data is None and "FIFO" in problems[0].message
+
+
+def test_fifo_image_header_is_an_error_not_a_hang(tmp_path):
+    from fracatlas_annot.imaging.headers import read_header
+
+    row = read_header(_fifo(tmp_path / "IMG.jpg"))
+    assert row[6] is not None and "FIFO" in row[6]
+
+
+def test_archive_total_cap_skips_and_reports_the_entries_past_it(tmp_path, monkeypatch):
+    """Each entry under the per-entry cap can still add up past memory: one cap for the
+    archive; every entry past it is named in a problem, none dropped silently."""
+    monkeypatch.setattr(_files, "MAX_ARCHIVE_BYTES", 250)
+    z = make_zip(tmp_path / "labels.zip", {f"IMG{k}.txt": b"0 0.5 0.5 0.1 0.1\n" * 5 for k in range(5)})  # 90 B each
+    entries, problems = collect(z)
+    assert [n for n, _ in entries] == ["labels.zip!IMG0.txt", "labels.zip!IMG1.txt"]
+    assert [p.file for p in problems] == [f"labels.zip!IMG{k}.txt" for k in (2, 3, 4)]
+    assert all(p.kind == "unsafe-zip-entry" and "for one archive" in p.message for p in problems)
+
+
+def test_batched_holds_bounded_batches():
+    pairs = [(f"f{k}", b"x" * 10) for k in range(7)]
+    by_items = list(_files.batched(pairs, items=3, size=10**6))
+    assert [names for names, _ in by_items] == [["f0", "f1", "f2"], ["f3", "f4", "f5"], ["f6"]]
+    by_bytes = list(_files.batched(pairs, items=100, size=25))
+    assert [len(names) for names, _ in by_bytes] == [3, 3, 1]
+    assert [d for _, datas in by_bytes for d in datas] == [p[1] for p in pairs]
+
+
+def test_zip_readers_read_past_one_batch(tmp_path, monkeypatch):
+    """VOC and YOLO read a zip in batches; every entry is still read once, in zip order."""
+    from fracatlas_annot.formats import yolo
+    from fracatlas_annot.formats.voc import reader as voc
+
+    monkeypatch.setattr(_files, "BATCH_BYTES", 40)
+    z = make_zip(tmp_path / "labels.zip", {f"IMG{k}.txt": f"0 0.5 0.5 0.{k + 1} 0.1\n".encode() for k in range(5)})
+    source, problems = yolo.read(z, names=["fractured"])
+    assert problems == []
+    assert source.objects["image"].tolist() == [f"IMG{k}.jpg" for k in range(5)]
+    xml = "<annotation><filename>IMG{k}.jpg</filename><object><name>f</name><bndbox><xmin>{k}</xmin><ymin>1</ymin>" \
+          "<xmax>9</xmax><ymax>9</ymax></bndbox></object></annotation>"
+    z = make_zip(tmp_path / "voc.zip", {f"IMG{k}.xml": xml.format(k=k).encode() for k in range(5)})
+    source, problems = voc.read(z)
+    assert problems == []
+    assert source.objects["x0"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]

@@ -101,7 +101,7 @@ def test_float_pixels_kept_exactly() -> None:
         pytest.param(MAKESENSE + b"\nfractured,1,2,3,inf,IMG0000019.jpg,373,454", "bad-value", 3, "bbox_height='inf'", 1, id="inf-text"),
         pytest.param(MAKESENSE + b"\nfractured,1,2,3,4,IMG0000019.jpg,373.5,454", "bad-value", 3, "image_width", 1, id="fractional-image-size"),
         pytest.param(MAKESENSE + b"\nfractured,1,2,3,4,,373,454", "bad-value", 3, "image_name is empty", 1, id="no-image-name"),
-        pytest.param(MAKESENSE + b"\nfr\xe4ctured,1,2,3,4,IMG0000019.jpg,373,454", "parse-error", 3, "byte offset", 0, id="not-utf8"),
+        pytest.param(MAKESENSE + b"\nfr\xe4ctured,1,2,3,4,IMG0000019.jpg,373,454", "parse-error", 3, "line not read", 1, id="not-utf8"),
         pytest.param(b"", "parse-error", None, "empty file", 0, id="empty-file"),
         pytest.param(b"\n\n", "parse-error", None, "whitespace", 0, id="blank-file"),
     ],
@@ -115,11 +115,12 @@ def test_bad_rows(data: bytes, kind: str, line: int | None, words: str, kept: in
     assert len(source.objects) == kept
 
 
-def test_not_utf8_names_the_byte() -> None:
-    data = MAKESENSE + b"\nfr\xe4ctured,1,2,3,4,IMG0000019.jpg,373,454"
-    _, problems = parse(data)
-    assert problems[0].loc == f"byte {len(MAKESENSE) + 3}"  # after "\nfr"
-    assert "0xe4" in problems[0].message
+def test_not_utf8_names_the_byte_and_costs_only_its_line() -> None:
+    data = MAKESENSE + b"\nfr\xe4ctured,1,2,3,4,IMG0000019.jpg,373,454\nfractured,5,6,7,8,IMG0000020.jpg,373,454"
+    source, problems = parse(data)
+    assert [(p.loc, p.line) for p in problems] == [("line 3", 3)]
+    assert "0xe4 at column 3" in problems[0].message
+    assert source.objects["line"].tolist() == [2, 4]
 
 
 def test_other_header_is_a_warning() -> None:

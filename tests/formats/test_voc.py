@@ -22,6 +22,21 @@ from _mini import read_mini
 
 from .test_files import make_zip
 
+def test_object_lines_are_per_document_in_a_batch_and_match_lxml(tmp_path):
+    """Lines come from one pass over the batch text (linear in objects, issue 12): each document
+    counts from its own first line, and the fast path agrees with the full parser's sourceline."""
+    many = MAKESENSE.replace(b"</annotation>", OBJECT_2 * 300 + b"</annotation>")
+    for i, data in enumerate([TWO_OBJECTS, many, MAKESENSE]):
+        (tmp_path / f"IMG{i}.xml").write_bytes(data)
+    source, problems = voc.read(tmp_path)
+    assert problems == []
+    lines = source.objects.groupby("file")["line"].apply(list).to_dict()
+    assert lines["IMG0.xml"] == [13, 25] and lines["IMG2.xml"] == [13]
+    root = etree.fromstring(many)
+    assert lines["IMG1.xml"] == [obj.sourceline for obj in root.iterfind("object")]
+    assert len(lines["IMG1.xml"]) == 301
+
+
 # makesense RECT -> VOC, byte for byte: no declaration, TAB indentation, LF, no trailing newline.
 MAKESENSE = (
     b"<annotation>\n"
@@ -486,3 +501,25 @@ def test_voc_coco_voc_identical_boxes(mini_ds, tmp_path):
     b = back.objects[cols].sort_values(cols).reset_index(drop=True)
     assert a.equals(b)
     assert set(back.images.index) == set(orig.images.index)  # negatives survive COCO -> VOC
+
+
+def test_comment_inside_a_value_reads_the_whole_value():
+    """``<xmin>1<!-- -->21</xmin>`` is 121 in XML (a comment is no character data); its
+    ``.text`` alone is "1" (issue 12)."""
+    data = MAKESENSE.replace(b"<xmin>121</xmin>", b"<xmin>1<!-- note -->2<?pi x?>1</xmin>")
+    data = data.replace(b"<name>fractured</name>", b"<name>frac<!-- -->tured</name>")
+    source, problems = voc.parse(data, file="IMG0000019.xml")
+    assert problems == []
+    assert box_of(source) == (121.0, 200.0, 181.0, 245.0)
+    assert source.objects.at[0, "label"] == "fractured"
+
+
+def test_object_nested_under_a_wrapper_is_read_with_a_warning():
+    nested = MAKESENSE.replace(b"\t<object>", b"\t<group>\n\t<object>").replace(b"\t</object>", b"\t</object>\n\t</group>")
+    data = nested.replace(b"</annotation>", OBJECT_2 + b"</annotation>")
+    source, problems = voc.parse(data, file="IMG0000019.xml")
+    assert [(p.severity, p.loc, p.line) for p in problems] == [("warning", "/annotation/group/object", 14)]
+    assert "nested under <group>" in problems[0].message
+    # the direct object keeps its XPath; the nested one comes after it, with its own
+    assert source.objects["loc"].tolist() == ["/annotation/object[1]", "/annotation/group/object"]
+    assert box_of(source, 1) == (121.0, 200.0, 181.0, 245.0)

@@ -118,11 +118,20 @@ def test_bad_line_is_a_problem_and_other_lines_survive(data, line, words):
     assert words in p.message
 
 
-def test_not_utf8_file_is_a_parse_error():
-    source, problems = yolo.parse(ISSUE_216 + b"\n0 0.5 0.5 0.1 \xff", file="a.txt")
-    assert len(source.objects) == 0 and len(source.images) == 0
+def test_not_utf8_byte_costs_its_line_not_the_file():
+    """A bad byte is reported on its line; the other lines are read (issue 12: every object
+    read or reported, a whole file is never lost for one byte)."""
+    source, problems = yolo.parse(ISSUE_216 + b"\n0 0.5 0.5 0.1 \xff\n0 0.5 0.5 0.2 0.2", file="a.txt")
+    assert source.objects["line"].tolist() == [1, 3] and list(source.images.index) == ["a.jpg"]
     [p] = problems
-    assert (p.kind, p.line) == ("parse-error", 2) and "0xff" in p.message
+    assert (p.kind, p.line, p.loc) == ("parse-error", 2, "line 2") and "0xff" in p.message and "line not read" in p.message
+
+
+def test_class_1e19_is_reported_not_read():
+    source, problems = yolo.parse(b"1e19 0.5 0.5 0.1 0.1\n0 0.5 0.5 0.1 0.1", file="a.txt", names=["fractured"])
+    assert source.objects["line"].tolist() == [2]
+    [p] = problems
+    assert (p.kind, p.line) == ("bad-value", 1) and "'1e19'" in p.message and "not a class index" in p.message
 
 
 @pytest.mark.parametrize("data", [pytest.param(b"", id="empty"), pytest.param(b"\n\n", id="newlines"),

@@ -32,6 +32,7 @@ from lxml import etree
 from ...model import Problem, Source, make_objects, make_source_images
 from ...runtime.parallel import default_workers, run_chunks, split_chunks
 from .._files import (
+    batched,
     display_prefix,
     iter_entries,
     list_folder,
@@ -114,6 +115,7 @@ class _Columns:
         self.coords: list[str] = []  # 4 per object, validated number text
         self.file: list[str] = []
         self.index: list[int] = []
+        self.loc: list[str | None] = []  # None: /annotation/object[index]
         self.line: list[int] = []
         self.truncated: list[str | None] = []
         self.difficult: list[str | None] = []
@@ -128,13 +130,14 @@ class _Columns:
         self.img_file.append(file)
 
     def add_object(self, *, doc: int, image: str, label: str | None, coords: Any, file: str, index: int,
-                   line: int, truncated: str | None, difficult: str | None) -> None:
+                   line: int, truncated: str | None, difficult: str | None, loc: str | None = None) -> None:
         self.doc.append(doc)
         self.image.append(image)
         self.label.append(label)
         self.coords.extend(coords)
         self.file.append(file)
         self.index.append(index)
+        self.loc.append(loc)
         self.line.append(line)
         self.truncated.append(truncated)
         self.difficult.append(difficult)
@@ -147,7 +150,8 @@ class _Columns:
             col = int(np.flatnonzero(~np.isfinite(xy[row]))[0])
             self.problems.append(Problem(
                 kind="bad-value", source=source, image=self.image[row], file=self.file[row],
-                loc=f"/annotation/object[{self.index[row]}]/bndbox/{COORDS[col]}", line=self.line[row],
+                loc=f"{self.loc[row] or f'/annotation/object[{self.index[row]}]'}/bndbox/{COORDS[col]}",
+                line=self.line[row],
                 message=f"{COORDS[col]} is {self.coords[4 * row + col][:40]!r}, not a finite number"))
         order = np.lexsort((np.asarray(self.index, dtype=np.int64), np.asarray(self.doc, dtype=np.int64)))
         order = order[finite[order]]
@@ -160,7 +164,8 @@ class _Columns:
             "img_key": pick(self.img_key, img_order), "img_w": pick(self.img_w, img_order),
             "img_h": pick(self.img_h, img_order), "img_file": pick(self.img_file, img_order),
             "image": pick(self.image, order), "label": pick(self.label, order), "xy": xy[order],
-            "file": pick(self.file, order), "index": pick(self.index, order), "line": pick(self.line, order),
+            "file": pick(self.file, order), "index": pick(self.index, order), "loc": pick(self.loc, order),
+            "line": pick(self.line, order),
             "truncated": pick(self.truncated, order), "difficult": pick(self.difficult, order),
             "problems": self.problems,
         }
@@ -170,6 +175,20 @@ def _clean(text: str | None) -> str | None:
     if text is None:
         return None
     return text.strip()
+
+
+def _text(element: Any) -> str | None:
+    """All the character data of ``element``: ``<xmin>1<!-- -->72</xmin>`` is ``"172"`` (its
+    ``.text`` is only ``"1"``); comments and processing instructions are skipped, as XML says."""
+    if element is None:
+        return None
+    if len(element) == 0:
+        return element.text
+    return "".join(element.itertext())
+
+
+def _findtext(parent: Any, tag: str) -> str | None:
+    return _text(parent.find(tag))
 
 
 def _image_key(text: str | None, file: str, cols: _Columns, source: str, line: int | None) -> str:
@@ -248,9 +267,25 @@ def _parse_batch(files: list[str], datas: list[bytes], cols: _Columns, source: s
         cols.coords.extend([c for r in rows for c in r[4:]])
         cols.file.extend([files[d] for d in od])
         cols.index.extend(index.tolist())
-        cols.line.extend([blob.count("\n", int(starts[d]), r[0]) + 1 for d, r in zip(od, rows)])
+        cols.loc.extend([None] * len(rows))
+        at_doc = _newlines_before(blob, starts[odoc].tolist())
+        at_obj = _newlines_before(blob, [r[0] for r in rows])
+        cols.line.extend([o - d + 1 for o, d in zip(at_obj, at_doc)])
     for d in np.flatnonzero(~matched).tolist():
         _parse_tree(datas[d], files[d], cols, source, doc=first + d)
+
+
+def _newlines_before(text: str, positions: list[int]) -> list[int]:
+    """Newlines in ``text`` before each of ``positions`` (non-decreasing), in one pass over it:
+    linear in the text, however many positions (counting from the start for each was
+    quadratic in objects per file)."""
+    out: list[int] = []
+    seen = prev = 0
+    for pos in positions:
+        seen += text.count("\n", prev, pos)
+        prev = pos
+        out.append(seen)
+    return out
 
 
 def _decode(data: bytes) -> tuple[str | None, str | None]:
@@ -284,7 +319,7 @@ def _number(element: Any, loc: str, file: str, key: str, cols: _Columns, source:
                                      loc=loc, line=parent_line,
                                      message=f"missing element <{loc.rsplit('/', 1)[-1]}>; object not read"))
         return None
-    text = (element.text or "").strip()
+    text = (_text(element) or "").strip()
     try:
         value = float(text)
     except ValueError:
@@ -296,6 +331,23 @@ def _number(element: Any, loc: str, file: str, key: str, cols: _Columns, source:
                                      message=f"<{loc.rsplit('/', 1)[-1]}> is {text[:40]!r}, not {what}"))
         return None
     return int(value) if integer else repr(value)
+
+
+#: Order index of nested objects: after every object directly under <annotation>.
+_NESTED = 1 << 40
+
+
+def _objects(root: Any) -> list[Any]:
+    """The ``<object>`` elements of a document, in document order: those under ``<annotation>``
+    and those nested under a wrapper element (not those inside another object)."""
+    out = []
+    for obj in root.iter("object"):
+        parent = obj.getparent()
+        while parent is not None and parent is not root and parent.tag != "object":
+            parent = parent.getparent()
+        if parent is root:
+            out.append(obj)
+    return out
 
 
 def _parse_tree(data: bytes, file: str, cols: _Columns, source: str, *, doc: int) -> None:
@@ -345,7 +397,7 @@ def _parse_tree(data: bytes, file: str, cols: _Columns, source: str, *, doc: int
                 loc="/", line=root.sourceline)
         return
     name_el = root.find("filename")
-    key = _image_key(name_el.text if name_el is not None else None, file, cols, source,
+    key = _image_key(_text(name_el), file, cols, source,
                      name_el.sourceline if name_el is not None else None)
     size = root.find("size")
     dims = []
@@ -354,8 +406,19 @@ def _parse_tree(data: bytes, file: str, cols: _Columns, source: str, *, doc: int
         dims.append(None if el is None else _number(el, f"/annotation/size/{dim}", file, key, cols, source,
                                                     severity="warning", integer=True))
     cols.add_image(doc, key, dims[0], dims[1], file)
-    for i, obj in enumerate(root.iterfind("object"), 1):
-        loc = f"/annotation/object[{i}]"
+    direct = 0
+    for order, obj in enumerate(_objects(root), 1):
+        if obj.getparent() is root:
+            direct += 1
+            index, where = direct, None  # loc /annotation/object[index], as the fast path writes it
+            loc = f"/annotation/object[{direct}]"
+        else:  # after the direct objects, with its own path
+            index, where = _NESTED + order, root.getroottree().getpath(obj)
+            loc = where
+            cols.problems.append(Problem(
+                kind="bad-value", severity="warning", source=source, image=key, file=file, loc=loc,
+                line=obj.sourceline, message=f"<object> nested under <{obj.getparent().tag}>, not directly under "
+                                            "<annotation>; read as an object"))
         box = obj.find("bndbox")
         if box is None:
             cols.problems.append(Problem(kind="missing-key", source=source, image=key, file=file,
@@ -366,9 +429,10 @@ def _parse_tree(data: bytes, file: str, cols: _Columns, source: str, *, doc: int
                   for k in COORDS]
         if any(c is None for c in coords):
             continue
-        label = _clean(obj.findtext("name"))
-        cols.add_object(doc=doc, image=key, label=label or None, coords=coords, file=file, index=i, line=obj.sourceline,
-                        truncated=_clean(obj.findtext("truncated")), difficult=_clean(obj.findtext("difficult")))
+        label = _clean(_findtext(obj, "name"))
+        cols.add_object(doc=doc, image=key, label=label or None, coords=coords, file=file, index=index, line=obj.sourceline,
+                        truncated=_clean(_findtext(obj, "truncated")), difficult=_clean(_findtext(obj, "difficult")),
+                        loc=where)
 
 
 def _folder_chunk(folder: str, prefix: str, source: str, names: list[str]) -> dict[str, Any]:
@@ -396,7 +460,8 @@ def _build(parts: list[dict[str, Any]], *, name: str, path: str | None) -> tuple
     objects = make_objects({
         "image": cat("image"), "label": labels, "class_id": [None] * len(labels),
         "x0": xy[:, 0], "y0": xy[:, 1], "x1": xy[:, 2], "y1": xy[:, 3],
-        "file": cat("file"), "loc": [f"/annotation/object[{i}]" for i in cat("index")], "line": cat("line"),
+        "file": cat("file"), "loc": [loc or f"/annotation/object[{i}]" for i, loc in zip(cat("index"), cat("loc"))],
+        "line": cat("line"),
         "difficult": cat("difficult"), "truncated": cat("truncated"),
     })
     images = make_source_images(cat("img_key"), width=cat("img_w"), height=cat("img_h"), file=cat("img_file"),
@@ -454,8 +519,9 @@ def read(
         source, problems = _build(parts, name=name, path=os.fspath(p))
         return source, listing + problems
     cols = _Columns()
-    entries = list(iter_entries(p, SUFFIXES, base=base, recursive=recursive, problems=cols.problems, source=name))
-    _parse_batch([e[0] for e in entries], [e[1] for e in entries], cols, name)
+    entries = iter_entries(p, SUFFIXES, base=base, recursive=recursive, problems=cols.problems, source=name)
+    for files, datas in batched(entries, items=BATCH):  # one batch held at a time
+        _parse_batch(files, datas, cols, name)
     return _build([cols.finish(name)], name=name, path=os.fspath(p))
 
 
