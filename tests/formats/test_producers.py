@@ -87,9 +87,11 @@ def test_convert_refuses_what_the_reader_dropped_and_lists_it(tmp_path: Path, ca
     lost = [c for c in m["changes"] if c["kind"] == "read-problem"]
     assert [(c["image"], c["file"], c["loc"], c["lossy"]) for c in lost] == [("b.jpg", "b.txt", "line 1", True)]
     assert "not UTF-8" in lost[0]["message"]
-    # the unreadable file is not written as a negative: only a.jpg's object goes out
-    assert m["counts"]["objects_in"] == m["counts"]["objects_out"] == 1
-    assert sorted(p.name for p in out.glob("labels/*/*.txt")) == ["a.txt"]
+    # the bad byte costs its line only (issue 12): b.txt's second line is read and written
+    assert m["counts"]["objects_in"] == m["counts"]["objects_out"] == 2
+    assert sorted(p.name for p in out.glob("labels/*/*.txt")) == ["a.txt", "b.txt"]
+    (b_txt,) = out.glob("labels/*/b.txt")
+    assert b_txt.read_text().splitlines() == ["0 0.600000 0.600000 0.100000 0.100000"]
 
 
 def test_problems_of_another_source_do_not_block(tmp_path: Path) -> None:

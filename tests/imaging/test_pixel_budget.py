@@ -33,7 +33,7 @@ def test_budget_is_pillows_error_limit():
 
 
 def test_headers_read_the_declared_size_of_a_bomb(bombs):
-    w, h, rw, rh, _, _, err, _ = read_header(bombs["png"])
+    w, h, rw, rh, _, _, err, _, _ = read_header(bombs["png"])
     assert (w, h, rw, rh, err) == (15000, 13000, 15000, 13000, None)
     w, h, *_rest = read_header(bombs["jpg"])
     assert (w, h) == (32000, 32000)
