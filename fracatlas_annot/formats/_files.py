@@ -21,7 +21,7 @@ import errno
 import os
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..model import Problem
 from ..runtime.regular import MAX_FILE_BYTES, NotRegularFile, open_regular, read_fd, read_regular  # noqa: F401
@@ -192,6 +192,52 @@ def read_folder_files(folder: str, names: Sequence[str]) -> list[bytes | OSError
     return out
 
 
+def foreign_problem(name: str, what: str, *, source: str | None) -> Problem:
+    """A file of another format among a reader's files (a mixed folder or zip): reported,
+    never silently ignored."""
+    return Problem(kind="unsupported", file=name, source=source,
+                   message=f"{what} among the files read here: not read (this folder or zip mixes formats; "
+                           "read it on its own with its format)")
+
+
+#: Another format's files: suffix -> (what such a file is, does this head of a file look like one).
+Foreign = Mapping[str, tuple[str, Callable[[bytes], bool]]]
+_HEAD_BYTES = 1024
+
+
+def foreign_in_folder(
+    folder: str | os.PathLike[str], foreign: Foreign, *, prefix: str, recursive: bool = False,
+    exclude: Iterable[str] = (), source: str | None = None,
+) -> list[Problem]:
+    """:func:`foreign_problem` for each file in ``folder`` with a suffix of ``foreign`` whose
+    first bytes look like that format's (a ``notes.txt`` beside VOC files is not a YOLO file)."""
+    out = []
+    for suffix, (what, looks_like) in foreign.items():
+        for name in list_folder(folder, (suffix,), recursive=recursive, exclude=exclude):
+            try:
+                head = read_regular(os.path.join(os.fspath(folder), name), head=_HEAD_BYTES)
+            except OSError:
+                continue
+            if looks_like(head):
+                out.append(foreign_problem(prefix + name, what, source=source))
+    return out
+
+
+def _foreign_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, base: str, foreign: Foreign | None) -> str | None:
+    """What a zip entry that the reader does not read is, when it must be reported."""
+    if base.lower().endswith(".zip"):
+        return "a zip inside the zip (nested archives are never opened)"
+    for suffix, (what, looks_like) in (foreign or {}).items():
+        if _matches(base, (suffix,)):
+            try:
+                with archive.open(info) as fh:
+                    head = fh.read(_HEAD_BYTES)
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, ValueError):
+                return None
+            return what if looks_like(head) else None
+    return None
+
+
 def os_error_problem(exc: OSError, *, file: str, source: str | None = None, what: str = "file") -> Problem:
     """A ``parse-error`` for a file (or folder) the system refused to read; a symlink loop says so."""
     reason = exc.strerror or str(exc)
@@ -211,8 +257,12 @@ def iter_zip(
     problems: list[Problem],
     exclude: Iterable[str] = (),
     source: str | None = None,
+    foreign: Foreign | None = None,
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(display!entry, bytes)`` for matching entries of a zip, in zip order.
+
+    An entry that is itself a zip is reported (nested archives are never opened), and so is
+    an entry whose suffix is a key of ``foreign`` (another format's file in a mixed zip).
 
     Nothing is extracted; entries are read one at a time, as the caller asks for them.
     Unsafe names, oversized entries, entries past :data:`MAX_ARCHIVE_BYTES` read from the
@@ -260,9 +310,12 @@ def iter_zip(
                     )
                 )
                 continue
-            if not _matches(base, suffixes) or base.startswith(".") or base.lower() in skip:
+            if name.startswith("__MACOSX/") or base.startswith(".") or base.lower() in skip:
                 continue
-            if name.startswith("__MACOSX/"):
+            if not _matches(base, suffixes):
+                other = _foreign_entry(archive, info, base, foreign)
+                if other is not None:
+                    problems.append(foreign_problem(where, other, source=source))
                 continue
             if info.file_size > MAX_ENTRY_BYTES:
                 problems.append(
@@ -346,6 +399,7 @@ def iter_entries(
     exclude: Iterable[str] = (),
     problems: list[Problem] | None = None,
     source: str | None = None,
+    foreign: Foreign | None = None,
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(display_name, bytes)`` for a single file, a folder (sorted) or a zip.
 
@@ -358,6 +412,8 @@ def iter_entries(
         exclude: base names to skip (``classes.txt``).
         problems: list that receives reading problems (unsafe zip entries, unreadable files).
         source: source name stamped on problems.
+        foreign: suffix -> what such a file is, for other formats' files that a folder or
+            zip may mix in: each is reported (:func:`foreign_problem`), never read.
 
     Example:
         >>> problems = []
@@ -371,6 +427,8 @@ def iter_entries(
         prefix = display_prefix(p, base)
         names = list_folder(p, suffixes, recursive=recursive, exclude=exclude, problems=problems,
                             display=prefix or p.name, source=source)  # fmt: skip
+        if foreign:
+            problems += foreign_in_folder(p, foreign, prefix=prefix, recursive=recursive, exclude=exclude, source=source)
         for name, data in zip(names, read_folder_files(os.fspath(p), names)):
             if isinstance(data, OSError):
                 if not isinstance(data, IsADirectoryError):
@@ -380,7 +438,8 @@ def iter_entries(
         return
     display = display_prefix(p.parent, base) + p.name if base is not None else p.name
     if is_zip_path(p):
-        yield from iter_zip(p, suffixes, display=display, problems=problems, exclude=exclude, source=source)
+        yield from iter_zip(p, suffixes, display=display, problems=problems, exclude=exclude, source=source,
+                            foreign=foreign)
         return
     try:
         data = read_regular(p)

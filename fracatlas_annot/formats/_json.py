@@ -92,13 +92,30 @@ def load_json(data: bytes, *, file: str, source: str | None = None) -> tuple[Any
     """Parse a JSON document from bytes.
 
     Returns ``(value, [])`` or ``(None, [problem])`` where the problem is a
-    ``parse-error`` carrying the line and column of a syntax error.
+    ``parse-error`` carrying the line and column of a syntax error. A key written twice in
+    one object is reported (:func:`_repeated_keys`): a warning when the value repeats, else
+    an error and ``None``.
     """
     text, problems = decode_text(data, file=file, source=source)
     if text is None:
         return None, problems
+    repeated: list[tuple[str, bool]] = []  # (key, values differ)
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            seen: dict[str, Any] = {}
+            for key, value in pairs:
+                if key in seen:
+                    repeated.append((key, seen[key] != value))
+                seen[key] = value
+        return out
+
     try:
-        return json.loads(text), []
+        doc = json.loads(text, object_pairs_hook=pairs_hook)
+        if repeated:
+            return _repeated_keys(doc, repeated, text, file=file, source=source)
+        return doc, []
     except json.JSONDecodeError as exc:
         msg = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})"
         return None, [Problem("parse-error", msg, file=file, loc=f"column {exc.colno}", line=exc.lineno, source=source)]
@@ -113,18 +130,40 @@ def load_json(data: bytes, *, file: str, source: str | None = None) -> tuple[Any
                               loc=f"char {m.start()}" if m else None)]  # fmt: skip
 
 
+def _repeated_keys(
+    doc: Any, repeated: list[tuple[str, bool]], text: str, *, file: str, source: str | None
+) -> tuple[Any, list[Problem]]:
+    """Problems for keys written twice in one JSON object (a second ``"annotations": []``
+    silently erases the first for every JSON parser). Repeats of the same value are a
+    warning; a key repeated with another value makes the document unusable: which one the
+    author meant is unknown, so neither is used."""
+    problems = []
+    conflict = False
+    for key, differs in dict.fromkeys(repeated):
+        hits = [m.start() for m in re.finditer(re.escape(json.dumps(key)) + r"\s*:", text)]
+        line = text.count("\n", 0, hits[1]) + 1 if len(hits) == 2 else None
+        if differs:
+            conflict = True
+            msg = f"duplicate key {key!r} in one JSON object, with another value: file not used"
+        else:
+            msg = f"duplicate key {key!r} in one JSON object (same value repeated)"
+        problems.append(Problem("parse-error", msg, file=file, loc=key, line=line, source=source,
+                                severity="error" if differs else "warning"))
+    return (None if conflict else doc), problems
+
+
 def load_object(data: bytes, *, file: str, source: str | None, expected: str) -> tuple[dict | None, list[Problem]]:
     """:func:`load_json` for documents whose top level must be a JSON object.
 
     ``expected`` completes the message "top level is a JSON list, expected ...".
     """
     doc, problems = load_json(data, file=file, source=source)
-    if problems:
+    if doc is None and problems:
         return None, problems
     if not isinstance(doc, dict):
         msg = f"top level is a JSON {type(doc).__name__}, expected {expected}"
-        return None, [Problem("parse-error", msg, file=file, loc="$", source=source)]
-    return doc, []
+        return None, [*problems, Problem("parse-error", msg, file=file, loc="$", source=source)]
+    return doc, problems
 
 
 def read_document(

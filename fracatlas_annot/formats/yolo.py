@@ -32,6 +32,7 @@ from ._json import bad_byte_message
 from ..runtime.parallel import default_workers, run_chunks, split_chunks
 from ._files import (
     batched,
+    foreign_in_folder,
     display_prefix,
     is_file,
     is_zip_path,
@@ -48,6 +49,8 @@ from ._yaml import load_yaml
 SUFFIXES = (".txt",)
 #: Class-list text files, in the order they are looked for; never read as label files.
 NOT_LABELS = ("labels.txt", "classes.txt")
+#: Other formats' per-image files a YOLO folder or zip may mix in: reported, never read.
+FOREIGN = {".xml": ("a Pascal VOC file", lambda head: b"<annotation" in head)}
 #: Names of an Ultralytics dataset yaml, in the order they are looked for (see :func:`find_data_yaml`).
 YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml")
 #: Every class-list file: the text lists, then a dataset yaml's ``names``.
@@ -471,12 +474,13 @@ def read(
     if p.is_dir():
         listing = list_folder(p, SUFFIXES, recursive=recursive, exclude=NOT_LABELS, problems=problems,
                               display=display_prefix(p, base) or p.name, source=name)  # fmt: skip
+        problems += foreign_in_folder(p, FOREIGN, prefix=display_prefix(p, base), recursive=recursive, source=name)
         chunks = split_chunks(listing, default_workers(len(listing), workers))
         work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name, image_keys)
         parts = run_chunks(work, chunks)
     else:
         entries = iter_entries(p, SUFFIXES, base=base, recursive=recursive, exclude=NOT_LABELS,
-                               problems=problems, source=name)
+                               problems=problems, source=name, foreign=FOREIGN)
         parts = [_parse_files(files, datas, image_keys, name) for files, datas in batched(entries)]
         parts = parts or [_parse_files([], [], image_keys, name)]
     for part in parts:

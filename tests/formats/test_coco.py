@@ -348,12 +348,41 @@ def test_duplicate_image_id_keeps_first_mapping() -> None:
     assert list(source.images.index) == ["a.jpg", "b.jpg"]
 
 
-def test_duplicate_file_name_is_listed_once() -> None:
+def test_duplicate_file_name_is_listed_once_and_never_merged() -> None:
+    """Two image ids with one file name: the second id's annotations are reported and not read,
+    never written onto the first image (issue 12)."""
     images = [{"id": 1, "width": 10, "height": 10, "file_name": "a.jpg"}, {"id": 2, "width": 10, "height": 10, "file_name": "a.jpg"}]
     source, problems = parse(doc([ann(SQUARE), ann(SQUARE, image_id=2)], images=images))
-    assert [(p.kind, p.severity, p.loc) for p in problems] == [("duplicate-image-id", "warning", "images[1]")]
-    assert source.objects["image"].tolist() == ["a.jpg", "a.jpg"]
+    assert [(p.kind, p.severity, p.loc) for p in problems] == [
+        ("duplicate-image-id", "warning", "images[1]"), ("duplicate-image-id", "error", "annotations[1]")]
+    assert "images[1]" in problems[1].message and "not merged" in problems[1].message
+    assert source.objects["loc"].tolist() == ["annotations[0]"]
     assert list(source.images.index) == ["a.jpg"]
+
+
+@pytest.mark.parametrize("ids", [(1, 2), ("x", 2)], ids=["int-ids", "mixed-ids"])
+def test_duplicate_file_name_first_image_keeps_its_annotations(ids) -> None:
+    images = [{"id": ids[0], "width": 10, "height": 10, "file_name": "a.jpg"},
+              {"id": ids[1], "width": 10, "height": 10, "file_name": "a.jpg"}]
+    source, problems = parse(doc([ann(SQUARE, image_id=ids[1]), ann(SQUARE, image_id=ids[0])], images=images))
+    assert source.objects["loc"].tolist() == ["annotations[1]"]
+    assert [p.loc for p in problems if p.severity == "error"] == ["annotations[0]"]
+
+
+def test_duplicate_category_id_is_reported() -> None:
+    cats = [{"id": 1, "name": "fractured"}, {"id": 1, "name": "healed"}, {"id": 1, "name": "fractured"}]
+    source, problems = parse(doc([ann(SQUARE)], categories=cats))
+    assert [(p.loc, p.severity) for p in problems] == [("categories[1]", "error"), ("categories[2]", "warning")]
+    assert "category id 1 is declared again ('healed', first 'fractured'" in problems[0].message
+    assert source.label_ids == {1: "fractured"} and source.labels == ["fractured"]
+
+
+@pytest.mark.parametrize("name", [None, "", "  "])
+def test_null_category_name_is_reported_never_the_label_none(name) -> None:
+    source, problems = parse(doc([ann(SQUARE)], categories=[{"id": 1, "name": name}]))
+    [p] = problems
+    assert (p.kind, p.loc) == ("bad-value", "categories[0].name") and "name" in p.message
+    assert source.labels == [] and source.objects["label"].isna().all()
 
 
 @pytest.mark.parametrize(
@@ -553,3 +582,25 @@ def test_integer_over_python_digit_limit_is_a_parse_error() -> None:
     doc, problems = load_json(data, file="labels.json")
     assert doc is None and [(p.kind, p.line, p.file) for p in problems] == [("parse-error", 2, "labels.json")]
     assert "integer of 5000 digits" in problems[0].message
+
+
+def test_duplicate_top_level_key_is_reported_and_the_file_not_used() -> None:
+    """A second ``"annotations": []`` erases the first for every JSON parser (issue 12)."""
+    data = doc([ann(SQUARE)])[:-1] + b',\n"annotations": []}'
+    source, problems = parse(data)
+    [p] = problems
+    assert (p.kind, p.severity, p.loc, p.line) == ("parse-error", "error", "annotations", 2)
+    assert "duplicate key 'annotations'" in p.message and "file not used" in p.message
+    assert len(source.objects) == 0
+
+
+def test_duplicate_key_with_the_same_value_is_a_warning() -> None:
+    data = doc([ann(SQUARE)]).replace(b'"iscrowd":0', b'"iscrowd":0,"iscrowd":0')
+    source, problems = parse(data)
+    assert [(p.severity, p.loc) for p in problems] == [("warning", "iscrowd")]
+    assert len(source.objects) == 1
+
+
+def test_json_null_document_is_still_a_parse_error() -> None:
+    source, problems = parse(b"null")
+    assert [p.kind for p in problems] == ["parse-error"] and "NoneType" in problems[0].message

@@ -298,3 +298,34 @@ def test_zip_readers_read_past_one_batch(tmp_path, monkeypatch):
     source, problems = voc.read(z)
     assert problems == []
     assert source.objects["x0"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_mixed_folder_and_zip_report_the_other_formats_files(tmp_path):
+    """A YOLO file among VOC files (and a zip inside a zip) is reported, never silently
+    skipped; a notes.txt that is no label file is not (issue 12)."""
+    from fracatlas_annot.formats.voc import reader as voc
+
+    xml = b"<annotation><filename>IMG1.jpg</filename></annotation>"
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "IMG1.xml").write_bytes(xml)
+    (folder / "IMG2.txt").write_bytes(b"0 0.5 0.5 0.1 0.1\n")
+    (folder / "notes.txt").write_bytes(b"exported on monday\n")
+    (folder / "classes.txt").write_bytes(b"fractured\n")
+    _, problems = voc.read(folder)
+    assert [(p.kind, p.file) for p in problems] == [("unsupported", "IMG2.txt")]
+    assert "a YOLO label file" in problems[0].message and "not read" in problems[0].message
+    z = make_zip(tmp_path / "m.zip", {"IMG1.xml": xml, "IMG2.txt": b"0 0.5 0.5 0.1 0.1\n", "notes.txt": b"hi",
+                                      "more.zip": b"PK\x05\x06" + b"\0" * 18})
+    _, problems = voc.read(z)
+    assert [(p.kind, p.file) for p in problems] == [("unsupported", "m.zip!IMG2.txt"), ("unsupported", "m.zip!more.zip")]
+    assert "nested archives" in problems[1].message
+
+
+def test_voc_file_among_yolo_files_is_reported(tmp_path):
+    from fracatlas_annot.formats import yolo
+
+    z = make_zip(tmp_path / "y.zip", {"IMG1.txt": b"0 0.5 0.5 0.1 0.1\n", "IMG2.xml": b"<annotation></annotation>"})
+    source, problems = yolo.read(z, names=["fractured"])
+    assert [(p.kind, p.file) for p in problems] == [("unsupported", "y.zip!IMG2.xml")]
+    assert len(source.objects) == 1

@@ -67,8 +67,8 @@ def parse(data: bytes, *, file: str, name: str = "coco") -> tuple[Source, list[P
     lists = {key: lists.get(key, []) for key in ("images", "annotations", "categories")}
 
     labels, label_ids = _categories(lists["categories"], problem)
-    id_to_key, images = _images(lists["images"], file, problem)
-    objects = _annotations(lists["annotations"], id_to_key, label_ids, file, problem)
+    id_to_key, images, shadowed = _images(lists["images"], file, problem)
+    objects = _annotations(lists["annotations"], id_to_key, label_ids, file, problem, shadowed)
     if not images_usable:
         # without images nothing can be placed; the one images problem says it all
         problems[:] = [p for p in problems if p.kind != "orphan-annotation"]
@@ -95,21 +95,33 @@ def _geometry(objects: Any) -> str:
 def _categories(cats: list, problem: Any) -> tuple[list[str], dict[Any, str]]:
     labels: list[str] = []
     label_ids: dict[Any, str] = {}
+    first: dict[Any, int] = {}
     for i, cat in enumerate(cats):
         if not isinstance(cat, dict) or "name" not in cat or "id" not in cat:
             problem("bad-value", "category needs an object with 'id' and 'name'", f"categories[{i}]")
             continue
         cid, label = cat["id"], cat["name"]
+        if label is None or (isinstance(label, str) and not label.strip()):
+            # never the label "None": its objects are read without a label (validate and convert say so)
+            problem("bad-value", f"category id {cid!r} has a {'null' if label is None else 'blank'} name; "
+                    "its objects have no label", f"categories[{i}].name")
+            continue
         label = label if isinstance(label, str) else str(label)
-        labels.append(label)
         try:
-            label_ids.setdefault(cid, label)
+            if cid in label_ids:
+                same = label_ids[cid] == label
+                msg = (f"category id {cid!r} is declared again ('{label}', first '{label_ids[cid]}' at "
+                       f"categories[{first[cid]}]); keeping the first")
+                problem("bad-value", msg, f"categories[{i}]", severity="warning" if same else "error")
+                continue
+            label_ids[cid], first[cid] = label, i
         except TypeError:
             problem("bad-value", f"category id {cid!r} is not a number", f"categories[{i}]")
+        labels.append(label)
     return labels, label_ids
 
 
-def _images(entries: list, file: str, problem: Any) -> tuple[dict[Any, str], pd.DataFrame]:
+def _images(entries: list, file: str, problem: Any) -> tuple[dict[Any, str], pd.DataFrame, dict[Any, str]]:
     n = len(entries)
     is_dict = [type(e) is dict for e in entries]
     if not all(is_dict):
@@ -129,6 +141,7 @@ def _images(entries: list, file: str, problem: Any) -> tuple[dict[Any, str], pd.
 
     id_to_key: dict[Any, str] = {}
     first: dict[Any, int] = {}
+    shadowed: dict[Any, str] = {}  # id of a later image with a repeated file name -> its images[i]
     simple = set(map(type, cids)) <= {int} and len(set(cids)) == n and len(named) == n
     if simple:
         id_to_key = dict(zip(cids, keys.values()))
@@ -153,6 +166,11 @@ def _images(entries: list, file: str, problem: Any) -> tuple[dict[Any, str], pd.
             i, key = named[j], order[j]
             msg = f"file name '{key}' is listed twice (images[{first_row[key]}] and images[{i}]); keeping the first"
             problem("duplicate-image-id", msg, f"images[{i}]", image=key, severity="warning")
+            cid = cids[i]
+            owner = first.get(cid) if not simple else i
+            if owner == i and id_to_key.get(cid) == key:  # its own id: its annotations must not join the first's
+                del id_to_key[cid]
+                shadowed[cid] = f"images[{i}]"
         named = [i for i, d in zip(named, dup) if not d]
     pick = [entries[i] for i in named]
     sizes = {}
@@ -174,7 +192,7 @@ def _images(entries: list, file: str, problem: Any) -> tuple[dict[Any, str], pd.
         coco_id=[None if cids[i] is _MISSING else cids[i] for i in named],
         file_name=[fnames[i] for i in named],
     )
-    return id_to_key, images
+    return id_to_key, images, shadowed
 
 
 def _seg_kind(seg: Any) -> int:
@@ -188,7 +206,8 @@ def _seg_kind(seg: Any) -> int:
 
 
 def _annotations(
-    anns: list, id_to_key: dict[Any, str], label_ids: dict[Any, str], file: str, problem: Any
+    anns: list, id_to_key: dict[Any, str], label_ids: dict[Any, str], file: str, problem: Any,
+    shadowed: dict[Any, str] | None = None,
 ) -> pd.DataFrame:
     n = len(anns)
     is_dict = np.fromiter((type(a) is dict for a in anns), dtype=bool, count=n)
@@ -212,12 +231,22 @@ def _annotations(
 
     missing = np.fromiter((v is _MISSING for v in image_ids), dtype=bool, count=n) & is_dict
     orphan = np.fromiter((k is None for k in keys), dtype=bool, count=n) & is_dict & ~missing
+    if shadowed:  # the image of a repeated file name: reported, never merged onto the first one
+        where = lookup_all(shadowed, image_ids)
+        for i in np.flatnonzero(orphan):
+            if where[i] is not None:
+                orphan[i] = False
+                missing[i] = True  # not placed
+                msg = (f"image_id {image_ids[i]!r} is {where[i]}, whose file name repeats an earlier image; "
+                       "annotation not merged onto that image, dropped")
+                problem("duplicate-image-id", msg, f"annotations[{i}]")
     placed = is_dict & ~missing & ~orphan
     bad_seg = placed & (kind == _BAD)
     no_box = placed & (kind == _NONE) & ~box_ok
     declared = np.fromiter((b is not _MISSING for b in bboxes), dtype=bool, count=n)
     for i in np.flatnonzero(missing):
-        problem("missing-key", "annotation has no 'image_id'; annotation dropped", f"annotations[{i}]")
+        if image_ids[i] is _MISSING:
+            problem("missing-key", "annotation has no 'image_id'; annotation dropped", f"annotations[{i}]")
     for i in np.flatnonzero(orphan):
         msg = f"image_id {image_ids[i]!r} matches no images[] entry; annotation dropped"
         problem("orphan-annotation", msg, f"annotations[{i}]")

@@ -33,6 +33,7 @@ from ...model import Problem, Source, make_objects, make_source_images
 from ...runtime.parallel import default_workers, run_chunks, split_chunks
 from .._files import (
     batched,
+    foreign_in_folder,
     display_prefix,
     iter_entries,
     list_folder,
@@ -42,6 +43,11 @@ from .._files import (
 )
 
 SUFFIXES = (".xml",)
+#: Other formats' per-image files a VOC folder or zip may mix in: reported, never read.
+FOREIGN = {".txt": ("a YOLO label file", lambda head: _YOLO_LINE.match(head) is not None)}
+_YOLO_LINE = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t\r\n]*[0-9]+(?:[ \t]+[-+0-9.eE]+){4}")
+#: Not label files (YOLO class lists).
+_NOT_FOREIGN = ("labels.txt", "classes.txt")
 COORDS = ("xmin", "ymin", "xmax", "ymax")
 #: Documents read and matched together (bounds the memory of the joined text).
 BATCH = 8192
@@ -516,10 +522,13 @@ def read(
         chunks = split_chunks(names, default_workers(len(names), workers))
         work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name)
         parts = run_chunks(work, chunks)
+        parts[0]["problems"] = foreign_in_folder(p, FOREIGN, prefix=display_prefix(p, base), recursive=recursive,
+                                                 exclude=_NOT_FOREIGN, source=name) + parts[0]["problems"]
         source, problems = _build(parts, name=name, path=os.fspath(p))
         return source, listing + problems
     cols = _Columns()
-    entries = iter_entries(p, SUFFIXES, base=base, recursive=recursive, problems=cols.problems, source=name)
+    entries = iter_entries(p, SUFFIXES, base=base, recursive=recursive, problems=cols.problems, source=name,
+                           foreign=FOREIGN, exclude=_NOT_FOREIGN)
     for files, datas in batched(entries, items=BATCH):  # one batch held at a time
         _parse_batch(files, datas, cols, name)
     return _build([cols.finish(name)], name=name, path=os.fspath(p))
