@@ -57,7 +57,7 @@ def test_detection_raises_the_library_error(tmp_path: Path) -> None:
 
 
 def test_ultralytics_reader_without_data_yaml_raises_input_error(tmp_path: Path) -> None:
-    with pytest.raises(errors.InputError, match="no data.yaml") as info:
+    with pytest.raises(errors.InputError, match="needs a data.yaml") as info:
         ultralytics.read(tmp_path)
     assert info.value.path == tmp_path and not isinstance(info.value, FileNotFoundError)
 
