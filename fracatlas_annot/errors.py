@@ -95,3 +95,32 @@ class OutputExistsError(FracatlasError):
 
     exit_code = 2
 
+
+class UnsafePathError(UsageError):
+    """A name would make a writer leave its output folder (exit code 2)."""
+
+
+class NotRegularFile(FracatlasError, OSError):
+    """A path that names a FIFO, a device or a socket: never read (opening a FIFO blocks).
+    Readers report it as a problem of the file; it reaches the CLI only as exit 2."""
+
+    exit_code = 2
+
+
+class ImageTooLarge(FracatlasError, OSError):
+    """An image whose declared size is over the pixel budget (``imaging.headers.PIXEL_BUDGET``):
+    not decoded; reported as a finding of the image, exit 2 if it ever reaches the CLI."""
+
+    exit_code = 2
+
+    def __init__(self, width: int | None, height: int | None, budget: int = 178_956_970) -> None:
+        self.width, self.height = width, height
+        if width is not None and height is not None:
+            what = f"declares {width} x {height} = {width * height} pixels"
+        else:
+            what = "declares more pixels than that"
+        OSError.__init__(self, f"the image {what}, over the pixel budget of {budget}; not decoded")
+
+    def __str__(self) -> str:
+        return OSError.__str__(self)
+

@@ -35,7 +35,7 @@ _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 
 _NO_LENGTH = {0x01, 0xD0, 0xD1, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8}
 
 
-from ..errors import HeaderError  # noqa: E402  (defined with the other library errors)
+from ..errors import HeaderError, ImageTooLarge  # noqa: E402  (defined with the other library errors)
 
 _EOI = b"\xff\xd9"
 
@@ -89,18 +89,6 @@ def jpeg_end(buf: bytes) -> tuple[bool, int]:
 #: ``2 * PIL.Image.MAX_IMAGE_PIXELS``): a 14000 x 13000 scan or a 10 KB JPEG declaring
 #: 32000 x 32000 is a finding with its file, never decoded and never an exception.
 PIXEL_BUDGET = 178_956_970
-
-
-class ImageTooLarge(OSError):
-    """An image whose declared size is over :data:`PIXEL_BUDGET` pixels: not decoded."""
-
-    def __init__(self, width: int | None, height: int | None) -> None:
-        self.width, self.height = width, height
-        if width is not None and height is not None:
-            what = f"declares {width} x {height} = {width * height} pixels"
-        else:
-            what = "declares more pixels than that"
-        super().__init__(f"the image {what}, over the pixel budget of {PIXEL_BUDGET}; not decoded")
 
 
 def over_budget(width: Any, height: Any, *, scale: int = 1) -> bool:

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import UsageError
+from ..errors import UnsafePathError, UsageError  # noqa: F401  (UnsafePathError raised here)
 
 __all__ = ["UnsafePathError", "check_entry_name", "check_names", "escape_controls", "output_path", "unsafe_name_reason"]
 
@@ -27,8 +27,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SEPARATORS = ("/", "\\")
 
 
-class UnsafePathError(UsageError):
-    """A name would make a writer leave its output folder (exit code 2)."""
 
 
 def escape_controls(text: object) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import stat
 
+from ..errors import NotRegularFile
+
 #: A file bigger than this is not read whole: no annotation file is that big.
 MAX_FILE_BYTES = 256 * 2**20
 
 
-class NotRegularFile(OSError):
-    """A path that names a FIFO, a device or a socket: never read (opening a FIFO blocks)."""
 
 
 def _kind(mode: int) -> str:
