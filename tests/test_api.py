@@ -67,7 +67,7 @@ def test_report_twice(tmp_path: Path) -> None:
         data = fa.report(ds, out_html=page, findings=findings, fast=True, progress=False)
         assert data["summary"]["by_rule"] == {"FA505": 2} and data["summary"]["images"] == 40
         assert page.stat().st_size == data["html"]["bytes"] and b"FA505" in page.read_bytes()
-    assert data["summary"] == result.summary and data["summary"]["rules_run"] == len(result.rules_run) == 6
+    assert data["summary"] == result.summary and data["summary"]["rules_run"] == len(result.rules_run) == 7
 
 
 def test_error_classes_are_public_and_raised() -> None:
