@@ -141,7 +141,7 @@ def _images(entries: list, file: str, problem: Any) -> tuple[dict[Any, str], pd.
 
     id_to_key: dict[Any, str] = {}
     first: dict[Any, int] = {}
-    shadowed: dict[Any, str] = {}  # id of a later image with a repeated file name -> its images[i]
+    shadowed: dict[Any, tuple[str, str]] = {}  # id of a later image with a repeated file name -> (its images[i], the name)
     simple = set(map(type, cids)) <= {int} and len(set(cids)) == n and len(named) == n
     if simple:
         id_to_key = dict(zip(cids, keys.values()))
@@ -170,7 +170,7 @@ def _images(entries: list, file: str, problem: Any) -> tuple[dict[Any, str], pd.
             owner = first.get(cid) if not simple else i
             if owner == i and id_to_key.get(cid) == key:  # its own id: its annotations must not join the first's
                 del id_to_key[cid]
-                shadowed[cid] = f"images[{i}]"
+                shadowed[cid] = (f"images[{i}]", key)
         named = [i for i, d in zip(named, dup) if not d]
     pick = [entries[i] for i in named]
     sizes = {}
@@ -207,7 +207,7 @@ def _seg_kind(seg: Any) -> int:
 
 def _annotations(
     anns: list, id_to_key: dict[Any, str], label_ids: dict[Any, str], file: str, problem: Any,
-    shadowed: dict[Any, str] | None = None,
+    shadowed: dict[Any, tuple[str, str]] | None = None,
 ) -> pd.DataFrame:
     n = len(anns)
     is_dict = np.fromiter((type(a) is dict for a in anns), dtype=bool, count=n)
@@ -237,9 +237,10 @@ def _annotations(
             if where[i] is not None:
                 orphan[i] = False
                 missing[i] = True  # not placed
-                msg = (f"image_id {image_ids[i]!r} is {where[i]}, whose file name repeats an earlier image; "
+                at, key = where[i]
+                msg = (f"image_id {image_ids[i]!r} is {at} ('{key}'), whose file name repeats an earlier image; "
                        "annotation not merged onto that image, dropped")
-                problem("duplicate-image-id", msg, f"annotations[{i}]")
+                problem("duplicate-image-id", msg, f"annotations[{i}]", image=key)
     placed = is_dict & ~missing & ~orphan
     bad_seg = placed & (kind == _BAD)
     no_box = placed & (kind == _NONE) & ~box_ok
