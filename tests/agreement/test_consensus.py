@@ -187,7 +187,7 @@ def test_consensus_written_as_yolo_seg_passes_ultralytics(tmp_path, yolo_offline
     b = make_source("b", [("1.jpg", 5, 0, 15, 10), ("2.jpg", 0, 0, 10, 10), ("4.jpg", 50, 50, 60, 60), ("5.jpg", 65, 60, 85, 70)], IMAGES)
     cons = agree(a, b).consensus(method, "keep")
     ds = _dataset_with_images(tmp_path)
-    out = tmp_path / "seg"
+    out = tmp_path.with_name(tmp_path.name + "-seg")  # outside the input folder (an output inside it is refused)
     manifest = convert(ds, to="yolo-seg", source=cons, out=out, split="stratified", progress=False)
     assert manifest["counts"]["images_out"] == 5
     labels = sorted((out / "labels").rglob("*.txt"))

@@ -198,6 +198,12 @@ def test_offline_setup_sets_env_and_fonts(yolo_config: Path) -> None:
 
     from ultralytics.utils import ONLINE, SETTINGS, USER_CONFIG_DIR
 
+    from trainer import offline
+
+    # setup again (idempotent): a test earlier on this worker may have restored os.environ
+    # around its own Ultralytics use; what is checked is what setup() itself does
+    offline.setup(Path(os.environ.get("FRACATLAS_YOLO_CONFIG_DIR", yolo_config)))
+
     assert os.environ["YOLO_OFFLINE"] == "1" and os.environ["YOLO_AUTOINSTALL"] == "0"
     assert ONLINE is False
     for name in ("Arial.ttf", "Arial.Unicode.ttf"):

@@ -190,7 +190,7 @@ def _text(element: Any) -> str | None:
         return None
     if len(element) == 0:
         return element.text
-    return "".join(element.itertext())
+    return "".join(element.itertext()) or None  # only comments inside: empty, as <x></x> is
 
 
 def _findtext(parent: Any, tag: str) -> str | None:
