@@ -41,7 +41,11 @@ def setup(config_dir: str | os.PathLike[str] | None = None) -> Path:
     ``ultralytics`` is already imported, the folder it chose is returned and the fonts are
     placed there.
     """
+    os.environ["YOLO_OFFLINE"] = "1"
+    os.environ["YOLO_AUTOINSTALL"] = "0"
     if "ultralytics" in sys.modules:
+        # already imported (it read its settings then); the variables are set again all the
+        # same, for the subprocesses it starts and for code that reads them at call time
         from ultralytics.utils import USER_CONFIG_DIR  # type: ignore[import-not-found]
 
         _place_fonts(Path(USER_CONFIG_DIR))

@@ -180,7 +180,7 @@ class _Columns:
 def _clean(text: str | None) -> str | None:
     if text is None:
         return None
-    return text.strip()
+    return text.strip() or None  # <x></x>, <x> </x> and <x><!-- --></x> all hold nothing
 
 
 def _text(element: Any) -> str | None:
@@ -268,8 +268,8 @@ def _parse_batch(files: list[str], datas: list[bytes], cols: _Columns, source: s
         cols.doc.extend((odoc + first).tolist())
         cols.image.extend([key_of[d] for d in od])
         cols.label.extend([r[1].strip() or None for r in rows])
-        cols.truncated.extend([None if r[2] is None else r[2].strip() for r in rows])
-        cols.difficult.extend([None if r[3] is None else r[3].strip() for r in rows])
+        cols.truncated.extend([None if r[2] is None else (r[2].strip() or None) for r in rows])
+        cols.difficult.extend([None if r[3] is None else (r[3].strip() or None) for r in rows])
         cols.coords.extend([c for r in rows for c in r[4:]])
         cols.file.extend([files[d] for d in od])
         cols.index.extend(index.tolist())
