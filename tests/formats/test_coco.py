@@ -369,6 +369,17 @@ def test_duplicate_file_name_first_image_keeps_its_annotations(ids) -> None:
     assert [p.loc for p in problems if p.severity == "error"] == ["annotations[0]"]
 
 
+def test_unhashable_image_id_with_a_repeated_file_name_places_nothing() -> None:
+    """A list as image id on two entries with one file name raised TypeError (found by the
+    hypothesis document test); each bad id is a finding and no annotation is placed by it."""
+    images = [{"id": [1], "width": 10, "height": 10, "file_name": "a.jpg"},
+              {"id": [1], "width": 10, "height": 10, "file_name": "a.jpg"}]
+    source, problems = parse(doc([ann(SQUARE, image_id=[1])], images=images))
+    assert len(source.objects) == 0
+    assert any(p.loc == "images[1]" and p.kind == "duplicate-image-id" for p in problems)
+    assert any(p.loc == "annotations[0]" and p.severity == "error" for p in problems)
+
+
 def test_duplicate_category_id_is_reported() -> None:
     cats = [{"id": 1, "name": "fractured"}, {"id": 1, "name": "healed"}, {"id": 1, "name": "fractured"}]
     source, problems = parse(doc([ann(SQUARE)], categories=cats))

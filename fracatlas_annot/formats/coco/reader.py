@@ -167,7 +167,10 @@ def _images(entries: list, file: str, problem: Any) -> tuple[dict[Any, str], pd.
             msg = f"file name '{key}' is listed twice (images[{first_row[key]}] and images[{i}]); keeping the first"
             problem("duplicate-image-id", msg, f"images[{i}]", image=key, severity="warning")
             cid = cids[i]
-            owner = first.get(cid) if not simple else i
+            try:
+                owner = first.get(cid) if not simple else i
+            except TypeError:  # an unhashable id (reported above) places no annotation
+                continue
             if owner == i and id_to_key.get(cid) == key:  # its own id: its annotations must not join the first's
                 del id_to_key[cid]
                 shadowed[cid] = (f"images[{i}]", key)
