@@ -615,3 +615,12 @@ def test_duplicate_key_with_the_same_value_is_a_warning() -> None:
 def test_json_null_document_is_still_a_parse_error() -> None:
     source, problems = parse(b"null")
     assert [p.kind for p in problems] == ["parse-error"] and "NoneType" in problems[0].message
+
+
+@pytest.mark.parametrize("name, reported", [
+    ("../../x.jpg", True), ("..\\x.jpg", True), ("train2017/x.jpg", False), ("/home/u/x.jpg", False), ("x.jpg", False)])
+def test_file_name_keyed_by_base_name_and_climbing_out_is_reported(name, reported) -> None:
+    images = [{"id": 1, "width": 10, "height": 10, "file_name": name}]
+    source, problems = parse(doc([ann(SQUARE)], images=images))
+    assert list(source.images.index) == ["x.jpg"] and source.objects["image"].tolist() == ["x.jpg"]
+    assert [(p.kind, p.severity, p.loc) for p in problems] == ([("unsafe-name", "warning", "images[0]")] if reported else [])

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ...runtime.paths import escape_controls
 from ...model import Problem, Source, make_objects, make_source_images
 from .._json import as_float, flat_floats, int_array, load_object, lookup_all, read_document, rings_to_objects, sniff_json
 from .rle import rle_polygons
@@ -137,6 +138,11 @@ def _images(entries: list, file: str, problem: Any) -> tuple[dict[Any, str], pd.
                 what = "missing" if f is None else f"not a file name ({f!r})"
                 problem("missing-key", f"image entry has no usable 'file_name' ({what})", f"images[{i}]")
     keys = {i: f.replace("\\", "/").rsplit("/", 1)[-1] for i, f in enumerate(fnames) if type(f) is str}
+    for i, f in enumerate(fnames):  # folder parts are dropped; ones that climb out are said so
+        if type(f) is str and keys[i] and _climbs_out(f):
+            msg = (f"file_name {escape_controls(repr(f))} climbs out of the export ('..'); "
+                   f"keyed by its base name '{escape_controls(keys[i])}', never used as a path")
+            problem("unsafe-name", msg, f"images[{i}]", image=keys[i], severity="warning")
     named = [i for i, key in keys.items() if key]
 
     id_to_key: dict[Any, str] = {}
@@ -349,3 +355,9 @@ def _areas(values: list) -> np.ndarray:
     if flat is not None:
         return flat
     return np.array([as_float(v) for v in values], dtype=np.float64)
+
+
+def _climbs_out(name: str) -> bool:
+    """``../x.jpg``: a file name whose folder part climbs out of the export. Absolute paths
+    (VoTT, tools run on Windows) and ``train2017/x.jpg`` are common and not reported."""
+    return ".." in name.replace("\\", "/").split("/")
