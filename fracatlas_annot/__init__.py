@@ -45,6 +45,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "convert": ("convert", "convert"),
     "agree": ("agreement", "agree"),
     "report": ("report", "build_report"),
+    "render": ("report.outputs", "render"),
     "Dataset": ("model", "Dataset"),
     "Source": ("model", "Source"),
     "Problem": ("model", "Problem"),
@@ -72,6 +73,7 @@ if TYPE_CHECKING:  # pragma: no cover - what the lazy names are, for type checke
     from .formats import read
     from .model import Dataset, Problem, ProblemKind, Source
     from .report import build_report as report
+    from .report.outputs import render
     from .validate import ValidationResult, validate
 
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "fixtures/fracatlas-mini"
 READERS = ROOT / "fixtures/readers"
 
-PUBLIC = ["read", "validate", "convert", "agree", "report", "Dataset", "Source", "ValidationResult",
+PUBLIC = ["read", "validate", "convert", "agree", "report", "render", "Dataset", "Source", "ValidationResult",
           "FracatlasError", "InputError", "UsageError", "UnknownFormat", "UnknownSourceError", "HeaderError",
           "LossyConversionError", "OutputExistsError"]  # fmt: skip
 
@@ -37,6 +37,9 @@ def test_validate_twice() -> None:
         assert result.exit_code() == 0 and result.exit_code(strict=True) == 0
         doc = json.loads(json.dumps(result.to_json()))
         assert doc["schema"] == "fracatlas-annot/validate/1" and doc["summary"]["by_rule"] == {"FA505": 2}
+        sarif = json.loads(fa.render(result.to_json(), "sarif"))
+        assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["FA505", "FA505"]
+        assert [line.split(": ")[1].split()[0] for line in fa.render(doc, "concise").splitlines()[:2]] == ["FA505", "FA505"]
 
 
 def test_convert_twice(tmp_path: Path) -> None:
