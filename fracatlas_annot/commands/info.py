@@ -38,7 +38,9 @@ def info_summary(dataset: Any) -> dict[str, Any]:
     images = dataset.images
     s["image_files"] = len(dataset.files)
     s["images_in_csv"] = int(images["in_csv"].sum()) if "in_csv" in images and len(images) else 0
-    s["header_errors"] = int(images["header_error"].notna().sum()) if "header_error" in images and len(images) else 0
+    # a header error of an image file that exists (a missing file is counted as not on disk)
+    on_disk = images["path"].notna() if "path" in images else pd.Series(False, index=images.index)
+    s["header_errors"] = int((images["header_error"].notna() & on_disk).sum()) if "header_error" in images and len(images) else 0
     dup = dataset.files["image"][dataset.files["image"].duplicated(keep=False)] if len(dataset.files) else pd.Series([], dtype=object)
     s["files_in_two_folders"] = sorted(set(dup.tolist()))
     if len(dataset.split_lists):
@@ -88,7 +90,9 @@ def _render(s: dict[str, Any], limit: int) -> None:
         title += f" ({s['version']})"
     console.print(title)
     facts = [f"{s['images']} images", f"{s['images_on_disk']} on disk"]
-    if s["image_files"] != s["images_on_disk"]:
+    if not s["image_files"] and s["images"]:
+        facts.append("no image files")
+    elif s["image_files"] != s["images_on_disk"]:
         facts.append(f"{s['image_files']} image files")
     if s.get("images_in_csv"):
         facts.append(f"{s['images_in_csv']} in dataset.csv")

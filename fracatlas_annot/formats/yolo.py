@@ -49,6 +49,8 @@ from ._yaml import load_yaml
 SUFFIXES = (".txt",)
 #: Class-list text files, in the order they are looked for; never read as label files.
 NOT_LABELS = ("labels.txt", "classes.txt")
+#: Lower-case start of a README text file (Roboflow writes README.dataset.txt, README.roboflow.txt): never a label file.
+README = "readme"
 #: Other formats' per-image files a YOLO folder or zip may mix in: reported, never read.
 FOREIGN = {".xml": ("a Pascal VOC file", lambda head: b"<annotation" in head)}
 #: Names of an Ultralytics dataset yaml, in the order they are looked for (see :func:`find_data_yaml`).
@@ -63,13 +65,15 @@ Names = Sequence[str] | Mapping[int, str]
 
 
 def sniff(path: Path) -> int:
-    """Detection score of a ``.txt`` file: 1 unless it is a class list (labels.txt, classes.txt)."""
-    return int(path.name.lower() not in NOT_LABELS)
+    """Detection score of a ``.txt`` file: 1 unless it is a class list (labels.txt,
+    classes.txt) or a README (Roboflow's README.dataset.txt, README.roboflow.txt)."""
+    return int(is_entry(path.name.lower()))
 
 
 def is_entry(name: str) -> bool:
-    """True for the (lower-case) name of a label file in a folder or zip (not a class list)."""
-    return name.endswith(".txt") and name not in NOT_LABELS
+    """True for the (lower-case) name of a label file in a folder or zip (not a class list,
+    not a README.*.txt)."""
+    return name.endswith(".txt") and name not in NOT_LABELS and not name.startswith(README)
 
 
 # --------------------------------------------------------------------------- class names

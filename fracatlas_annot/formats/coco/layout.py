@@ -39,12 +39,17 @@ IMAGES = "images"
 
 def _roboflow(path: Path) -> list[tuple[Path, Path, str | None]]:
     """``(file, image folder, split)`` of each split folder of a Roboflow root (sorted)."""
+    try:
+        names = os.listdir(path) if path.is_dir() else []
+    except OSError:
+        return []
     out = []
-    for name in sorted(os.listdir(path)) if path.is_dir() else []:
+    for name in names:
         sub = path / name
         if name.lower() in SPLIT_NAMES and (sub / ROBOFLOW_FILE).is_file():
             out.append((sub / ROBOFLOW_FILE, sub, SPLIT_NAMES[name.lower()]))
-    return out
+    order = list(dict.fromkeys(SPLIT_NAMES.values()))
+    return sorted(out, key=lambda t: (order.index(t[2]), t[1].name))
 
 
 def _annotations_folder(path: Path) -> list[tuple[Path, Path | None, str | None]]:
