@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..formats.registry import FORMATS
 from ..runtime.paths import escape_controls
-from ._common import cluster_options, console, echo_json, execution, handle_errors, verbose_option
+from ._common import cluster_options, console, echo_json, execution, handle_errors, images_option, verbose_option
 
 EPILOG = """\b
 Examples:
@@ -155,9 +155,10 @@ def _render(s: dict[str, Any], limit: int) -> None:
 @click.option("--names", default=None, metavar="A,B", help="YOLO class names in index order, comma-separated (when no labels.txt / classes.txt).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (format, images, sources, labels, splits, problems ...).")
 @click.option("--limit", type=click.IntRange(0), default=50, show_default=True, help="Reading problems shown in the terminal (0: all).")
+@images_option
 @cluster_options
 @verbose_option
-def info_cmd(path: str, input_format: str | None, names: str | None, as_json: bool, limit: int, scheduler: str | None, workers: int | None, verbose: bool) -> None:
+def info_cmd(path: str, input_format: str | None, names: str | None, as_json: bool, limit: int, images: str | None, scheduler: str | None, workers: int | None, verbose: bool) -> None:
     """Show what PATH holds: format, images, objects per source, labels, splits, and every
     reading problem with its file and line or element.
 
@@ -169,7 +170,7 @@ def info_cmd(path: str, input_format: str | None, names: str | None, as_json: bo
 
     with handle_errors(verbose), execution(scheduler, workers):
         name_list = [n.strip() for n in names.split(",")] if names else None
-        dataset = read(path, format=input_format, names=name_list)
+        dataset = read(path, format=input_format, names=name_list, images=images)
         s = info_summary(dataset)
         if as_json:
             echo_json(s)

@@ -25,7 +25,7 @@ from .detect import UnknownFormat, detect
 from .names import drop_unsafe_names
 from .registry import FORMATS, Format, get_format
 
-__all__ = ["FORMATS", "Format", "detect", "read"]
+__all__ = ["FORMATS", "Format", "detect", "read", "takes_images"]
 
 
 def read(path: str | os.PathLike[str], *, format: str | None = None, names: Sequence[str] | None = None,
@@ -58,3 +58,14 @@ def read(path: str | os.PathLike[str], *, format: str | None = None, names: Sequ
     ds = drop_unsafe_names(fmt.read_dataset(p, names=list(names) if names is not None else None, images=images))
     raise_if_empty(ds, p)
     return ds
+
+
+def takes_images(path: str | os.PathLike[str], *, format: str | None = None) -> bool:
+    """True when the format at ``path`` (or ``format``) reads its images from a folder that
+    ``read(..., images=DIR)`` may name; False for a layout that places its own images, or
+    when nothing known is there (``read`` then says why)."""
+    try:
+        fmt = get_format(format) if format else FORMATS[detect(Path(path))]
+    except (ValueError, UnknownFormat, OSError):
+        return False
+    return fmt.takes_images

@@ -113,6 +113,12 @@ class Format:
             object.__setattr__(self, "targets", (self.name,))
 
     @property
+    def takes_images(self) -> bool:
+        """Its reader takes the folder of the image files (``--images DIR``); a layout that
+        places its own images (an archive, a data.yaml) does not."""
+        return self.read is None or "images" in inspect.signature(self.read).parameters
+
+    @property
     def declares_sizes(self) -> bool:
         """The format states each image's width and height."""
         return self.sizes_rank is not None
@@ -123,7 +129,7 @@ class Format:
         if self.read is not None:
             if images is None:
                 return self.read(path, names=names)
-            if "images" not in inspect.signature(self.read).parameters:
+            if not self.takes_images:
                 raise UsageError(f"--images is not used by the {self.name} format (its layout places the images)")
             return self.read(path, names=names, images=images)
         return read_export(Path(path), fmt=self.name, read_source=self.read_source, names=names, images=images)
@@ -159,8 +165,10 @@ FORMATS: dict[str, Format] = {
             lists_negatives=True, source_rank=40, labels_rank=3, sizes_rank=1,
         ),
         Format(
-            name="yolo", summary="YOLO txt: a .txt file, a folder of them, or a makesense YOLO zip",
-            read_source=yolo.read, suffixes=(".txt",), sniff=yolo.sniff, entry=yolo.is_entry, makesense_export=(".zip",),
+            name="yolo", summary="YOLO txt: a .txt file, a folder of them, a makesense YOLO zip, or an Ultralytics "
+            "predict folder (images + labels/*.txt with a confidence column)",
+            read=yolo.read_layout, read_source=yolo.read, suffixes=(".txt",), sniff=yolo.sniff, entry=yolo.is_entry,
+            sniff_folder=yolo.sniff_folder, folder_rank=45, makesense_export=(".zip",),
             geometry="mixed", units="norm", lists_negatives=True, source_rank=50, labels_rank=2,
         ),
         Format(

@@ -42,6 +42,7 @@ from ._files import (
     os_error_problem,
     read_folder_files,
     read_regular,
+    scan_files,
     stem_of,
 )
 from ._yaml import load_yaml
@@ -491,3 +492,28 @@ def read(
         problems += part["problems"]
     source = _build(parts, name=name, label_ids=label_ids, path=os.fspath(p), meta=meta)
     return source, problems
+
+
+# --------------------------------------------------------------------------- layouts
+
+#: The sub-folder of an Ultralytics predict folder (``runs/detect/predict``) holding the
+#: ``--save-txt`` label files of the images beside it.
+PREDICT_LABELS = "labels"
+
+
+def sniff_folder(path: Path) -> bool:
+    """True for an Ultralytics predict folder: images directly in it and ``labels/*.txt``."""
+    from .assemble import is_image_folder
+
+    labels = path / PREDICT_LABELS
+    return labels.is_dir() and any(is_entry(n.lower()) for n in scan_files(labels, SUFFIXES)) and is_image_folder(path)
+
+
+def read_layout(path: str | os.PathLike[str], *, names: Any = None, images: Any = None) -> Any:
+    """YOLO labels as a Dataset: a file, a folder of them, a makesense zip, or an Ultralytics
+    predict folder (images beside ``labels/``; a confidence column is kept as ``score``)."""
+    from .assemble import read_export
+
+    p = Path(path)
+    target = p / PREDICT_LABELS if p.is_dir() and sniff_folder(p) else p
+    return read_export(p, fmt="yolo", read_source=read, names=names, target=target, images=images)

@@ -108,15 +108,18 @@ def _merge(parts: list[tuple[Source, str | None]], problems: list[Problem], root
 
 
 def _unlisted(files: pd.DataFrame, listed: dict[str, set[str]], file_of: dict[str, str], root: Path) -> list[Problem]:
-    """An image file in a folder whose COCO file does not list it."""
+    """An image file in a folder whose COCO file (which lists negatives too) does not list it."""
     out = []
     for key, path in zip(files["image"], files["path"]):
         folder = os.path.dirname(path)
         if folder not in listed or key in listed[folder]:
             continue
         where = os.path.relpath(path, root)
-        msg = (f"image file {where} is not listed in {file_of[folder]} beside it; "
-               "it is not read as a negative of that file")
+        elsewhere = [file_of[f] for f in listed if f != folder and key in listed[f]]
+        fate = (f"it is listed in {elsewhere[0]}, whose split it takes" if elsewhere
+                else "it is kept as an image without objects, which nobody may have labelled")
+        msg = (f"image file {where} is not listed in {file_of[folder]} beside it, which lists every image it "
+               f"covers (negatives too); {fate}")
         out.append(Problem("unlisted-image", msg, file=file_of[folder], image=key, source="coco", severity="warning"))
     return out
 
@@ -129,7 +132,12 @@ def read_layout(path: str | os.PathLike[str], *, names: Any = None, images: Any 
     p = Path(path)
     found = coco_files(p) if p.is_dir() else []
     if not found:
-        return read_export(p, fmt="coco", read_source=read, images=images)
+        ds = read_export(p, fmt="coco", read_source=read, images=images)
+        src = ds.sources["coco"]
+        if p.is_file() and len(ds.files) and _lists_negatives(src):
+            folder = os.path.dirname(ds.files["path"].iloc[0])
+            _add_problems(ds, _unlisted(ds.files, {folder: set(src.images.index)}, {folder: p.name}, p.parent))
+        return ds
     problems: list[Problem] = []
     parts: list[tuple[Source, str | None]] = []
     for f, _, split in found:
@@ -160,13 +168,22 @@ def read_layout(path: str | os.PathLike[str], *, names: Any = None, images: Any 
                 listed.setdefault(str(d), set()).update(src.images.index)
                 rel = os.path.relpath(f, p)
                 file_of[str(d)] = f"{file_of[str(d)]} or {rel}" if str(d) in file_of else rel
-        extra = _unlisted(ds.files, listed, file_of, p)
-        if extra:
-            from ...model import problems_frame
-
-            ds.problems = pd.concat([ds.problems, problems_frame(extra)], ignore_index=True)
+        _add_problems(ds, _unlisted(ds.files, listed, file_of, p))
     ds.meta["annotation_files"] = ", ".join(os.path.relpath(f, p) for f, _, _ in found)
     return ds
+
+
+def _lists_negatives(src: Source) -> bool:
+    """The file lists an image without annotations (Roboflow, CVAT: every image; makesense
+    lists only images with polygons, so an image it does not list may be a negative)."""
+    return bool(len(src.images)) and not src.images.index.isin(src.objects["image"]).all()
+
+
+def _add_problems(ds: Any, extra: list[Problem]) -> None:
+    if extra:
+        from ...model import problems_frame
+
+        ds.problems = pd.concat([ds.problems, problems_frame(extra)], ignore_index=True)
 
 
 def _image_suffixes() -> tuple[str, ...]:
