@@ -156,7 +156,7 @@ def _deeper_exports(folder: Path) -> list[tuple[str, str]]:
                 try:
                     if e.is_dir(follow_symlinks=False):
                         fmt = _detect_folder(Path(e.path))
-                        if fmt is not None and fmt != "folder":  # a layout: name it, do not descend
+                        if fmt is not None:  # an export folder (or a folder of images): name it, do not descend
                             found.append((os.path.relpath(e.path, folder) + os.sep, fmt))
                         else:
                             nxt.append(Path(e.path))
