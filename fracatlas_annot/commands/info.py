@@ -164,7 +164,10 @@ def info_cmd(path: str, input_format: str | None, names: str | None, as_json: bo
 
     PATH is a FracAtlas archive (or the folder holding FracAtlas/), a makesense export
     (COCO or VGG JSON, VOC or YOLO zip, rect CSV), a folder of VOC XML / YOLO txt files, a
-    folder with one reader's makesense exports, or a folder of images.
+    folder with one reader's makesense exports, a Roboflow COCO root (train/ valid/ test/),
+    a CVAT export (annotations/ + images/), an Ultralytics predict folder (images + labels/),
+    or a folder of images. An export's images are found beside it, in its images/ folder, or
+    in --images DIR.
     """
     from ..formats import read
 

@@ -277,3 +277,13 @@ def test_predict_folder_is_a_yolo_source_with_scores(case: str, geometry: str, t
     assert ds.sources["yolo"].objects["score"].round(6).tolist() == want["scores"]
     assert ds.sources["yolo"].objects["units"].eq("px").all()  # scaled with the image files' sizes
     assert fa.validate(ds, fast=True, progress=False).summary["errors"] == 0
+
+
+def test_an_annotation_file_name_never_leads_out_of_images(tmp_path: Path) -> None:
+    """``annotations/instances_...json`` (subset '..') reads images/, never images/.. (the root)."""
+    root = tmp_path / "export"
+    shutil.copytree(CVAT_BOXES, root)
+    shutil.move(root / "annotations" / "instances_default.json", root / "annotations" / "instances_...json")
+    shutil.copy(CVAT_BOXES / "images" / "xr_001.jpg", root / "stray.jpg")
+    ds = fa.read(root)
+    assert ds.format == "coco" and sorted(ds.files["image"]) == ["xr_001.jpg", "xr_002.jpg", "xr_003.jpg", "xr_004.jpg"]

@@ -46,7 +46,7 @@ def _roboflow(path: Path) -> list[tuple[Path, Path, str | None]]:
     out = []
     for name in names:
         sub = path / name
-        if name.lower() in SPLIT_NAMES and (sub / ROBOFLOW_FILE).is_file():
+        if name.lower() in SPLIT_NAMES and not sub.is_symlink() and (sub / ROBOFLOW_FILE).is_file():
             out.append((sub / ROBOFLOW_FILE, sub, SPLIT_NAMES[name.lower()]))
     order = list(dict.fromkeys(SPLIT_NAMES.values()))
     return sorted(out, key=lambda t: (order.index(t[2]), t[1].name))
@@ -63,8 +63,10 @@ def _annotations_folder(path: Path) -> list[tuple[Path, Path | None, str | None]
         if sniff_json(f) != "coco":
             continue
         subset = name[:-5].split("_", 1)[-1] if name.lower().startswith("instances_") else name[:-5]
-        images = path / IMAGES / subset if (path / IMAGES / subset).is_dir() else path / IMAGES
-        out.append((f, images if images.is_dir() else None, SPLIT_NAMES.get(subset.lower())))
+        inside = subset.strip(".") and not (path / IMAGES / subset).is_symlink()  # never images/.. nor a link out
+        images = path / IMAGES / subset if inside and (path / IMAGES / subset).is_dir() else path / IMAGES
+        usable = images.is_dir() and not images.is_symlink()
+        out.append((f, images if usable else None, SPLIT_NAMES.get(subset.lower())))
     return out
 
 
