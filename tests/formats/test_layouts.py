@@ -287,3 +287,16 @@ def test_an_annotation_file_name_never_leads_out_of_images(tmp_path: Path) -> No
     shutil.copy(CVAT_BOXES / "images" / "xr_001.jpg", root / "stray.jpg")
     ds = fa.read(root)
     assert ds.format == "coco" and sorted(ds.files["image"]) == ["xr_001.jpg", "xr_002.jpg", "xr_003.jpg", "xr_004.jpg"]
+
+
+def test_agree_reads_the_readers_images_from_the_images_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two readers' CSV exports without images: with --images the unlabelled IMG0000104.jpg is an
+    image both read (4 images, not 3)."""
+    for r in ("a", "b"):
+        (tmp_path / r).mkdir()
+        shutil.copy(CSV_FILE, tmp_path / r / CSV_FILE.name)
+    args = ["agree", str(tmp_path / "a"), str(tmp_path / "b"), "--json"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["image_level"]["n"] == 3
+    assert main([*args, "--images", str(CSV_CASE / "images")]) == 0
+    assert json.loads(capsys.readouterr().out)["image_level"]["n"] == 4
