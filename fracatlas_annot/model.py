@@ -223,6 +223,7 @@ class ProblemKind(str, enum.Enum):
     DUPLICATE_IMAGE_ID = "duplicate-image-id"  # an image id or name listed twice
     ORPHAN_ANNOTATION = "orphan-annotation"  # an annotation whose image id no image has
     UNSUPPORTED = "unsupported"  # content the reader knows but does not carry (points, lines ...)
+    UNLISTED_IMAGE = "unlisted-image"  # an image file beside an annotation file that does not list it
 
     def __str__(self) -> str:
         return self.value
@@ -245,6 +246,7 @@ PROBLEM_RULES: dict[ProblemKind, str] = {
     ProblemKind.DUPLICATE_IMAGE_ID: "FA005",
     ProblemKind.ORPHAN_ANNOTATION: "FA007",
     ProblemKind.UNSUPPORTED: "FA000",
+    ProblemKind.UNLISTED_IMAGE: "FA019",
 }
 
 

@@ -46,6 +46,9 @@ INPUTS: dict[ProblemKind, tuple[str, dict[str, bytes]]] = {
     ProblemKind.DUPLICATE_IMAGE_ID: ("folder", {"twice.json": _coco({**GOOD, "images": [IMG, {**IMG, "file_name": "IMG0000025.jpg"}]})}),
     ProblemKind.ORPHAN_ANNOTATION: ("folder", {"orphan.json": _coco({**GOOD, "annotations": [ANN, {**ANN, "id": 1, "image_id": 7}]})}),
     ProblemKind.UNSUPPORTED: ("zip", {"IMG0000019": GOOD_YOLO, "IMG0000025.txt": GOOD_YOLO}),
+    # a COCO file that lists a negative (IMG0000025) lies beside an image it does not list (IMG0000031)
+    ProblemKind.UNLISTED_IMAGE: ("coco-file", {"_annotations.coco.json": _coco({**GOOD, "images": [
+        IMG, {**IMG, "id": 2, "file_name": "IMG0000025.jpg"}]}), "IMG0000031.jpg": b"\xff\xd8\xff\xd9"}),
 }  # fmt: skip
 
 
@@ -58,6 +61,10 @@ def _write(tmp_path: Path, container: str, entries: dict[str, bytes]) -> Path:
         return path
     folder = tmp_path / "reader"
     folder.mkdir()
+    if container == "coco-file":  # the file itself is the input, its images beside it
+        for name, data in entries.items():
+            (folder / name).write_bytes(data)
+        return folder / next(iter(entries))
     if container == "voc":
         (folder / "IMG0000019.xml").write_bytes(GOOD_VOC)
     else:

@@ -242,12 +242,16 @@ def duplicate_annotation_id(ctx: CheckContext):
             continue
         ids = obj["ann_id"]
         ok = ids.notna()
-        dup = ids[ok].astype(str).duplicated(keep="first")
+        # ids are unique per file: a source read from several files (a Roboflow root) repeats them
+        per_file = obj["file"].astype(str) + "\0" if "file" in obj else ""
+        key = per_file + ids.astype(str)
+        dup = key[ok].duplicated(keep="first")
         rows = obj[ok][dup.to_numpy()]
         if len(rows):
-            first = ids[ok].astype(str).drop_duplicates(keep="first")
+            first = key[ok].drop_duplicates(keep="first")
             first_loc = pd.Series(obj.loc[first.index, "loc"].to_numpy(), index=first.to_numpy())
-            msgs = [f"annotation id {i} already used at {first_loc.get(str(i))}" for i in rows["ann_id"].astype(str)]
+            msgs = [f"annotation id {i} already used at {first_loc.get(k)}" for i, k in
+                    zip(rows["ann_id"].astype(str), key[ok][dup.to_numpy()])]
             parts.append(object_findings(name, rows, msgs))
     return _dedupe(concat(parts))
 
@@ -704,3 +708,24 @@ def coco_iscrowd_missing(ctx: CheckContext):
         if bad.any():
             parts.append(object_findings(name, obj[bad], "annotation has no iscrowd"))
     return concat(parts)
+
+
+@rule("FA019", "image-not-listed", Severity.WARNING)
+def image_not_listed(ctx: CheckContext):
+    """An image file lies beside an annotation file that does not list it.
+
+    ## What it does
+    Reports each image file in a folder whose annotation file lists every image of that
+    folder, negatives too (a Roboflow split folder with its `_annotations.coco.json`, a CVAT
+    `images/` folder with `annotations/instances_default.json`), but not this one.
+
+    ## Why is this bad?
+    A tool that walks the folder trains the image as a negative although nobody labelled
+    it; Roboflow exports do this when one image is listed in another split's file, so the
+    image may be in two splits or carry labels elsewhere.
+
+    ## Example
+    `train/5_png.rf.1ad9....jpg` on disk, listed only in `valid/_annotations.coco.json`.
+    Use instead: move the file to the split folder that lists it, or export again.
+    """
+    return _from_problems(ctx, "FA019")

@@ -121,6 +121,17 @@ def handle_errors(verbose: bool = False) -> Iterator[None]:
         raise SystemExit(internal_error(exc, verbose=verbose)) from None
 
 
+#: Help of ``--images DIR`` (info, validate, convert; agree and report share the flag with ``--model``).
+IMAGES_HELP = ("The folder holding the image files of an export that does not hold them (default: beside the file, its "
+               "images/ folder, or images/ beside annotations/); names in the export are matched by base name in it only.")
+
+
+def images_option(f: Any) -> Any:
+    """``--images DIR``: where an export's image files are (see :func:`fracatlas_annot.formats.read`)."""
+    return click.option("--images", "images", type=click.Path(exists=True, file_okay=False), default=None,
+                        metavar="DIR", help=IMAGES_HELP)(f)
+
+
 def verbose_option(f: Any) -> Any:
     return click.option("--verbose", "-v", is_flag=True, help="Show tracebacks for unexpected errors.")(f)
 

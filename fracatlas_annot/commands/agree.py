@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import click
@@ -75,7 +76,7 @@ def _names(text: str) -> tuple[str, str]:
 @click.option("--seen-a", type=click.Path(exists=True, dir_okay=False), default=None, help="Text file: the images reader A read, one name a line (makesense exports cannot tell).")
 @click.option("--seen-b", type=click.Path(exists=True, dir_okay=False), default=None, help="Text file: the images reader B read, one name a line.")
 @click.option("--model", "model", type=click.Path(exists=True), default=None, help="A model's predictions as a third reader: an Ultralytics labels/ folder (save_conf), a COCO results JSON, or the output of `fracatlas-annot predict`.")
-@click.option("--images", "model_images", type=click.Path(exists=True), default=None, help="--model: the images predicted on (a folder, or a COCO JSON mapping image ids to file names).")
+@click.option("--images", "model_images", type=click.Path(exists=True), default=None, help="The folder of the readers' image files when their exports do not hold them (matched by base name), also the images --model predicted on; or, for --model, a COCO JSON mapping image ids to file names.")
 @click.option("--conf", type=click.FloatRange(0, 1), default=0.25, show_default=True, help="--model: confidence threshold of the model's predictions.")
 @click.option("--sweep", default="0.05:0.95:0.05", show_default=True, help="--model: confidence thresholds of the sweep (start:stop:step, a list, or none).")
 @click.option("--ignore-labels", is_flag=True, help="Match objects whatever their labels (no label-mismatch).")
@@ -120,9 +121,15 @@ def agree_cmd(
         seen = None
         if seen_a or seen_b:
             seen = tuple(read_image_list(p) if p else None for p in (seen_a, seen_b))
+        a: Any = reader_a
+        b: Any = reader_b
+        if model_images and os.path.isdir(model_images):  # the readers' exports find their images there
+            from ..formats import read, takes_images
+
+            a, b = (read(r, images=model_images) if takes_images(r) else r for r in (reader_a, reader_b))
         result = agree(
-            reader_a,
-            reader_b,
+            a,
+            b,
             names=reader_names,
             iou=thresholds,
             geometry=geometry,

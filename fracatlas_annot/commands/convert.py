@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..errors import LossyConversionError
 from ..formats.registry import FORMATS, targets
-from ._common import cluster_options, console, echo_json, err_console, execution, handle_errors, verbose_option
+from ._common import cluster_options, console, echo_json, err_console, execution, handle_errors, images_option, verbose_option
 
 
 class RegistryChoice(click.Choice):
@@ -67,9 +67,10 @@ see --allow-lossy); 2 unreadable input, bad option, or OUT exists and is not emp
 @click.option("--names", default=None, metavar="A,B", help="YOLO class names in index order, comma-separated (when labels.txt / classes.txt is missing or empty).")
 @click.option("--no-duplicates", "no_duplicates", is_flag=True, help="Do not detect duplicate images (their groups are then not kept in one split).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@images_option
 @cluster_options
 @verbose_option
-def convert_command(path: Path, out: Path, to: str, source: str | None, split: str | None, ratios: str, seed: int, multipart: str, allow_lossy: bool, overwrite: bool, names: str | None, no_duplicates: bool, as_json: bool, scheduler: str | None, workers: int | None, verbose: bool) -> None:
+def convert_command(path: Path, out: Path, to: str, source: str | None, split: str | None, ratios: str, seed: int, multipart: str, allow_lossy: bool, overwrite: bool, names: str | None, no_duplicates: bool, as_json: bool, images: str | None, scheduler: str | None, workers: int | None, verbose: bool) -> None:
     """Convert PATH (a FracAtlas archive, a makesense export, a folder) to --to format in OUT.
 
     The class map is explicit and printed (FracAtlas COCO category 1 "fractured" becomes
@@ -83,7 +84,7 @@ def convert_command(path: Path, out: Path, to: str, source: str | None, split: s
             manifest = convert(
                 path, to=to, out=out, source=source, split=split, ratios=ratios, seed=seed, multipart=multipart,
                 allow_lossy=allow_lossy, overwrite=overwrite, duplicates=not no_duplicates, progress=not as_json,
-                names=[n.strip() for n in names.split(",")] if names else None,
+                names=[n.strip() for n in names.split(",")] if names else None, images=images,
             )
         except LossyConversionError as exc:
             if as_json:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..formats.registry import FORMATS
 from ..runtime.paths import escape_controls
-from ._common import cluster_options, console, echo_json, execution, handle_errors, verbose_option
+from ._common import cluster_options, console, echo_json, execution, handle_errors, images_option, verbose_option
 
 EPILOG = """\b
 Examples:
@@ -38,7 +38,9 @@ def info_summary(dataset: Any) -> dict[str, Any]:
     images = dataset.images
     s["image_files"] = len(dataset.files)
     s["images_in_csv"] = int(images["in_csv"].sum()) if "in_csv" in images and len(images) else 0
-    s["header_errors"] = int(images["header_error"].notna().sum()) if "header_error" in images and len(images) else 0
+    # a header error of an image file that exists (a missing file is counted as not on disk)
+    on_disk = images["path"].notna() if "path" in images else pd.Series(False, index=images.index)
+    s["header_errors"] = int((images["header_error"].notna() & on_disk).sum()) if "header_error" in images and len(images) else 0
     dup = dataset.files["image"][dataset.files["image"].duplicated(keep=False)] if len(dataset.files) else pd.Series([], dtype=object)
     s["files_in_two_folders"] = sorted(set(dup.tolist()))
     if len(dataset.split_lists):
@@ -88,7 +90,9 @@ def _render(s: dict[str, Any], limit: int) -> None:
         title += f" ({s['version']})"
     console.print(title)
     facts = [f"{s['images']} images", f"{s['images_on_disk']} on disk"]
-    if s["image_files"] != s["images_on_disk"]:
+    if not s["image_files"] and s["images"]:
+        facts.append("no image files")
+    elif s["image_files"] != s["images_on_disk"]:
         facts.append(f"{s['image_files']} image files")
     if s.get("images_in_csv"):
         facts.append(f"{s['images_in_csv']} in dataset.csv")
@@ -151,21 +155,25 @@ def _render(s: dict[str, Any], limit: int) -> None:
 @click.option("--names", default=None, metavar="A,B", help="YOLO class names in index order, comma-separated (when no labels.txt / classes.txt).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (format, images, sources, labels, splits, problems ...).")
 @click.option("--limit", type=click.IntRange(0), default=50, show_default=True, help="Reading problems shown in the terminal (0: all).")
+@images_option
 @cluster_options
 @verbose_option
-def info_cmd(path: str, input_format: str | None, names: str | None, as_json: bool, limit: int, scheduler: str | None, workers: int | None, verbose: bool) -> None:
+def info_cmd(path: str, input_format: str | None, names: str | None, as_json: bool, limit: int, images: str | None, scheduler: str | None, workers: int | None, verbose: bool) -> None:
     """Show what PATH holds: format, images, objects per source, labels, splits, and every
     reading problem with its file and line or element.
 
     PATH is a FracAtlas archive (or the folder holding FracAtlas/), a makesense export
     (COCO or VGG JSON, VOC or YOLO zip, rect CSV), a folder of VOC XML / YOLO txt files, a
-    folder with one reader's makesense exports, or a folder of images.
+    folder with one reader's makesense exports, a Roboflow COCO root (train/ valid/ test/),
+    a CVAT export (annotations/ + images/), an Ultralytics predict folder (images + labels/),
+    or a folder of images. An export's images are found beside it, in its images/ folder, or
+    in --images DIR.
     """
     from ..formats import read
 
     with handle_errors(verbose), execution(scheduler, workers):
         name_list = [n.strip() for n in names.split(",")] if names else None
-        dataset = read(path, format=input_format, names=name_list)
+        dataset = read(path, format=input_format, names=name_list, images=images)
         s = info_summary(dataset)
         if as_json:
             echo_json(s)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from ._common import cluster_options, echo_json, execution, handle_errors, verbose_option
@@ -25,7 +27,7 @@ agreement shown in the page. Exit codes: 0 no error-level finding, 1 errors foun
 @click.option("--json", "out_json", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON to this file ('-' prints it).")
 @click.option("--readers", nargs=2, type=click.Path(exists=True), default=None, help="Two readers' exports (A B): adds the agreement section.")
 @click.option("--model", type=click.Path(exists=True), default=None, help="With --readers: a model's predictions as a third reader (as in `agree --model`).")
-@click.option("--images", "model_images", type=click.Path(exists=True), default=None, help="--model: the images predicted on (a folder or a COCO JSON).")
+@click.option("--images", "model_images", type=click.Path(exists=True), default=None, help="The folder of PATH's image files when the export does not hold them (matched by base name), also the images --model predicted on; or, for --model, a COCO JSON.")
 @click.option("--conf", type=click.FloatRange(0, 1), default=0.25, show_default=True, help="--model: confidence threshold.")
 @click.option("--fast", is_flag=True, help="Skip pixel-level checks (no decoding of every image, no pixel hashing).")
 @click.option("--select", multiple=True, help="Rule codes or prefixes to run (comma-separated or repeated), as in validate.")
@@ -67,7 +69,10 @@ def report_cmd(
             if out is not None:  # refuse before reading: never onto an input file
                 check_not_input(out, inputs, folder=False)
 
-        ds = read(path, format=fmt) if fmt else read(path)
+        from ..formats import takes_images
+
+        folder = model_images if model_images and os.path.isdir(model_images) and takes_images(path, format=fmt) else None
+        ds = read(path, format=fmt, images=folder) if fmt else read(path, images=folder)
         data = build_report(
             ds,
             out_html=out_html,

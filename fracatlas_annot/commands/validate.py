@@ -11,7 +11,7 @@ from rich.table import Table
 from ..formats.registry import FORMATS
 from ..report.outputs import OUTPUT_FORMATS
 from ..report.outputs.text import SEVERITY_STYLE
-from ._common import cluster_options, console, echo_json, execution, handle_errors, verbose_option
+from ._common import cluster_options, console, echo_json, execution, handle_errors, images_option, verbose_option
 
 
 VALIDATE_EPILOG = """\b
@@ -90,6 +90,7 @@ def _print_text(doc: dict[str, Any], limit: int) -> None:
     help="Two readers' own exports of the same images: adds the FA8 two-reader agreement rules.",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@images_option
 @cluster_options
 @verbose_option
 def validate_cmd(
@@ -105,6 +106,7 @@ def validate_cmd(
     names: str | None,
     readers: tuple[str, str] | None,
     no_progress: bool,
+    images: str | None,
     scheduler: str | None,
     workers: int | None,
     verbose: bool,
@@ -119,11 +121,11 @@ def validate_cmd(
 
     with handle_errors(verbose), execution(scheduler, workers):
         target: Any = path
-        if readers or names:
+        if readers or names or images:
             from ..formats import read
 
             class_names = [n.strip() for n in names.split(",")] if names else None
-            target = read(path, format=input_format, names=class_names)
+            target = read(path, format=input_format, names=class_names, images=images)
         if readers:
             from ..agreement import add_readers
 

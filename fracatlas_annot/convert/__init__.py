@@ -53,6 +53,7 @@ def convert(
     duplicates: bool = True,
     progress: bool = True,
     names: Sequence[str] | None = None,
+    images: str | Path | None = None,
 ) -> dict[str, Any]:
     """Write ``dataset_or_path`` as ``to`` into the folder ``out``; return the manifest.
 
@@ -75,6 +76,8 @@ def convert(
         progress: show progress bars on stderr.
         names: YOLO class names in index order, when the input has no (or an empty) class
             list; only with a path (a Dataset was read already).
+        images: the folder of the input's image files, when the export does not hold them
+            (default: beside it or its ``images/`` folder); only with a path.
 
     Raises:
         UsageError: bad option, unknown source. OutputExistsError: ``out`` not empty.
@@ -90,14 +93,14 @@ def convert(
     ratios_t = parse_ratios(ratios)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         raise UsageError(f"seed must be an integer from 0 to 2^32-1, got {seed!r}")
-    if names is not None:
+    protected = [Path(images)] if images is not None else []
+    if names is not None or images is not None:
         if isinstance(dataset_or_path, (Dataset, Source)):
-            raise UsageError("names apply when reading a path; this input was read already")
+            raise UsageError("names and images apply when reading a path; this input was read already")
         from ..formats import read
 
-        dataset_or_path = read(Path(dataset_or_path), names=list(names))
+        dataset_or_path = read(Path(dataset_or_path), names=list(names) if names is not None else None, images=images)
     out = Path(out).absolute()
-    protected = []
     if not isinstance(dataset_or_path, (Dataset, Source)):
         protected.append(Path(dataset_or_path))
     elif isinstance(dataset_or_path, Dataset) and dataset_or_path.root is not None:

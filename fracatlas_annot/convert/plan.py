@@ -301,6 +301,11 @@ def make_plan(
         shown = ",".join(f"{r:g}" for r in ratios_t) if not isinstance(ratios_t, str) else ratios_t
         notes.append(f"no official split lists in the input: split drawn at random (--split stratified, ratios {shown}, "
                      f"seed {seed}, stratified by positive/negative); pass --split to choose")
+    if method == "official" and dataset.meta.get("splits_from"):
+        opts["split_from"] = dataset.meta["splits_from"]
+        counts = table["split"].value_counts()
+        shown = ", ".join(f"{s} {int(counts[s])}" for s in ("train", "val", "test") if s in counts)
+        notes.append(f"split kept from {dataset.meta['splits_from']}: {shown}")
     if method == "official":
         unlisted = table[(table["reason"] == "drawn") & table["fractured"].astype(bool)]
         if len(unlisted):

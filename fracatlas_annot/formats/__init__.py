@@ -25,10 +25,11 @@ from .detect import UnknownFormat, detect
 from .names import drop_unsafe_names
 from .registry import FORMATS, Format, get_format
 
-__all__ = ["FORMATS", "Format", "detect", "read"]
+__all__ = ["FORMATS", "Format", "detect", "read", "takes_images"]
 
 
-def read(path: str | os.PathLike[str], *, format: str | None = None, names: Sequence[str] | None = None) -> Dataset:
+def read(path: str | os.PathLike[str], *, format: str | None = None, names: Sequence[str] | None = None,
+         images: str | os.PathLike[str] | None = None) -> Dataset:
     """Read whatever is at ``path`` into a :class:`Dataset`.
 
     Args:
@@ -37,6 +38,8 @@ def read(path: str | os.PathLike[str], *, format: str | None = None, names: Sequ
             reader's makesense exports, a written train set, or a folder of images.
         format: force a format (a name or alias in :data:`FORMATS`) instead of detecting it.
         names: YOLO class names (index order), when no labels.txt / classes.txt is at hand.
+        images: the folder holding the image files of an export (default: beside it, or its
+            ``images/`` sibling); names in the export are matched by base name in it.
 
     Returns:
         The dataset; reading problems are in ``Dataset.problems`` (never raised).
@@ -52,6 +55,17 @@ def read(path: str | os.PathLike[str], *, format: str | None = None, names: Sequ
         fmt = get_format(format) if format else FORMATS[detect(p)]
     except (ValueError, UnknownFormat) as exc:
         raise InputError(p, str(exc)) from None
-    ds = drop_unsafe_names(fmt.read_dataset(p, names=list(names) if names is not None else None))
+    ds = drop_unsafe_names(fmt.read_dataset(p, names=list(names) if names is not None else None, images=images))
     raise_if_empty(ds, p)
     return ds
+
+
+def takes_images(path: str | os.PathLike[str], *, format: str | None = None) -> bool:
+    """True when the format at ``path`` (or ``format``) reads its images from a folder that
+    ``read(..., images=DIR)`` may name; False for a layout that places its own images, or
+    when nothing known is there (``read`` then says why)."""
+    try:
+        fmt = get_format(format) if format else FORMATS[detect(Path(path))]
+    except (ValueError, UnknownFormat, OSError):
+        return False
+    return fmt.takes_images

@@ -16,14 +16,20 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ..imaging.headers import read_headers
 from ..model import IMAGE_COLUMNS, Dataset, Problem, Source, empty_images, problems_frame, resolve_normalized
 from ._files import scan_files
 from .fracatlas import IMAGE_SUFFIXES
 from .sizes import declared_sizes
 
-__all__ = ["assemble", "read_export", "read_one", "read_folder", "raise_if_empty"]
+__all__ = ["assemble", "image_folder", "images_option_dir", "read_export", "read_one", "read_folder", "raise_if_empty"]
+
+#: Where an export's images lie when not beside it: a sub-folder ``images/`` of the export's
+#: folder (makesense CSV + ``images/``), or, for a file in ``annotations/`` (CVAT, COCO), the
+#: ``images/`` folder beside ``annotations/``.
+IMAGES_FOLDER = "images"
+ANNOTATIONS_FOLDERS = ("annotations",)
 
 SourceReader = Callable[..., tuple[Source, list[Problem]]]
 
@@ -42,21 +48,49 @@ def read_one(read_source: SourceReader, path: Path, *, name: str, names: Sequenc
     return source, problems
 
 
+def image_folder(folder: Path, images: str | os.PathLike[str] | None = None) -> Path | None:
+    """The one folder whose image files are an export's images: ``images`` when given (the
+    ``--images DIR`` option), else ``folder`` itself when images lie directly in it, else its
+    ``images/`` sub-folder, else, for ``annotations/``, the ``images/`` folder beside it; None
+    when none holds an image. Names in an export are matched by base name within this
+    folder only (never followed as paths)."""
+    if images is not None:
+        return images_option_dir(images)
+    if not folder.is_dir():
+        return None
+    candidates = [folder, folder / IMAGES_FOLDER]
+    if folder.name.lower() in ANNOTATIONS_FOLDERS:
+        candidates.append(folder.parent / IMAGES_FOLDER)
+    for c in candidates:
+        if c.is_dir() and is_image_folder(c):
+            return c
+    return None
+
+
+def images_option_dir(images: str | os.PathLike[str]) -> Path:
+    """``--images DIR`` checked: an existing folder (UsageError otherwise)."""
+    d = Path(images)
+    if not d.is_dir():
+        raise UsageError(f"--images {d}: not a folder")
+    return d
+
+
 def read_export(path: Path, *, fmt: str, read_source: SourceReader, names: Sequence[str] | None = None,
-                target: Path | None = None) -> Dataset:
-    """A Dataset with one source, ``fmt``, read from ``target`` (default: ``path``); image
-    files directly in ``path`` (when a folder) are the images."""
+                target: Path | None = None, images: str | os.PathLike[str] | None = None) -> Dataset:
+    """A Dataset with one source, ``fmt``, read from ``target`` (default: ``path``); the image
+    files of :func:`image_folder` (beside the export, in its ``images/`` sibling, or
+    ``images``) are the images."""
     source, problems = read_one(read_source, target or path, name=fmt, names=names,
                                 base=path if path.is_dir() else path.parent)
-    return assemble(path, {fmt: source}, problems, fmt=fmt)
+    return assemble(path, {fmt: source}, problems, fmt=fmt, images=images)
 
 
-def read_folder(path: str | os.PathLike[str], *, names: Any = None) -> Dataset:
-    """The "folder" format: a folder of images, no annotation."""
+def read_folder(path: str | os.PathLike[str], *, names: Any = None, images: Any = None) -> Dataset:
+    """The "folder" format: a folder of images, no annotation (``images``: read that folder)."""
     p = Path(path)
     if not p.is_dir():
         raise InputError(p, "--format folder needs a folder of images")
-    return assemble(p, {}, [], fmt="folder")
+    return assemble(p, {}, [], fmt="folder", images=images)
 
 
 def is_image_folder(path: Path) -> bool:
@@ -71,18 +105,19 @@ def _list_images(folder: Path, problems: list[Problem]) -> pd.DataFrame:
 
 
 def assemble(folder: Path, sources: dict[str, Source], problems: list[Problem], *, fmt: str,
-             images_from: Sequence[Path] | None = None) -> Dataset:
-    """A Dataset around sources read from plain exports: images = image files directly in
-    ``folder`` when it is a folder (or the ``images_from`` paths; headers read) plus every image
-    a source names; YOLO scaled with the known sizes (image headers, then sizes declared by
-    the sources, see :func:`~fracatlas_annot.formats.sizes.declared_sizes`)."""
+             images_from: Sequence[Path] | None = None, images: str | os.PathLike[str] | None = None) -> Dataset:
+    """A Dataset around sources read from plain exports: images = the image files of
+    :func:`image_folder` (``folder``, or the folder of the file ``folder``; ``images`` when
+    given), or the ``images_from`` paths (headers read), plus every image a source names; YOLO
+    scaled with the known sizes (image headers, then sizes declared by the sources, see
+    :func:`~fracatlas_annot.formats.sizes.declared_sizes`)."""
     from .registry import label_order
 
     if images_from is not None:
         files = pd.DataFrame({"image": [p.name for p in images_from], "path": [str(p) for p in images_from],
                               "folder": [p.parent.name for p in images_from]}, dtype=object)
-    elif folder.is_dir():
-        files = _list_images(folder, problems)
+    elif (where := image_folder(folder if folder.is_dir() else folder.parent, images)) is not None:
+        files = _list_images(where, problems)
     else:
         files = pd.DataFrame(columns=["image", "path", "folder"], dtype=object)
     head = read_headers(files["path"].tolist()) if len(files) else None

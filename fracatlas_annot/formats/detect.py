@@ -121,8 +121,53 @@ def detect(path: str | os.PathLike[str]) -> str:
         raise UnknownFormat("no such file or folder")
     fmt = _detect_folder(p)
     if fmt is None:
+        deeper = _deeper_exports(p)
+        if deeper:
+            shown = ", ".join(f"{rel} ({f})" for rel, f in deeper[:DEEPER_SHOWN])
+            more = f" and {len(deeper) - DEEPER_SHOWN} more" if len(deeper) > DEEPER_SHOWN else ""
+            raise UnknownFormat(f"the folder holds no annotation file or image itself, only deeper in sub-folders: "
+                                f"{shown}{more}; name one of those files (or the folder holding it) as the path")
         raise UnknownFormat(f"the folder holds no annotation file or image (looked for: {_looked_for()})")
     return fmt
+
+
+#: How deep, how many entries, and how many found files the "exports only deeper" message looks at and names.
+DEEPER_LEVELS, DEEPER_ENTRIES, DEEPER_SHOWN = 4, 5000, 5
+
+
+def _deeper_exports(folder: Path) -> list[tuple[str, str]]:
+    """``(relative path, format)`` of the annotation files and the export folders (a path
+    ending in the separator) in the sub-folders of ``folder``, breadth first, a few levels and
+    entries at most (links not followed)."""
+    found: list[tuple[str, str]] = []
+    level, seen = [folder], 0
+    for _ in range(DEEPER_LEVELS):
+        nxt = []
+        for d in level:
+            try:
+                with os.scandir(d) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError:
+                continue
+            for e in entries:
+                seen += 1
+                if seen > DEEPER_ENTRIES or e.name.startswith("."):
+                    continue
+                try:
+                    if e.is_dir(follow_symlinks=False):
+                        fmt = _detect_folder(Path(e.path))
+                        if fmt is not None:  # an export folder (or a folder of images): name it, do not descend
+                            found.append((os.path.relpath(e.path, folder) + os.sep, fmt))
+                        else:
+                            nxt.append(Path(e.path))
+                    elif d is not folder and e.is_file(follow_symlinks=False):
+                        fmt = detect_file(Path(e.path))
+                        if fmt is not None:
+                            found.append((os.path.relpath(e.path, folder), fmt))
+                except OSError:
+                    continue
+        level = nxt
+    return found
 
 
 def _looked_for() -> str:

@@ -57,9 +57,10 @@ def sniff_folder(path: Path) -> bool:
     return bool(export_files(path))
 
 
-def read(path: str | os.PathLike[str], *, names: Sequence[str] | None = None) -> Dataset:
+def read(path: str | os.PathLike[str], *, names: Sequence[str] | None = None, images: Any = None) -> Dataset:
     """One reader's makesense exports: one source per file, named by format (``coco``,
-    ``voc`` ...; a second file of one format is ``coco-2``)."""
+    ``voc`` ...; a second file of one format is ``coco-2``); images beside them, in their
+    ``images/`` sub-folder, or in ``images`` (``--images DIR``)."""
     from .assemble import assemble, read_one
     from .detect import export_files
     from .registry import FORMATS
@@ -82,7 +83,7 @@ def read(path: str | os.PathLike[str], *, names: Sequence[str] | None = None) ->
         problems += probs
         files[name] = f.name
     _names_from_coco(sources)
-    ds = assemble(folder, sources, problems, fmt="makesense")
+    ds = assemble(folder, sources, problems, fmt="makesense", images=images)
     ds.meta["reader"] = folder.name
     ds.meta["exports"] = files  # not a scalar: stays out of summary()
     return ds

@@ -15,12 +15,14 @@ A new format is one module (its reader, and its writer when it has one) and one 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import coco, fracatlas, makesense, rect_csv, ultralytics, vgg, voc, yolo, yolo_cls
+from ..errors import UsageError
 from .assemble import is_image_folder, read_export, read_folder
 
 if TYPE_CHECKING:
@@ -111,15 +113,26 @@ class Format:
             object.__setattr__(self, "targets", (self.name,))
 
     @property
+    def takes_images(self) -> bool:
+        """Its reader takes the folder of the image files (``--images DIR``); a layout that
+        places its own images (an archive, a data.yaml) does not."""
+        return self.read is None or "images" in inspect.signature(self.read).parameters
+
+    @property
     def declares_sizes(self) -> bool:
         """The format states each image's width and height."""
         return self.sizes_rank is not None
 
-    def read_dataset(self, path: Path, *, names: Any = None) -> Dataset:
-        """Read ``path`` as this format into a Dataset."""
+    def read_dataset(self, path: Path, *, names: Any = None, images: Any = None) -> Dataset:
+        """Read ``path`` as this format into a Dataset; ``images``: the folder of its image
+        files (``--images DIR``), for a format whose reader takes one (UsageError otherwise)."""
         if self.read is not None:
-            return self.read(path, names=names)
-        return read_export(Path(path), fmt=self.name, read_source=self.read_source, names=names)
+            if images is None:
+                return self.read(path, names=names)
+            if not self.takes_images:
+                raise UsageError(f"--images is not used by the {self.name} format (its layout places the images)")
+            return self.read(path, names=names, images=images)
+        return read_export(Path(path), fmt=self.name, read_source=self.read_source, names=names, images=images)
 
 
 #: Every format, in the order detection breaks ties and help lists them.
@@ -132,8 +145,10 @@ FORMATS: dict[str, Format] = {
             folder_rank=10, geometry="mixed",
         ),
         Format(
-            name="coco", summary="a COCO JSON file (makesense POLYGON export)",
-            read_source=coco.read, suffixes=(".json",), sniff=coco.sniff, makesense_export=(".json",),
+            name="coco", summary="a COCO JSON file (makesense POLYGON export), a Roboflow COCO root "
+            "(train/ valid/ test/ with _annotations.coco.json) or a CVAT export (annotations/*.json + images/)",
+            read=coco.read_layout, read_source=coco.read, suffixes=(".json",), sniff=coco.sniff,
+            sniff_folder=coco.sniff_folder, folder_rank=22, makesense_export=(".json",),
             write=coco.write, writes="annotations.json", geometry="polygon",
             source_rank=10, labels_rank=1, sizes_rank=3,
         ),
@@ -150,8 +165,10 @@ FORMATS: dict[str, Format] = {
             lists_negatives=True, source_rank=40, labels_rank=3, sizes_rank=1,
         ),
         Format(
-            name="yolo", summary="YOLO txt: a .txt file, a folder of them, or a makesense YOLO zip",
-            read_source=yolo.read, suffixes=(".txt",), sniff=yolo.sniff, entry=yolo.is_entry, makesense_export=(".zip",),
+            name="yolo", summary="YOLO txt: a .txt file, a folder of them, a makesense YOLO zip, or an Ultralytics "
+            "predict folder (images + labels/*.txt with a confidence column)",
+            read=yolo.read_layout, read_source=yolo.read, suffixes=(".txt",), sniff=yolo.sniff, entry=yolo.is_entry,
+            sniff_folder=yolo.sniff_folder, folder_rank=45, makesense_export=(".zip",),
             geometry="mixed", units="norm", lists_negatives=True, source_rank=50, labels_rank=2,
         ),
         Format(

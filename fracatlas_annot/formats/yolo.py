@@ -42,6 +42,7 @@ from ._files import (
     os_error_problem,
     read_folder_files,
     read_regular,
+    scan_files,
     stem_of,
 )
 from ._yaml import load_yaml
@@ -49,6 +50,8 @@ from ._yaml import load_yaml
 SUFFIXES = (".txt",)
 #: Class-list text files, in the order they are looked for; never read as label files.
 NOT_LABELS = ("labels.txt", "classes.txt")
+#: Lower-case start of a README text file (Roboflow writes README.dataset.txt, README.roboflow.txt): never a label file.
+README = "readme"
 #: Other formats' per-image files a YOLO folder or zip may mix in: reported, never read.
 FOREIGN = {".xml": ("a Pascal VOC file", lambda head: b"<annotation" in head)}
 #: Names of an Ultralytics dataset yaml, in the order they are looked for (see :func:`find_data_yaml`).
@@ -63,13 +66,15 @@ Names = Sequence[str] | Mapping[int, str]
 
 
 def sniff(path: Path) -> int:
-    """Detection score of a ``.txt`` file: 1 unless it is a class list (labels.txt, classes.txt)."""
-    return int(path.name.lower() not in NOT_LABELS)
+    """Detection score of a ``.txt`` file: 1 unless it is a class list (labels.txt,
+    classes.txt) or a README (Roboflow's README.dataset.txt, README.roboflow.txt)."""
+    return int(is_entry(path.name.lower()))
 
 
 def is_entry(name: str) -> bool:
-    """True for the (lower-case) name of a label file in a folder or zip (not a class list)."""
-    return name.endswith(".txt") and name not in NOT_LABELS
+    """True for the (lower-case) name of a label file in a folder or zip (not a class list,
+    not a README.*.txt)."""
+    return name.endswith(".txt") and name not in NOT_LABELS and not name.startswith(README)
 
 
 # --------------------------------------------------------------------------- class names
@@ -487,3 +492,28 @@ def read(
         problems += part["problems"]
     source = _build(parts, name=name, label_ids=label_ids, path=os.fspath(p), meta=meta)
     return source, problems
+
+
+# --------------------------------------------------------------------------- layouts
+
+#: The sub-folder of an Ultralytics predict folder (``runs/detect/predict``) holding the
+#: ``--save-txt`` label files of the images beside it.
+PREDICT_LABELS = "labels"
+
+
+def sniff_folder(path: Path) -> bool:
+    """True for an Ultralytics predict folder: images directly in it and ``labels/*.txt``."""
+    from .assemble import is_image_folder
+
+    labels = path / PREDICT_LABELS
+    return labels.is_dir() and any(is_entry(n.lower()) for n in scan_files(labels, SUFFIXES)) and is_image_folder(path)
+
+
+def read_layout(path: str | os.PathLike[str], *, names: Any = None, images: Any = None) -> Any:
+    """YOLO labels as a Dataset: a file, a folder of them, a makesense zip, or an Ultralytics
+    predict folder (images beside ``labels/``; a confidence column is kept as ``score``)."""
+    from .assemble import read_export
+
+    p = Path(path)
+    target = p / PREDICT_LABELS if p.is_dir() and sniff_folder(p) else p
+    return read_export(p, fmt="yolo", read_source=read, names=names, target=target, images=images)

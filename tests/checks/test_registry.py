@@ -63,6 +63,7 @@ CATALOGUE: dict[str, tuple[str, str, str, str]] = {
     "FA015": ("crowd-or-rle-object", "warning", "structure", "stable"),
     "FA017": ("stale-label-cache", "warning", "structure", "stable"),
     "FA018": ("coco-iscrowd-missing", "warning", "structure", "stable"),
+    "FA019": ("image-not-listed", "warning", "structure", "stable"),
     "FA101": ("polygon-too-few-vertices", "error", "geometry", "stable"),
     "FA102": ("invalid-polygon", "error", "geometry", "stable"),
     "FA103": ("zero-area-polygon", "error", "geometry", "stable"),

@@ -36,6 +36,7 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
     "FA015": ("crowd-or-rle-object", "warning", "structure"),
     "FA017": ("stale-label-cache", "warning", "structure"),
     "FA018": ("coco-iscrowd-missing", "warning", "structure"),
+    "FA019": ("image-not-listed", "warning", "structure"),
     "FA101": ("polygon-too-few-vertices", "error", "geometry"),
     "FA102": ("invalid-polygon", "error", "geometry"),
     "FA103": ("zero-area-polygon", "error", "geometry"),

@@ -56,7 +56,7 @@ def test_every_writable_format_round_trips(mini_ds, tmp_path, target):
     out = tmp_path / "out"
     manifest = convert(mini_ds, to=target, out=out, allow_lossy=True, progress=False)
     # a layout is read as a folder; a single-document format from the file the writer names first
-    path = out if fmt.read is not None else out / manifest["outputs"][0]
+    path = out if fmt.read_source is None else out / manifest["outputs"][0]
     back = fmt.read_dataset(path)
     assert detect(path) == fmt.name and read(path).format == fmt.name  # detection finds what was written
     assert set(back.images.index) == set(mini_ds.images.index)

@@ -70,6 +70,7 @@ def parse(data: bytes, *, file: str, name: str = "coco") -> tuple[Source, list[P
     labels, label_ids = _categories(lists["categories"], problem)
     id_to_key, images, shadowed = _images(lists["images"], file, problem)
     objects = _annotations(lists["annotations"], id_to_key, label_ids, file, problem, shadowed)
+    _drop_placeholder(lists["categories"], labels, label_ids, objects, problem)
     if not images_usable:
         # without images nothing can be placed; the one images problem says it all
         problems[:] = [p for p in problems if p.kind != "orphan-annotation"]
@@ -120,6 +121,26 @@ def _categories(cats: list, problem: Any) -> tuple[list[str], dict[Any, str]]:
             problem("bad-value", f"category id {cid!r} is not a number", f"categories[{i}]")
         labels.append(label)
     return labels, label_ids
+
+
+def _drop_placeholder(cats: list, labels: list[str], label_ids: dict[Any, str], objects: pd.DataFrame,
+                      problem: Any) -> None:
+    """Drop Roboflow's placeholder parent class from the label set: category id 0 that no
+    annotation uses, whose name is the supercategory of every other category (an info note)."""
+    if 0 not in label_ids or len(label_ids) < 2:
+        return
+    name = label_ids[0]
+    others = [c for c in cats if isinstance(c, dict) and c.get("id") != 0 and c.get("id") in label_ids]
+    if not others or any(c.get("supercategory") != name for c in others):
+        return
+    used = objects["class_id"].dropna().to_numpy() if len(objects) else ()
+    if any(int(c) == 0 for c in used):
+        return
+    del label_ids[0]
+    labels.remove(name)
+    at = next(i for i, c in enumerate(cats) if isinstance(c, dict) and c.get("id") == 0)
+    problem("unsupported", f"category 0 '{name}' is a placeholder parent class (the supercategory of the others, "
+            "used by no annotation, as Roboflow writes it): not a label", f"categories[{at}]", severity="info")
 
 
 def _images(entries: list, file: str, problem: Any) -> tuple[dict[Any, str], pd.DataFrame, dict[Any, str]]:

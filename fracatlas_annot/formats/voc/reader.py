@@ -562,7 +562,7 @@ def sniff_folder(path: Path) -> bool:
     return voc_folder(path) is not None
 
 
-def read_layout(path: str | os.PathLike[str], *, names: Any = None) -> Any:
+def read_layout(path: str | os.PathLike[str], *, names: Any = None, images: Any = None) -> Any:
     """A VOC export as a Dataset: a file, a zip, a folder of XML files, or a VOC layout (the
     XML files in ``Annotations/``, images beside it)."""
     from ..assemble import read_export
@@ -571,4 +571,4 @@ def read_layout(path: str | os.PathLike[str], *, names: Any = None) -> Any:
     target = p
     if p.is_dir() and not any(n.lower().endswith(".xml") for n in _names(p)):
         target = voc_folder(p) or p
-    return read_export(p, fmt="voc", read_source=read, names=names, target=target)
+    return read_export(p, fmt="voc", read_source=read, names=names, target=target, images=images)
