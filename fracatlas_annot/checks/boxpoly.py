@@ -227,13 +227,13 @@ def coco_area_not_polygon_area(ctx: CheckContext):
         if src.format != "coco" or not len(obj):
             continue
         geom = obj["geometry"].to_numpy()
-        has = ~shapely.is_missing(geom) & ~shapely.is_empty(geom)
+        actual = shapely.area(geom)
+        has = ~shapely.is_missing(geom) & ~shapely.is_empty(geom) & np.isfinite(actual)  # NaN vertices: FA1xx
         if not has.any():
             continue
         declared = (
             obj["area"].to_numpy(dtype="float64", na_value=np.nan) if "area" in obj else np.full(len(obj), np.nan)
         )
-        actual = shapely.area(geom)
         missing = has & np.isnan(declared)
         rle = obj["rle"].to_numpy(dtype=object) if "rle" in obj else np.full(len(obj), None, dtype=object)
         is_rle = np.array([isinstance(v, dict) for v in rle], dtype=bool)

@@ -105,3 +105,16 @@ def test_an_rle_area_is_its_mask_pixel_count(tmp_path: Path) -> None:
         ],
     }  # fmt: skip
     assert _fa205(_write(tmp_path, doc)) == [("annotations[1]", "area 60 but the mask has 40 pixels")]
+
+
+def test_hostile_polygons_are_not_rasterised_blindly(tmp_path: Path) -> None:
+    # vertices far outside the image (a walk of 10^12 px for pycocotools) and a NaN vertex
+    doc = _clipped_doc(7.0)
+    doc["annotations"][0]["segmentation"] = [[10, 10, 1e12, 10, 1e12, 1e12, 10, 1e12]]
+    doc["annotations"].append(dict(doc["annotations"][0], id=2, segmentation=[[10, 10, 20, 10, float("nan"), 20]]))
+    p = tmp_path / "instances_default.json"
+    p.write_text(json.dumps(doc), encoding="utf-8")  # NaN as JavaScript writes it
+    [(loc, message)] = _fa205(p)  # the NaN polygon is left to the reader and FA1xx
+    assert loc == "annotations[0]"
+    assert message.startswith("area 7 but the polygon's area is 99999999998")
+    assert message.endswith("(100% off) and its rasterised mask has 8100 pixels")  # clipped to the 100 x 100 image

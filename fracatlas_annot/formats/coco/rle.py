@@ -16,6 +16,7 @@ import numpy as np
 __all__ = ["compressed", "decode", "rle_polygons", "mask_iou", "mask_areas"]
 
 _MAX_PIXELS = 100_000_000  # a decoded mask above this (100 MB) is refused, not allocated
+_MAX_OUTLINE = 10_000_000  # an outline longer than this (pixels) is not rasterised (memory ~ 5 x length)
 
 
 def compressed(seg: Any) -> dict | str:
@@ -144,18 +145,23 @@ def mask_areas(geometry: np.ndarray, width: np.ndarray, height: np.ndarray, rle:
             if not isinstance(c, str):
                 out[i] = float(mask_utils.area(c))
             continue
-        if g is None or shapely.is_empty(g):
-            continue
-        parts = shapely.get_parts(g)
-        flat = [shapely.get_coordinates(shapely.get_exterior_ring(p))[:-1].ravel().tolist() for p in parts]
-        flat = [f for f in flat if len(f) >= 6]
-        if not flat:
+        if g is None or shapely.is_empty(g) or not np.isfinite(shapely.get_coordinates(g)).all():
             continue
         x0, y0, x1, y1 = shapely.bounds(g)
         w, h = width[i], height[i]
         w = int(np.ceil(x1)) + 1 if not np.isfinite(w) or w <= 0 else int(w)
         h = int(np.ceil(y1)) + 1 if not np.isfinite(h) or h <= 0 else int(h)
         if w <= 0 or h <= 0 or w * h > _MAX_PIXELS:
+            continue
+        if x0 < -1 or y0 < -1 or x1 > w + 1 or y1 > h + 1:  # what lies outside is clipped anyway
+            g = shapely.clip_by_rect(g, -1, -1, w + 1, h + 1)
+        if shapely.length(g) > _MAX_OUTLINE:  # pycocotools walks every pixel of the outline
+            continue
+        parts = shapely.get_parts(g)
+        flat = [shapely.get_coordinates(shapely.get_exterior_ring(p))[:-1].ravel().tolist() for p in parts]
+        flat = [f for f in flat if len(f) >= 6]
+        if not flat:
+            out[i] = 0.0
             continue
         out[i] = float(mask_utils.area(mask_utils.merge(mask_utils.frPyObjects(flat, h, w))))
     return out
