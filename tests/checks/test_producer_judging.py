@@ -118,3 +118,59 @@ def test_hostile_polygons_are_not_rasterised_blindly(tmp_path: Path) -> None:
     assert loc == "annotations[0]"
     assert message.startswith("area 7 but the polygon's area is 99999999998")
     assert message.endswith("(100% off) and its rasterised mask has 8100 pixels")  # clipped to the 100 x 100 image
+
+
+# --------------------------------------------------------------------------- #11 relative locations
+
+DEFECTS = PRODUCERS.parent / "defects"
+#: the image and file rules whose findings name files on disk (FA5xx, FA6xx, FA405, FA406, FA304)
+DISK_RULES = ("FA304", "FA405", "FA406", "FA501", "FA502", "FA505", "FA506", "FA507", "FA509", "FA601", "FA602", "FA603")
+
+
+def test_every_finding_file_is_relative_to_the_dataset_root(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from fracatlas_annot.cli import main
+
+    monkeypatch.chdir(tmp_path)  # nowhere near the data set, which is named by its absolute path
+    assert main(["validate", str(DEFECTS), "--format", "json", "--no-progress"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    files = {(f["code"], f["file"]) for f in doc["findings"] if f["file"] is not None}
+    assert {c for c, _ in files} >= set(DISK_RULES)  # the defects fixture plants each of them
+    assert [f for _, f in files if Path(f).is_absolute() or "\\" in f] == []
+    assert [f for _, f in files if not (DEFECTS / f.split("!")[0]).exists()] == []
+    assert ("FA505", "images/Fractured/IMG0000019.jpg") in files
+    assert ("FA304", "Annotations/PASCAL VOC") in files
+    dup = next(f for f in doc["findings"] if f["code"] == "FA406")
+    assert dup["message"] == ("file name found in 2 places: images/Fractured/IMG0000142.jpg, "
+                              "images/Non_fractured/IMG0000142.jpg")  # fmt: skip
+    assert all(f["location"] is None or not Path(f["location"]).is_absolute() for f in doc["findings"])
+
+
+def test_text_and_sarif_show_the_same_places_from_the_working_directory(capsys: pytest.CaptureFixture[str],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from fracatlas_annot.cli import main
+
+    monkeypatch.chdir(DEFECTS.parent)  # read only: outputs go to stdout
+    main(["validate", str(DEFECTS), "--select", "FA505,FA406", "--no-progress", "--format", "concise"])
+    out = capsys.readouterr().out
+    assert "defects/images/Fractured/IMG0000019.jpg" in out
+    assert "defects/images/Non_fractured/IMG0000142.jpg" in out
+    assert str(DEFECTS) not in out
+    main(["validate", str(DEFECTS), "--select", "FA505", "--no-progress", "--format", "sarif"])
+    sarif = json.loads(capsys.readouterr().out)
+    uris = sorted(loc["physicalLocation"]["artifactLocation"]["uri"]
+                  for r in sarif["runs"][0]["results"] for loc in r["locations"])  # fmt: skip
+    assert uris == ["defects/images/Fractured/IMG0000019.jpg", "defects/images/Fractured/IMG0000024.jpg"]
+
+
+def test_an_image_outside_the_root_keeps_its_path(tmp_path: Path) -> None:
+    from fracatlas_annot.checks._findings import dataset_files
+    from fracatlas_annot.checks.registry import CheckContext
+    from fracatlas_annot.model import Dataset
+
+    root = tmp_path / "set"
+    (root / "images").mkdir(parents=True)
+    ctx = CheckContext(Dataset(root=root / "labels.json"))  # a file: its folder is the base
+    other = tmp_path / "elsewhere" / "a.jpg"
+    assert dataset_files(ctx, [root / "images" / "a.jpg", other, None, float("nan")]) == [
+        "images/a.jpg", other.as_posix(), None, None]  # fmt: skip
