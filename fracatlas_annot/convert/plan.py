@@ -17,6 +17,7 @@ from ..formats.sizes import fill_sizes
 from ..model import Dataset, Source, empty_source_images
 from .common import check_stems, link_images, object_counts, record_crowd
 from .geometry import Rings, nonfinite
+from .exif_frame import to_displayed_frame
 from .manifest import Recorder
 from .picks import decisions_note, fractured_by_objects
 from .shapes import clamped_boxes, polygon_parts, seg_instances, traced_geometry
@@ -232,6 +233,8 @@ def make_plan(
         sized, unit_framed = _unit_frames(sized, objects_in, target)
         objects_in = resolve_normalized(objects_in, sized)
     objects = objects_in.copy()
+    # labels drawn on the stored pixels of an EXIF-rotated photo (LabelImg) -> the displayed frame
+    objects, frame_notes = to_displayed_frame(dataset, src, objects, recorder)
     cls_of = {n: i for i, n in enumerate(names)}
     cls = objects["label"].map(cls_of)
     unknown = cls.isna().to_numpy()
@@ -312,6 +315,7 @@ def make_plan(
         notes.append("duplicate detection unavailable (no image files or no duplicates module): groups not enforced")
     if decisions:
         notes.append(decisions_note(decisions))
+    notes += frame_notes
     notes += _copies_note(dataset, images)
     if len(unit_framed):
         notes.append(f"{len(unit_framed)} image(s) with neither a file nor a declared size: their normalised "
