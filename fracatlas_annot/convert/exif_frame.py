@@ -84,20 +84,22 @@ def _frames(dataset: Dataset, src: Source) -> pd.DataFrame:
     return t
 
 
-def _moved(objects: pd.DataFrame, rows: np.ndarray, t: pd.DataFrame) -> tuple[np.ndarray, list[Any]]:
+def _moved(objects: pd.DataFrame, rows: np.ndarray, t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """New corners (n, 4) and geometries of ``objects`` rows, turned into the displayed frame."""
-    corners = np.empty((len(rows), 4))
-    geoms: list[Any] = []
-    g_col = objects["geometry"].to_numpy(dtype=object) if "geometry" in objects else np.full(len(objects), None)
-    for j, r in enumerate(rows):
-        row = objects.iloc[r]
-        f = t.loc[row["image"]]
-        turn = lambda xy, f=f: stored_to_displayed(xy, int(f["o"]), f["rw"], f["rh"])  # noqa: E731
-        box = np.array([[row["x0"], row["y0"]], [row["x1"], row["y1"]]], dtype=float)
-        b = turn(box)
-        corners[j] = [b[:, 0].min(), b[:, 1].min(), b[:, 0].max(), b[:, 1].max()]
-        g = g_col[r]
-        geoms.append(None if g is None or shapely.is_missing(g) else shapely.transform(g, turn))
+    f = t.reindex(objects["image"].to_numpy(dtype=object)[rows])
+    o, rw, rh = (f[c].to_numpy(dtype=float) for c in ("o", "rw", "rh"))
+    box = objects[["x0", "y0", "x1", "y1"]].to_numpy(dtype=float)[rows]
+    a, b = np.empty((len(rows), 2)), np.empty((len(rows), 2))
+    for k in np.unique(o):
+        sel = o == k
+        a[sel] = stored_to_displayed(box[sel][:, :2], int(k), rw[sel], rh[sel])
+        b[sel] = stored_to_displayed(box[sel][:, 2:], int(k), rw[sel], rh[sel])
+    corners = np.column_stack([np.minimum(a, b), np.maximum(a, b)])
+    g_col = objects["geometry"].to_numpy(dtype=object)[rows] if "geometry" in objects else np.full(len(rows), None)
+    geoms = np.full(len(rows), None, dtype=object)
+    for j, g in enumerate(g_col):
+        if g is not None and not shapely.is_missing(g):
+            geoms[j] = shapely.transform(g, lambda xy, j=j: stored_to_displayed(xy, int(o[j]), rw[j], rh[j]))
     return corners, geoms
 
 
@@ -133,20 +135,27 @@ def to_displayed_frame(dataset: Dataset, src: Source, objects: pd.DataFrame, rec
     source_stored = bool(proven_stored) and not proven_shown
     refs = _reference_boxes(dataset, src, t)
     objects = objects.copy()
-    turned_images, kept_swapped, unknown = [], [], []
-    for key in sorted(set(objects.loc[on, "image"])):
-        f = t.loc[key]
+    image_of = objects["image"].to_numpy(dtype=object)
+    by_image: dict[Any, list[int]] = {}
+    for r in np.flatnonzero(on):
+        by_image.setdefault(image_of[r], []).append(int(r))
+    turn: list[np.ndarray] = []
+    kept_swapped, unknown = [], []
+    for key in sorted(by_image, key=str):
         if key in proven_shown:
             continue
         if key not in proven_stored and not source_stored:
             if not proven_shown:  # the source never shows which frame it draws in
                 unknown.append(key)
             continue
-        rows = np.flatnonzero((objects["image"] == key).to_numpy() & px)
-        corners, geoms = _moved(objects, rows, t)
-        if key in refs and _matches_reference(objects, rows, corners, refs[key]):
+        rows = np.asarray(by_image[key])
+        if key in refs and _matches_reference(objects, rows, _moved(objects, rows, t)[0], refs[key]):
             kept_swapped.append(key)  # the boxes are displayed already; only the declared size is the raw one
             continue
+        turn.append(rows)
+    if turn:
+        rows = np.concatenate(turn)
+        corners, geoms = _moved(objects, rows, t)
         idx = objects.index[rows]
         objects.loc[idx, ["x0", "y0", "x1", "y1"]] = corners
         if "geometry" in objects:
@@ -154,15 +163,14 @@ def to_displayed_frame(dataset: Dataset, src: Source, objects: pd.DataFrame, rec
         for c in ("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1"):
             if c in objects:  # a declared COCO bbox is in the same frame as the geometry
                 objects.loc[idx, c] = np.nan
-        why = "the source declares the stored size" if key in proven_stored else "the source draws on stored pixels elsewhere"
-        shown = f"{int(f['w'])}x{int(f['h'])}"
-        recorder.add(
-            "exif-frame-rotated",
-            objects.loc[idx],
-            f"in the stored pixels of an image with EXIF orientation {int(f['o'])} ({why}, {int(f['rw'])}x{int(f['rh'])}): "
-            f"turned into the displayed {shown} frame that Ultralytics reads",
-        )
-        turned_images.append(key)
+        f = t.reindex(image_of[rows])
+        msgs = [
+            f"in the stored pixels of an image with EXIF orientation {int(o)} "
+            f"({'the source declares the stored size' if k in proven_stored else 'the source draws on stored pixels elsewhere'}, "
+            f"{int(rw)}x{int(rh)}): turned into the displayed {int(w)}x{int(h)} frame that Ultralytics reads"
+            for k, o, rw, rh, w, h in zip(image_of[rows], f["o"], f["rw"], f["rh"], f["w"], f["h"])
+        ]
+        recorder.add("exif-frame-rotated", objects.loc[idx], msgs)
     notes = []
     if kept_swapped:
         notes.append(f"{len(kept_swapped)} image(s) whose source declares the stored (raw) size but whose boxes match "
