@@ -24,7 +24,7 @@ import shapely
 from ..model import Dataset, Source
 from .manifest import Recorder
 
-__all__ = ["to_displayed_frame", "stored_to_displayed"]
+__all__ = ["stored_to_displayed", "to_displayed_frame"]
 
 #: orientations that swap width and height
 _SWAP = {5, 6, 7, 8}

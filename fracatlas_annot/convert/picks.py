@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..model import Dataset, Source
 
-__all__ = ["fractured_by_objects", "PICK_RULE"]
+__all__ = ["PICK_RULE", "decisions_note", "fractured_by_objects"]
 
 #: The rule in one line (the manifest's ``decisions`` and ``--help`` say it).
 PICK_RULE = "the objects of the converted source decide; dataset.csv's fractured flag is overruled where it disagrees"

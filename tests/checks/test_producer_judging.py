@@ -5,7 +5,6 @@ data set root."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 

@@ -57,8 +57,8 @@ def test_the_turn_is_recorded_as_a_change(converted: Path) -> None:
     assert rows[0] == (
         "IMG_20240312_101500.JPG",
         "IMG_20240312_101500.xml",
-        "in the stored pixels of an image with EXIF orientation 6 (the source declares the stored size, 128x96): "
-        "turned into the displayed 96x128 frame that Ultralytics reads",
+        ("in the stored pixels of an image with EXIF orientation 6 (the source declares the stored size, 128x96): "
+         "turned into the displayed 96x128 frame that Ultralytics reads"),
     )
     assert rows[1][0] == "IMG_20240312_101604.JPG" and "EXIF orientation 8" in rows[1][2]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["compressed", "decode", "rle_polygons", "mask_iou", "mask_areas"]
+__all__ = ["compressed", "decode", "mask_areas", "mask_iou", "rle_polygons"]
 
 _MAX_PIXELS = 100_000_000  # a decoded mask above this (100 MB) is refused, not allocated
 _MAX_OUTLINE = 10_000_000  # an outline longer than this (pixels) is not rasterised (memory ~ 5 x length)
