@@ -9,7 +9,7 @@ import pandas as pd
 
 from ._common import match_sources
 from ._csv import in_csv
-from ._findings import concat, fmt, object_findings
+from ._findings import concat, dataset_files, fmt, object_findings
 from ._keys import counts_array, keyspace, listed_mask
 from ._sources import compared_pairs, counts_cached, lists_negatives, source_file
 from .registry import CheckContext, Severity, findings, rule
@@ -186,7 +186,8 @@ def image_missing_from_source(ctx: CheckContext):
         in_dataset[codes] = True
     parts = []
     for n, src in srcs.items():
-        where = src.path if src.format in ("voc", "yolo") else source_file(src)  # the folder, or the one file
+        # the folder, or the one file
+        where = dataset_files(ctx, [src.path])[0] if src.format in ("voc", "yolo") else source_file(src)
         mine = listed_mask(ctx, n)
         reported = np.zeros(len(K), dtype=bool)
         for other, labelled in has.items():

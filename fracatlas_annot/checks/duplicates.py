@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._findings import dataset_files
 from .registry import CheckContext, Severity, rule
 
 
@@ -61,7 +62,7 @@ def _group_findings(ctx: CheckContext, kind: str, what: str) -> list[dict] | Non
                 "image": members[0],
                 "message": "; ".join(parts),
                 "severity": "error" if (conflict or leak) else "warning",
-                "file": None if paths.get(members[0]) is None else str(paths.get(members[0])),
+                "file": dataset_files(ctx, [paths.get(members[0])])[0],
                 "related": members,
             }
         )

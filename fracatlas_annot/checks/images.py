@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._findings import concat
+from ._findings import concat, dataset_files
 from .registry import CheckContext, Severity, findings, rule
 
 
@@ -37,7 +37,7 @@ def image_unreadable(ctx: CheckContext):
                 findings(
                     image=bad.index,
                     message=[f"cannot read the image header: {e}" for e in bad["header_error"]],
-                    file=[str(p) for p in bad["path"]],
+                    file=dataset_files(ctx, bad["path"]),
                 )
             )
     scan = ctx.pixel_scan
@@ -49,7 +49,7 @@ def image_unreadable(ctx: CheckContext):
                 findings(
                     image=bad.index,
                     message=[f"cannot decode the image: {e}" for e in bad["error"]],
-                    file=[str(p) for p in paths],
+                    file=dataset_files(ctx, paths),
                 )
             )
     return concat(parts)
@@ -88,7 +88,7 @@ def image_truncated(ctx: CheckContext):
     return findings(
         image=keys,
         message="JPEG data is truncated (the file ends before its end-of-image marker)",
-        file=[str(p) for p in paths],
+        file=dataset_files(ctx, paths),
     )
 
 
@@ -122,7 +122,7 @@ def bytes_after_end_of_image(ctx: CheckContext):
     return findings(
         image=im.index[sel],
         message=[f"{int(k):,} stray byte(s) after the end-of-image marker (the image decodes completely)" for k in n[sel]],
-        file=[str(p) for p in im["path"][sel]],
+        file=dataset_files(ctx, im["path"][sel]),
     )
 
 
@@ -263,7 +263,7 @@ def exif_orientation(ctx: CheckContext):
     return findings(
         image=rows.index,
         message=[f"EXIF orientation {int(v)}" for v in o[bad]],
-        file=[None if p is None else str(p) for p in rows["path"]],
+        file=dataset_files(ctx, rows["path"]),
     )
 
 
@@ -293,7 +293,7 @@ def image_too_small(ctx: CheckContext):
     return findings(
         image=rows.index,
         message=[f"image is {_size(a, b)} px" for a, b in zip(w[bad], h[bad])],
-        file=[None if p is None else str(p) for p in rows["path"]],
+        file=dataset_files(ctx, rows["path"]),
     )
 
 
@@ -355,5 +355,5 @@ def blank_image(ctx: CheckContext):
             f"image is blank: std {d:.2f} gray levels, entropy {e:.2f} bits (32x32 image)"
             for d, e in zip(std[bad], ent[bad])
         ],
-        file=[None if p is None or p != p else str(p) for p in paths],
+        file=dataset_files(ctx, paths),
     )

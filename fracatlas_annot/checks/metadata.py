@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._csv import csv_numeric, in_csv
-from ._findings import concat
+from ._findings import concat, dataset_files
 from ._keys import counts_array, dataset_array, keyspace, listed_mask
 from ._sources import counts_cached
 from .registry import CheckContext, Severity, findings, rule
@@ -243,7 +243,7 @@ def image_not_in_csv(ctx: CheckContext):
         return None
     rows = im[bad]
     return findings(
-        image=rows.index, message="image file is not listed in dataset.csv", file=[str(p) for p in rows["path"]]
+        image=rows.index, message="image file is not listed in dataset.csv", file=dataset_files(ctx, rows["path"])
     )
 
 
@@ -272,8 +272,8 @@ def image_in_both_folders(ctx: CheckContext):
         return None
     g = dup.groupby("image", sort=True)
     keys = list(g.groups)
-    msgs = [f"file name found in {len(grp)} places: " + ", ".join(str(p) for p in grp["path"]) for _, grp in g]
-    paths = [str(grp["path"].iloc[-1]) for _, grp in g]
+    msgs = [f"file name found in {len(grp)} places: " + ", ".join(dataset_files(ctx, grp["path"])) for _, grp in g]
+    paths = dataset_files(ctx, [grp["path"].iloc[-1] for _, grp in g])
     return findings(image=keys, message=msgs, file=paths)
 
 

@@ -76,6 +76,12 @@ def convert_command(path: Path, out: Path, to: str, source: str | None, split: s
     The class map is explicit and printed (FracAtlas COCO category 1 "fractured" becomes
     YOLO class 0). Negatives are kept (empty label files, COCO images without
     annotations). Writes are atomic: OUT appears complete or not at all.
+
+    When sources disagree on an image, one rule holds for every target: the objects of
+    the converted source decide. An image with an object in it is fractured (its objects
+    are written, it is stratified as fractured, yolo-cls puts it in fractured/); one without
+    is a negative. Where dataset.csv's fractured flag says otherwise (FracAtlas's
+    IMG0003298), the image is named on screen and listed under "decisions" in manifest.json.
     """
     from ..convert import convert
 

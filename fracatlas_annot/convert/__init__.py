@@ -9,7 +9,8 @@ Targets (every writer in :data:`fracatlas_annot.formats.registry.FORMATS`, see
 ``makesense`` (what makesense.ai imports back). This package holds what is about
 converting: the plan (source, class map, splits), the shape policy, the manifest and the
 atomic write; each format's writer lives beside its reader in ``formats``. Every write is atomic and leaves ``manifest.json`` (inputs, options, class map,
-counts per split and class, every change with the object it concerns) and ``splits.csv``.
+counts per split and class, every change with the object it concerns, every ``decisions``
+entry where sources disagreed and :mod:`.picks`' rule chose) and ``splits.csv``.
 A lossy step raises :class:`~fracatlas_annot.errors.LossyConversionError` naming each case
 unless ``allow_lossy`` is given.
 """
@@ -155,6 +156,7 @@ def _manifest(plan: Plan, result: dict[str, Any], *, out: Path, target: str, sta
         "images": result.get("images", {}),
         "splits": {"method": plan.options.get("split"), **split_counts(plan.splits)},
         "lossy": bool(frame["lossy"].any()) if len(frame) else False,
+        "decisions": list(plan.decisions),
         "change_counts": rec.counts(),
         "changes": rec.records(),
         "notes": plan.notes + result.get("notes", []),

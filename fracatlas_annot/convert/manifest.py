@@ -39,6 +39,8 @@ CHANGE_KINDS: dict[str, tuple[bool, str]] = {
     "label-renamed": (True, "a label name changed to satisfy the target format"),
     "image-missing": (False, "an image with no file on disk: labels written, image not linked"),
     "image-size-unknown": (True, "an image whose size is unknown: its objects cannot be normalised"),
+    "exif-frame-rotated": (False, "an object drawn on the stored pixels of an EXIF-rotated image (the source declares the "
+                                  "stored size, as LabelImg does) turned into the displayed frame that Ultralytics reads"),
     "split-moved": (False, "an image moved to another split to keep a duplicate group together"),
     "read-problem": (True, "something the reader reported as unreadable (a bad line, an unsupported shape, unsafe XML, "
                            "an orphan annotation, an unreadable file): what it held is not in the output"),

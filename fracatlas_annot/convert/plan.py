@@ -17,7 +17,9 @@ from ..formats.sizes import fill_sizes
 from ..model import Dataset, Source, empty_source_images
 from .common import check_stems, link_images, object_counts, record_crowd
 from .geometry import Rings, nonfinite
+from .exif_frame import to_displayed_frame
 from .manifest import Recorder
+from .picks import decisions_note, fractured_by_objects
 from .shapes import clamped_boxes, polygon_parts, seg_instances, traced_geometry
 
 __all__ = ["Plan", "make_plan", "load_dataset", "pick_source", "is_train_target", "record_read_problems"]
@@ -56,6 +58,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     objects_in: pd.DataFrame | None = None
     progress: bool = False
+    #: images where the sources disagree and the conversion picked one (see :mod:`.picks`)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def allow_lossy(self) -> bool:
@@ -229,6 +233,8 @@ def make_plan(
         sized, unit_framed = _unit_frames(sized, objects_in, target)
         objects_in = resolve_normalized(objects_in, sized)
     objects = objects_in.copy()
+    # labels drawn on the stored pixels of an EXIF-rotated photo (LabelImg) -> the displayed frame
+    objects, frame_notes = to_displayed_frame(dataset, src, objects, recorder)
     cls_of = {n: i for i, n in enumerate(names)}
     cls = objects["label"].map(cls_of)
     unknown = cls.isna().to_numpy()
@@ -262,8 +268,8 @@ def make_plan(
         objects = objects[~unsized].copy()
     objects = objects.reset_index(drop=True)
 
-    has_obj = pd.Series(True, index=pd.Index(src.objects["image"].dropna().unique(), dtype=object))
-    fractured_fallback = has_obj.reindex(images.index).fillna(False).astype(bool)
+    # one rule for every target: the converted source's objects say which images are fractured
+    fractured, decisions = fractured_by_objects(dataset, src, images)
     method = split or ("official" if is_train_target(target) else "none")
     drawn_by_default = False
     if split is None and method == "official" and not has_split_lists(images.index, images, dataset.split_lists):
@@ -274,13 +280,12 @@ def make_plan(
     opts = dict(options or {})
     ratios_t = tuple(ratios) if not isinstance(ratios, str) else ratios
     table = make_splits(
-        images,
+        images.assign(fractured=fractured.astype(np.int64).to_numpy()),
         method=method,
         ratios=ratios_t,
         seed=seed,
         split_lists=dataset.split_lists if dataset.split_lists is not None else None,
         groups=groups,
-        fractured=fractured_fallback,
     )
     moved = table[(table["reason"] == "duplicate-group") & table["listed"].notna()]
     if len(moved):
@@ -313,6 +318,9 @@ def make_plan(
             notes.append(f"{len(unlisted)} fractured image(s) in no official split list were drawn like the negatives: {shown}")
     if method != "none" and duplicates and groups is None:
         notes.append("duplicate detection unavailable (no image files or no duplicates module): groups not enforced")
+    if decisions:
+        notes.append(decisions_note(decisions))
+    notes += frame_notes
     notes += _copies_note(dataset, images)
     if len(unit_framed):
         notes.append(f"{len(unit_framed)} image(s) with neither a file nor a declared size: their normalised "
@@ -331,6 +339,7 @@ def make_plan(
         notes=notes,
         objects_in=objects_in,
         progress=progress,
+        decisions=decisions,
     )
 
 

@@ -1,7 +1,9 @@
 """Ultralytics classification folders: ``{train,val,test}/{fractured,non_fractured}/``.
 
-Written: an image is ``fractured`` when dataset.csv says so, or, without dataset.csv, when
-the source has at least one object on it. Images are hard-linked (copied where linking fails).
+Written: an image is ``fractured`` when the converted source has at least one object on it,
+as in every other target (:mod:`fracatlas_annot.convert.picks`; an image whose dataset.csv flag
+disagrees is listed under ``decisions`` in manifest.json). Images are hard-linked (copied where
+linking fails).
 
 Read back: every image in ``<split>/<class>/``, with its ``split`` and its ``class`` (the
 folder name); the dataset's labels are the class folders in Ultralytics' (sorted) order.
@@ -79,7 +81,7 @@ def write(plan: WritePlan, tmp: Path, final: Path) -> dict[str, Any]:
     """Link every image into ``tmp/<split>/<class>/``."""
     # image-level task: object-level changes of the plan (unknown labels ...) do not apply
     plan.recorder.keep_kinds({"split-moved"})
-    basis = "dataset.csv fractured" if "fractured" in plan.dataset.images.columns else f"has objects in source '{plan.source.name}'"
+    basis = f"has objects in source '{plan.source.name}'"  # convert.picks: the same rule for every target
     # Ultralytics numbers class folders in sorted order
     plan.class_map = [{"class": i, "name": n, "source_id": None, "source_format": f"image-level ({basis})"} for i, n in enumerate(CLASS_NAMES)]
     images = plan.images

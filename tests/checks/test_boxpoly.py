@@ -65,7 +65,7 @@ def test_coco_bbox_and_area_against_polygon() -> None:
     assert "by 20 px" in bbox.iloc[0].message
     area = run("FA205", ds)
     assert area["object"].tolist() == [2]
-    assert area.iloc[0].message == "area 4800 but the polygon's area is 1200 (300% off)"
+    assert area.iloc[0].message == "area 4800 but the polygon's area is 1200 (300% off) and its rasterised mask has 1200 pixels"
 
 
 def test_missing_coco_area_reported() -> None:

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["compressed", "decode", "rle_polygons", "mask_iou"]
+__all__ = ["compressed", "decode", "mask_areas", "mask_iou", "rle_polygons"]
 
 _MAX_PIXELS = 100_000_000  # a decoded mask above this (100 MB) is refused, not allocated
+_MAX_OUTLINE = 10_000_000  # an outline longer than this (pixels) is not rasterised (memory ~ 5 x length)
 
 
 def compressed(seg: Any) -> dict | str:
@@ -126,6 +127,44 @@ def mask_iou(geometry: Any, seg: Any) -> float:
         return 0.0
     traced = mask_utils.merge(mask_utils.frPyObjects(flat, h, w))
     return float(mask_utils.iou([traced], [rle], [0])[0][0])
+
+
+def mask_areas(geometry: np.ndarray, width: np.ndarray, height: np.ndarray, rle: np.ndarray | None = None) -> np.ndarray:
+    """The pycocotools mask area (pixels) of each object, as CVAT (datumaro), detectron2 and
+    Label Studio compute a COCO ``area``: the exterior rings of ``geometry`` rasterised with
+    ``frPyObjects`` on a ``height`` x ``width`` canvas and merged (``mask.area(mask.merge(...))``);
+    for a row with an ``rle`` cell, the area of that mask. A canvas size that is unknown (NaN)
+    is the object's extent rounded up. NaN where there is nothing to rasterise."""
+    import shapely
+    from pycocotools import mask as mask_utils
+
+    out = np.full(len(geometry), np.nan)
+    for i, g in enumerate(geometry):
+        if rle is not None and rle[i] is not None and not (isinstance(rle[i], float) and rle[i] != rle[i]):
+            c = compressed(rle[i])
+            if not isinstance(c, str):
+                out[i] = float(mask_utils.area(c))
+            continue
+        if g is None or shapely.is_empty(g) or not np.isfinite(shapely.get_coordinates(g)).all():
+            continue
+        x0, y0, x1, y1 = shapely.bounds(g)
+        w, h = width[i], height[i]
+        w = int(np.ceil(x1)) + 1 if not np.isfinite(w) or w <= 0 else int(w)
+        h = int(np.ceil(y1)) + 1 if not np.isfinite(h) or h <= 0 else int(h)
+        if w <= 0 or h <= 0 or w * h > _MAX_PIXELS:
+            continue
+        if x0 < -1 or y0 < -1 or x1 > w + 1 or y1 > h + 1:  # what lies outside is clipped anyway
+            g = shapely.clip_by_rect(g, -1, -1, w + 1, h + 1)
+        if shapely.length(g) > _MAX_OUTLINE:  # pycocotools walks every pixel of the outline
+            continue
+        parts = shapely.get_parts(g)
+        flat = [shapely.get_coordinates(shapely.get_exterior_ring(p))[:-1].ravel().tolist() for p in parts]
+        flat = [f for f in flat if len(f) >= 6]
+        if not flat:
+            out[i] = 0.0
+            continue
+        out[i] = float(mask_utils.area(mask_utils.merge(mask_utils.frPyObjects(flat, h, w))))
+    return out
 
 
 def _string_counts(text: str) -> list[int] | None:
