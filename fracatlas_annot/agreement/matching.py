@@ -5,7 +5,8 @@ Two readers' objects (:func:`fracatlas_annot.agreement.agree`) and two formats' 
 here, with the same arithmetic and the same solver:
 
 * **IoU.** Box IoU is numpy arithmetic on paired (n, 4) corner arrays
-  (:func:`box_iou_pairs`); mask IoU uses shapely 2's vectorised ``intersection`` / ``area``
+  (:func:`box_iou_pairs`, defined in ``convert.geometry``, the lowest layer that needs it,
+  and re-exported here); mask IoU uses shapely 2's vectorised ``intersection`` / ``area``
   on paired geometry arrays (:func:`polygon_iou_pairs`), so multi-part objects
   (MultiPolygon) count with all their parts.
 * **Candidates.** Only same-image pairs are compared; on an image with many objects an
@@ -24,7 +25,7 @@ import pandas as pd
 import shapely
 from scipy.optimize import linear_sum_assignment
 
-from ..convert.geometry import nonfinite
+from ..convert.geometry import box_area, box_iou_matrix, box_iou_pairs, nonfinite
 
 __all__ = [
     "assign_max_iou",
@@ -39,40 +40,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- IoU
-
-
-def box_area(boxes: np.ndarray) -> np.ndarray:
-    """Areas of (n, 4) x0, y0, x1, y1 boxes (an inverted side counts as 0)."""
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    return np.clip(boxes[:, 2] - boxes[:, 0], 0.0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0.0, None)
-
-
-def box_iou_pairs(a: np.ndarray, b: np.ndarray, *, identical_empty: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """IoU and intersection area of paired boxes ``a[i]`` / ``b[i]`` given as (n, 4) corners.
-
-    Two boxes without area have no IoU (0 / 0): it is ``identical_empty`` when their
-    corners are equal, else 0. Agreement keeps the default 0 (a point is no fracture
-    outline); the cross-format rules pass 1 (the same point in two formats agrees).
-    """
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    iw = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0.0, None)
-    ih = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0.0, None)
-    inter = iw * ih
-    union = box_area(a) + box_area(b) - inter
-    empty = np.where((a == b).all(axis=1), identical_empty, 0.0) if identical_empty else 0.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        iou = np.where(union > 0, inter / union, empty)
-    return iou, inter
-
-
-def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(n, m) IoU matrix of two box arrays: :func:`box_iou_pairs` of every (a, b) pair."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    ia, ib = np.meshgrid(np.arange(len(a)), np.arange(len(b)), indexing="ij")
-    iou, _ = box_iou_pairs(a[ia.ravel()], b[ib.ravel()])
-    return iou.reshape(len(a), len(b))
 
 
 def polygon_iou_pairs(ga: np.ndarray, gb: np.ndarray, *, repair: bool = True) -> tuple[np.ndarray, np.ndarray]:

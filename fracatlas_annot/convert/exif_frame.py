@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from ..model import Dataset, Source
+from .geometry import box_iou_matrix
 from .manifest import Recorder
 
 __all__ = ["stored_to_displayed", "to_displayed_frame"]
@@ -105,16 +106,11 @@ def _moved(objects: pd.DataFrame, rows: np.ndarray, t: pd.DataFrame) -> tuple[np
 
 def _matches_reference(objects: pd.DataFrame, rows: np.ndarray, moved: np.ndarray, refs: list[np.ndarray]) -> bool:
     """True when the objects as read overlap the reference boxes better than turned ones."""
-    from ..agreement.matching import box_iou_pairs
-
     ref = np.concatenate(refs)
     as_read = objects.iloc[rows][["x0", "y0", "x1", "y1"]].to_numpy(dtype=float)
 
     def best(boxes: np.ndarray) -> float:
-        a = np.repeat(boxes, len(ref), axis=0)
-        b = np.tile(ref, (len(boxes), 1))
-        iou, _ = box_iou_pairs(a, b)
-        return float(np.asarray(iou).reshape(len(boxes), len(ref)).max(axis=1).mean())
+        return float(box_iou_matrix(boxes, ref).max(axis=1).mean())
 
     return best(as_read) > best(moved)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-__all__ = ["Rings", "exterior_rings", "clean_rings", "bridge", "nonfinite", "ring_starts", "signed_areas", "subset"]
+__all__ = ["Rings", "box_area", "box_iou_matrix", "box_iou_pairs", "bridge", "clean_rings", "exterior_rings", "nonfinite", "ring_starts", "signed_areas", "subset"]
 
 
 def nonfinite(geoms: np.ndarray) -> np.ndarray:
@@ -158,3 +158,37 @@ def bridge(parts: list[np.ndarray], scale: np.ndarray | None = None) -> np.ndarr
         idx = idx_list[i]
         out.append(segs[i][abs(idx[1] - idx[0]) :])
     return np.concatenate(out)
+
+
+def box_area(boxes: np.ndarray) -> np.ndarray:
+    """Areas of (n, 4) x0, y0, x1, y1 boxes (an inverted side counts as 0)."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return np.clip(boxes[:, 2] - boxes[:, 0], 0.0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0.0, None)
+
+
+def box_iou_pairs(a: np.ndarray, b: np.ndarray, *, identical_empty: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """IoU and intersection area of paired boxes ``a[i]`` / ``b[i]`` given as (n, 4) corners.
+
+    Two boxes without area have no IoU (0 / 0): it is ``identical_empty`` when their
+    corners are equal, else 0. Agreement keeps the default 0 (a point is no fracture
+    outline); the cross-format rules pass 1 (the same point in two formats agrees).
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    iw = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0.0, None)
+    ih = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0.0, None)
+    inter = iw * ih
+    union = box_area(a) + box_area(b) - inter
+    empty = np.where((a == b).all(axis=1), identical_empty, 0.0) if identical_empty else 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(union > 0, inter / union, empty)
+    return iou, inter
+
+
+def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(n, m) IoU matrix of two box arrays: :func:`box_iou_pairs` of every (a, b) pair."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    ia, ib = np.meshgrid(np.arange(len(a)), np.arange(len(b)), indexing="ij")
+    iou, _ = box_iou_pairs(a[ia.ravel()], b[ib.ravel()])
+    return iou.reshape(len(a), len(b))
