@@ -217,7 +217,13 @@ def declared_size_is_raw_exif_size(ctx: CheckContext):
     This is the EXIF trap: makesense (in the browser) labels the rotated image, but a
     tool that reads the size without applying EXIF gets width and height swapped, and
     every normalised coordinate lands in the wrong place. FLENS found 22 VOC records and
-    1 COCO record of FracAtlas that look swapped this way.
+    1 COCO record of FracAtlas that look swapped this way. Desktop tools that ignore EXIF
+    (LabelImg) go one step further and draw the boxes on the stored pixels too.
+
+    `convert` writes labels in the displayed frame, as Ultralytics loads the image: boxes
+    drawn on the stored pixels are turned (a change `exif-frame-rotated` in
+    `manifest.json`), and boxes that another source shows to be upright already are written
+    as read, with a note. Fix the declared size all the same: other tools trust it.
 
     ## Example
     A JPEG stored 454x373 with `Orientation=6` (displayed 373x454) and a VOC file with
