@@ -48,7 +48,9 @@ def rich_progress(description: str, total: int | None) -> Iterator[Advance]:
     ``advance``, at most ten times a second), so forking workers under it is safe.
     """
     env = os.environ.get("FRACATLAS_PROGRESS")
-    if not ((env == "1" or err_console.is_terminal) and env != "0"):
+    ctx = click.get_current_context(silent=True)
+    hidden = ctx is not None and ctx.find_root().meta.get(NO_PROGRESS, False)
+    if hidden or not ((env == "1" or err_console.is_terminal) and env != "0"):
         yield lambda n=1: None
         return
     bar = Progress(
@@ -130,6 +132,20 @@ def images_option(f: Any) -> Any:
     """``--images DIR``: where an export's image files are (see :func:`fracatlas_annot.formats.read`)."""
     return click.option("--images", "images", type=click.Path(exists=True, file_okay=False), default=None,
                         metavar="DIR", help=IMAGES_HELP)(f)
+
+
+NO_PROGRESS = "fracatlas_annot.no_progress"
+
+
+def progress_option(f: Any) -> Any:
+    """``--no-progress``: no bar on stderr for this command (also ``FRACATLAS_PROGRESS=0``)."""
+
+    def hide(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.find_root().meta[NO_PROGRESS] = True
+
+    return click.option("--no-progress", is_flag=True, expose_value=False, callback=hide,
+                        help="No progress bar (bars are drawn only when stderr is a terminal).")(f)
 
 
 def verbose_option(f: Any) -> Any:

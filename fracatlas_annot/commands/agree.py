@@ -10,7 +10,14 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ._common import console, echo_json, err_console, handle_errors, verbose_option
+from ._common import (
+    console,
+    echo_json,
+    err_console,
+    handle_errors,
+    progress_option,
+    verbose_option,
+)
 
 EPILOG = """\b
 Examples:
@@ -83,6 +90,7 @@ def _names(text: str) -> tuple[str, str]:
 @click.option("--top", type=click.IntRange(0), default=15, show_default=True, help="Disagreements shown in the terminal.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Write disagreements.csv/.json, agreement.json (and the consensus) here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of tables.")
+@progress_option
 @verbose_option
 def agree_cmd(
     reader_a: str,

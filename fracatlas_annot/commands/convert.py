@@ -12,7 +12,17 @@ from rich.table import Table
 
 from ..errors import LossyConversionError
 from ..formats.registry import FORMATS, targets
-from ._common import cluster_options, console, echo_json, err_console, execution, handle_errors, images_option, verbose_option
+from ._common import (
+    cluster_options,
+    console,
+    echo_json,
+    err_console,
+    execution,
+    handle_errors,
+    images_option,
+    progress_option,
+    verbose_option,
+)
 
 
 class RegistryChoice(click.Choice):
@@ -69,6 +79,7 @@ see --allow-lossy); 2 unreadable input, bad option, or OUT exists and is not emp
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @images_option
 @cluster_options
+@progress_option
 @verbose_option
 def convert_command(path: Path, out: Path, to: str, source: str | None, split: str | None, ratios: str, seed: int, multipart: str, allow_lossy: bool, overwrite: bool, names: str | None, no_duplicates: bool, as_json: bool, images: str | None, scheduler: str | None, workers: int | None, verbose: bool) -> None:
     """Convert PATH (a FracAtlas archive, a makesense export, a folder) to --to format in OUT.

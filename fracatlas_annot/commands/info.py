@@ -12,7 +12,16 @@ from rich.table import Table
 
 from ..formats.registry import FORMATS
 from ..runtime.paths import escape_controls
-from ._common import cluster_options, console, echo_json, execution, handle_errors, images_option, verbose_option
+from ._common import (
+    cluster_options,
+    console,
+    echo_json,
+    execution,
+    handle_errors,
+    images_option,
+    progress_option,
+    verbose_option,
+)
 
 EPILOG = """\b
 Examples:
@@ -157,6 +166,7 @@ def _render(s: dict[str, Any], limit: int) -> None:
 @click.option("--limit", type=click.IntRange(0), default=50, show_default=True, help="Reading problems shown in the terminal (0: all).")
 @images_option
 @cluster_options
+@progress_option
 @verbose_option
 def info_cmd(path: str, input_format: str | None, names: str | None, as_json: bool, limit: int, images: str | None, scheduler: str | None, workers: int | None, verbose: bool) -> None:
     """Show what PATH holds: format, images, objects per source, labels, splits, and every

@@ -6,7 +6,14 @@ import os
 
 import click
 
-from ._common import cluster_options, echo_json, execution, handle_errors, verbose_option
+from ._common import (
+    cluster_options,
+    echo_json,
+    execution,
+    handle_errors,
+    progress_option,
+    verbose_option,
+)
 
 EPILOG = """\b
 Examples:
@@ -36,6 +43,7 @@ agreement shown in the page. Exit codes: 0 no error-level finding, 1 errors foun
 @click.option("--max-thumbs-per-rule", type=click.IntRange(0), default=48, show_default=True, help="Thumbnails drawn per rule; every finding is still listed.")
 @click.option("--max-thumbs", type=click.IntRange(0), default=1500, show_default=True, help="Thumbnails drawn in the whole report.")
 @cluster_options
+@progress_option
 @verbose_option
 def report_cmd(
     path: str,

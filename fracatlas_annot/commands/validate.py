@@ -11,8 +11,16 @@ from rich.table import Table
 from ..formats.registry import FORMATS
 from ..report.outputs import OUTPUT_FORMATS
 from ..report.outputs.text import SEVERITY_STYLE
-from ._common import cluster_options, console, echo_json, execution, handle_errors, images_option, verbose_option
-
+from ._common import (
+    NO_PROGRESS,
+    cluster_options,
+    console,
+    echo_json,
+    execution,
+    handle_errors,
+    images_option,
+    verbose_option,
+)
 
 VALIDATE_EPILOG = """\b
 Examples:
@@ -119,6 +127,8 @@ def validate_cmd(
     """
     from ..validate import validate
 
+    if no_progress:
+        click.get_current_context().find_root().meta[NO_PROGRESS] = True
     with handle_errors(verbose), execution(scheduler, workers):
         target: Any = path
         if readers or names or images:
