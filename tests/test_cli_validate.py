@@ -29,7 +29,7 @@ def test_clean_archive_exits_0_with_a_summary_per_source(capsys) -> None:
     ):
         assert line in out
     assert "FA505 exif-orientation (2)" in out
-    assert "Found 0 errors, 0 warnings, 2 infos" in out
+    assert "Found 0 errors, 0 warnings, 4 infos" in out  # FA505 x 2 (EXIF), FA509 x 2 (padded JPEGs)
 
 
 def test_defects_exit_1_grouped_by_rule_with_location(capsys) -> None:

@@ -1,5 +1,7 @@
-"""The committed fixtures: rebuilt byte for byte, and written as makesense.ai writes (JS numbers,
-toFixed(6), Math.round, compact JSON, TAB-indented VOC, STORE zips, the file-name pattern)."""
+"""The committed fixtures: rebuilt byte for byte; the makesense exports written as makesense.ai
+writes (JS numbers, toFixed(6), Math.round, compact JSON, TAB-indented VOC, STORE zips, the
+file-name pattern), the archives as the real FracAtlas v6 files are (Prettier CRLF COCO with
+category 0, pylabel YOLO and VOC, CRLF lists, JPEGs padded after their end marker)."""
 
 from __future__ import annotations
 
@@ -109,18 +111,108 @@ def test_committed_exports_follow_makesense_bytes() -> None:
 
 
 def test_archive_files_follow_the_fracatlas_layout() -> None:
+    """The mini archive carries the real v6 bytes (reference/fracatlas-dataset.md §11)."""
     root = FIXTURES / "fracatlas-mini"
-    csv = (root / "dataset.csv").read_text().splitlines()
-    assert csv[0] == ",".join(g.CSV_COLUMNS) and len(csv) == 41
+    csv = (root / "dataset.csv").read_bytes()
+    rows = csv.split(b"\r\n")
+    assert rows[0] == ",".join(g.CSV_COLUMNS).encode() and len(rows) == 41  # CRLF between rows,
+    assert b"\n" not in csv.replace(b"\r\n", b"") and not csv.endswith(b"\n")  # none after the last
     voc = (root / "Annotations" / "PASCAL VOC" / "IMG0000019.xml").read_bytes()
-    assert voc.startswith(b"<annotation>\n\t<folder>") and b"<object>" not in voc and b"\t<segmented>0</segmented>\n" in voc
+    assert voc.startswith(b"<annotation>\n  <folder>PASCAL VOC</folder>\n  <filename>IMG0000019.jpg</filename>\n")
+    assert b"<object>" not in voc and b"\n  <segmented>0</segmented>\n</annotation>\n" in voc and b"<database>MLBFR<" in voc
+    assert b"\t" not in voc and b"<path>" not in voc and b"\r" not in voc
     assert (root / "Annotations" / "YOLO" / "IMG0000019.txt").read_bytes() == b""
+    assert (root / "Annotations" / "YOLO" / "labels.txt").read_bytes() == b"fractured\r\n"
+    assert not (root / "Annotations" / "YOLO" / "classes.txt").exists()
+    yolo = (root / "Annotations" / "YOLO" / "IMG0000030.txt").read_bytes()
+    assert yolo.endswith(b"\n") and b"\r" not in yolo and len(yolo.splitlines()) == 3
+    assert all(re.fullmatch(rb"0( [01]\.\d{4}){4}", line) for line in yolo.splitlines())
     for name in ("train", "valid", "test"):
-        text = (root / "Utilities" / "Fracture Split" / f"{name}.csv").read_text()
-        assert text.startswith("image_id\n") and text.endswith(".jpg\n")
-    coco = json.loads((root / "Annotations" / "COCO JSON" / "COCO_fracture_masks.json").read_bytes())
+        data = (root / "Utilities" / "Fracture Split" / f"{name}.csv").read_bytes()
+        assert data.startswith(b"image_id\r\nIMG") and data.endswith(b".jpg\r\n")
+        assert data.count(b"\n") == data.count(b"\r\n") == data.count(b"\r")
+    raw = (root / "Annotations" / "COCO JSON" / "COCO_fracture_masks.json").read_bytes()
+    assert raw.startswith(b'{\r\n  "info": { "description": "my-project-name" },\r\n  "images": [\r\n    { "id": 1, ')
+    assert raw.endswith(b'  "categories": [{ "id": 0, "name": "fractured" }]\r\n}\r\n')
+    assert raw.count(b"\n") == raw.count(b"\r\n") and max(len(line) for line in raw.split(b"\r\n")) <= 80
+    coco = json.loads(raw)
+    assert g.prettier_json(coco, eol="\r\n").encode() == raw
     assert [im["id"] for im in coco["images"]] == list(range(1, 11)) and coco["annotations"][0]["id"] == 0
-    assert coco["categories"] == [{"id": 1, "name": "fractured"}] and "licenses" not in coco
+    assert coco["categories"] == [{"id": 0, "name": "fractured"}] and "licenses" not in coco
+    assert {a["category_id"] for a in coco["annotations"]} == {0}
+    v7 = json.loads((FIXTURES / "fracatlas-v7" / "Annotations" / "COCO JSON" / "COCO_fracture_masks.json").read_bytes())
+    assert v7["categories"] == [{"id": 1, "name": "fractured"}]  # v7 as FLENS saw it
+
+
+def test_mini_jpegs_padded_after_the_end_marker() -> None:
+    """Two negatives carry stray bytes after FF D9, as FracAtlas' 28 padded files do; every
+    other JPEG ends with its marker."""
+    root = FIXTURES / "fracatlas-mini"
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["bytes_after_end_of_image"] == {"IMG0000079.jpg": 7667, "IMG0000082.jpg": 52}
+    padded = root / "images" / "Non_fractured" / "IMG0000079.jpg"
+    data = padded.read_bytes()
+    assert len(data) == 16_384 and data[-2:] != b"\xff\xd9"
+    end = len(data) - 7667
+    assert data[end - 2 : end] == b"\xff\xd9" and data[end : end + 325] == b"\x00" * 325
+    zeros = (root / "images" / "Non_fractured" / "IMG0000082.jpg").read_bytes()
+    assert zeros.endswith(b"\xff\xd9" + b"\x00" * 52)
+    ends = {p.name for p in root.rglob("*.jpg") if p.read_bytes()[-2:] != b"\xff\xd9"}
+    assert ends == {"IMG0000079.jpg", "IMG0000082.jpg"}
+
+
+# Real v6 bytes, copied from the archive: the first annotation of COCO_fracture_masks.json
+# (IMG0000019, 2304 x 2880) and the files pylabel derived from it.
+REAL_ANNOTATION = """\
+    {
+      "id": 0,
+      "iscrowd": 0,
+      "image_id": 1,
+      "category_id": 0,
+      "segmentation": [
+        [
+          1266.0594059405942, 1045.5445544554457, 1339.7227722772277,
+          1021.782178217822, 1401.5049504950496, 1052.673267326733,
+          1489.4257425742576, 1076.4356435643565, 1515.5643564356437,
+          1021.782178217822, 1449.0297029702972, 943.3663366336635,
+          1308.8316831683169, 929.1089108910893, 1242.2970297029703,
+          986.1386138613863
+        ]
+      ],
+      "bbox": [
+        1242.2970297029703, 929.1089108910893, 273.2673267326734,
+        147.3267326732672
+      ],
+      "area": 25033.78100186259
+    }"""
+REAL_VOC = (
+    b"<annotation>\n  <folder>PASCAL VOC</folder>\n  <filename>IMG0000019.jpg</filename>\n  <source>\n"
+    b"    <database>MLBFR</database>\n  </source>\n  <size>\n    <width>2304</width>\n    <height>2880</height>\n"
+    b"    <depth>3</depth>\n  </size>\n  <segmented>0</segmented>\n  <object>\n    <name>fractured</name>\n"
+    b"    <pose>Unspecified</pose>\n    <truncated>0</truncated>\n    <difficult>0</difficult>\n    <bndbox>\n"
+    b"      <xmin>1242</xmin>\n      <ymin>929</ymin>\n      <xmax>1515</xmax>\n      <ymax>1076</ymax>\n"
+    b"    </bndbox>\n  </object>\n</annotation>\n"
+)
+
+
+def test_v6_writers_reproduce_real_bytes() -> None:
+    ann = json.loads(REAL_ANNOTATION)
+    doc = {"info": {"description": "my-project-name"},
+           "images": [{"id": 1, "width": 2304, "height": 2880, "file_name": "IMG0000019.jpg"},
+                      {"id": 2, "width": 2880, "height": 2304, "file_name": "IMG0000025.jpg"}],
+           "annotations": [ann], "categories": [{"id": 0, "name": "fractured"}]}  # fmt: skip
+    text = g.prettier_json(doc, eol="\r\n")
+    assert REAL_ANNOTATION.replace("\n", "\r\n") + "\r\n  ],\r\n" in text
+    assert '\r\n    { "id": 2, "width": 2880, "height": 2304, "file_name": "IMG0000025.jpg" }\r\n  ],\r\n' in text
+    im = g.Annotated(name="IMG0000019.jpg", width=2304, height=2880, boxes=[tuple(ann["bbox"])], box_labels=["fractured"])
+    assert g.fracatlas_yolo_bytes(im, ["fractured"]) == b"0 0.5985 0.3482 0.1186 0.0512\n"
+    assert g.fracatlas_voc_bytes(im) == REAL_VOC
+    # IMG0002344's second box: YOLO 0.5236 / 0.0472 of 2304; pylabel's xmin is 1152, not the 1151
+    # that int((cx - w / 2) * W) gives in floating point
+    box = (1152, 612.9170090386197, 108.85784716516036, 570.3204601479047)
+    im = g.Annotated(name="IMG0002344.jpg", width=2304, height=2880, boxes=[box], box_labels=["fractured"])
+    assert g.fracatlas_yolo_values(box, 2304, 2880)[0::2] == ["0.5236", "0.0472"]
+    assert b"<xmin>1152</xmin>" in g.fracatlas_voc_bytes(im)
 
 
 def test_readers_manifest_values_follow_from_the_planted_geometry() -> None:
@@ -153,7 +245,7 @@ def test_scale_archive_without_images(tmp_path: Path) -> None:
     root = tmp_path / "fa"
     assert facts["images"] == 300 and not list((root / "images").rglob("*.jpg"))
     assert len(list((root / "Annotations" / "PASCAL VOC").glob("*.xml"))) == 300
-    assert len(list((root / "Annotations" / "YOLO").glob("*.txt"))) == 301  # + classes.txt
+    assert len(list((root / "Annotations" / "YOLO").glob("*.txt"))) == 301  # + labels.txt
     assert 40 <= facts["fractured"] <= 65 and facts["objects"] >= facts["fractured"]
     lines = (root / "dataset.csv").read_text().splitlines()
     ids = [int(line[3:10]) for line in lines[1:]]

@@ -13,7 +13,7 @@ def test_convert_prints_class_map_and_summary(tmp_path, capsys):
     code = main(["convert", str(MINI), str(tmp_path / "seg"), "--to", "yolo-seg", "--source", "coco", "--no-duplicates"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "coco id 1 'fractured' -> class 0" in out
+    assert "coco id 0 'fractured' -> class 0" in out  # FracAtlas v6 numbers its category from 0
     assert "train" in out and "val" in out and "test" in out
     assert (tmp_path / "seg" / "manifest.json").exists()
 

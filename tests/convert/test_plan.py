@@ -47,11 +47,13 @@ def test_official_split_follows_lists(mini_ds, tmp_path):
             assert (out / "labels" / folder / (key[:-4] + ".txt")).read_text() != ""
 
 
-def test_class_map_category_1_becomes_class_0(mini_ds, tmp_path):
-    m = convert(mini_ds, to="yolo-seg", out=tmp_path / "s", progress=False)
-    assert m["class_map"] == [{"class": 0, "name": "fractured", "source_id": 1, "source_format": "coco"}]
-    classes = {int(line.split()[0]) for p in label_files(tmp_path / "s") for line in p.read_text().splitlines()}
-    assert classes == {0}
+@pytest.mark.parametrize(("archive", "category"), [("fracatlas-mini", 0), ("fracatlas-v7", 1)])
+def test_class_map_coco_category_becomes_class_0(archive, category, tmp_path):
+    """v6 numbers its one category 0, v7 (as FLENS saw it) 1: both become YOLO class 0."""
+    m = convert(MINI.parent / archive, to="yolo-seg", source="coco", out=tmp_path / "s", progress=False)
+    assert m["class_map"] == [{"class": 0, "name": "fractured", "source_id": category, "source_format": "coco"}]
+    classes = [int(line.split()[0]) for p in label_files(tmp_path / "s") for line in p.read_text().splitlines()]
+    assert set(classes) == {0} and len(classes) == 13
 
 
 def test_sources_never_modified_and_images_hard_linked(mini_ds, tmp_path):

@@ -119,12 +119,15 @@ def test_ultralytics_accepts_every_label_file(mini_ds, tmp_path, yolo_env, task)
     m = convert(mini_ds, to=f"yolo-{'seg' if task == 'segment' else 'detect'}", out=out, progress=False)
     labels = label_files(out)
     assert len(labels) == 40
+    padded = json.loads((MINI / "manifest.json").read_text())["bytes_after_end_of_image"]
     seen = 0
     for lb in labels:
         im = _image_for(lb, out)
         res = verify_image_label((str(im), str(lb), "", False, 1, 0, 0, False))
         im_file, lab, shape, segments, _, nm, nf, ne, nc, msg = res
-        assert msg == "", msg
+        # Ultralytics trusts the last two bytes: a JPEG padded after its end marker (FA509) is
+        # "restored" (re-encoded into the output folder); every other image passes untouched
+        assert msg == (f"{im}: corrupt JPEG restored and saved" if im.name in padded else ""), msg
         assert nc == 0 and nf == 1
         seen += len(lab)
         if task == "segment":
