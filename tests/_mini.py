@@ -67,3 +67,11 @@ def small_source(geoms, *, boxes=None, image="IMG0000019.jpg", rle=None) -> Sour
     if rle is not None:
         cols["rle"] = rle
     return Source(name="t", format="coco", objects=make_objects(cols), labels=["fractured"], label_ids={1: "fractured"}, geometry="polygon")
+
+
+def object_changes(manifest: dict) -> dict:
+    """``manifest`` without the image-level ``jpeg-trimmed`` rows of mini's two JPEGs padded after
+    their end marker (tests/convert/test_jpeg_end.py), for tests about what happens to objects."""
+    changes = [c for c in manifest["changes"] if c["kind"] != "jpeg-trimmed"]
+    counts = {k: v for k, v in manifest["change_counts"].items() if k != "jpeg-trimmed"}
+    return {**manifest, "changes": changes, "change_counts": counts}

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 from ..formats._write import stems
+from ..imaging.headers import jpeg_end
+from ..runtime.atomic import link_or_copy, write_bytes_atomic
 from ..splits import SPLITS
-from ..runtime.atomic import link_or_copy
 from ..runtime.progress import task
 
 if TYPE_CHECKING:
@@ -43,7 +44,13 @@ def record_crowd(plan: Plan, objects: pd.DataFrame, target: str) -> None:
 def link_images(plan: Plan, dests: dict[str, Any], *, n_images: int | None = None) -> dict[str, int]:
     """Hard-link (or copy) each image key's file to ``dests[key]``; record missing files.
 
-    Without any image file in the input, one note replaces a row per image (``n_images``).
+    A JPEG that does not end with its end-of-image marker is looked at whole
+    (:func:`~fracatlas_annot.imaging.headers.jpeg_end`): one padded after the marker
+    (FracAtlas' 28 files of 16,384 bytes) is written cut at the marker, the same pixels,
+    so that Ultralytics, which calls any such JPEG corrupt and re-encodes it, leaves it alone
+    (``jpeg-trimmed``); one the decoder cannot finish is linked as it is and recorded
+    (``image-truncated``: Ultralytics skips it, with its labels). Without any image file in
+    the input, one note replaces a row per image (``n_images``).
     """
     paths = plan.images["path"]
     if paths.isna().all():
@@ -54,6 +61,8 @@ def link_images(plan: Plan, dests: dict[str, Any], *, n_images: int | None = Non
     path_of = paths.to_dict()
     linked = copied = 0
     missing: list[str] = []
+    trimmed: dict[str, int] = {}
+    truncated: list[str] = []
     made: set[str] = set()
     with task("linking images", total=len(dests), enabled=plan.progress) as advance:
         for key, dst in dests.items():
@@ -66,13 +75,52 @@ def link_images(plan: Plan, dests: dict[str, Any], *, n_images: int | None = Non
             if parent not in made:
                 os.makedirs(parent, exist_ok=True)
                 made.add(parent)
+            cut = _jpeg_cut(src)
+            if cut is None:
+                truncated.append(key)
+            elif cut:
+                with open(src, "rb") as f:
+                    data = f.read()
+                write_bytes_atomic(dst, data[: len(data) - cut])
+                trimmed[key] = cut
+                copied += 1
+                continue
             if link_or_copy(src, dst):
                 linked += 1
             else:
                 copied += 1
+    if trimmed:
+        keys = np.array(list(trimmed), dtype=object)
+        plan.recorder.add("jpeg-trimmed", None, [f"{n:,} stray byte(s) after the end-of-image marker not copied (the same pixels)"
+                                                 for n in trimmed.values()], image=keys)
+    if truncated:
+        plan.recorder.add("image-truncated", None, "the decoder cannot finish this JPEG (no end-of-image marker): "
+                          "linked as it is; Ultralytics skips it and its labels", image=np.array(truncated, dtype=object))
+        plan.notes.append(f"{len(truncated)} JPEG(s) cannot be decoded to the end (FA502): written as they are, "
+                          "Ultralytics will skip them; see image-truncated in manifest.json")
     if missing:
         plan.recorder.add("image-missing", None, "no image file: the image is not in the output", image=np.array(missing, dtype=object))
     return {"linked": linked, "copied": copied, "missing": len(missing)}
+
+
+def _jpeg_cut(path: str) -> int | None:
+    """Bytes after a JPEG's end-of-image marker (0 for a file ending with it or not a JPEG),
+    or None when there is no marker (truncated). Only the last 2 bytes are read when they are
+    the marker, as they are for nearly every file."""
+    if not path.lower().endswith((".jpg", ".jpeg", ".jpe", ".jfif")):
+        return 0
+    with open(path, "rb") as f:
+        head = f.read(2)
+        if head != b"\xff\xd8":  # not a JPEG whatever its name says: the image rules report it
+            return 0
+        f.seek(0, os.SEEK_END)
+        if f.tell() >= 4:
+            f.seek(-2, os.SEEK_END)
+            if f.read(2) == b"\xff\xd9":
+                return 0
+        f.seek(0)
+        complete, trailing = jpeg_end(f.read())
+    return trailing if complete else None
 
 
 def object_counts(plan: Plan, written: pd.DataFrame) -> dict[str, Any]:

@@ -38,6 +38,10 @@ CHANGE_KINDS: dict[str, tuple[bool, str]] = {
     "iscrowd-cleared": (True, "a crowd annotation (iscrowd 1) written as an ordinary object: the target has no crowd flag"),
     "label-renamed": (True, "a label name changed to satisfy the target format"),
     "image-missing": (False, "an image with no file on disk: labels written, image not linked"),
+    "jpeg-trimmed": (False, "a JPEG padded after its end-of-image marker written cut at the marker (the same pixels), so "
+                           "that Ultralytics does not call it corrupt and re-encode it"),
+    "image-truncated": (False, "a JPEG the decoder cannot finish, linked as it is: Ultralytics skips it and its labels "
+                              "(validate reports it as FA502)"),
     "image-size-unknown": (True, "an image whose size is unknown: its objects cannot be normalised"),
     "exif-frame-rotated": (False, "an object drawn on the stored pixels of an EXIF-rotated image (the source declares the "
                                   "stored size, as LabelImg does) turned into the displayed frame that Ultralytics reads"),

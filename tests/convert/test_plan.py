@@ -16,7 +16,7 @@ import shapely
 from fracatlas_annot.convert import convert
 from fracatlas_annot.errors import LossyConversionError
 
-from _mini import MINI, TWO_PARTS, label_files, read_mini, small_source
+from _mini import MINI, TWO_PARTS, label_files, object_changes, read_mini, small_source
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_unknown_label_refused_then_dropped(mini_ds, tmp_path):
     with pytest.raises(LossyConversionError) as err:
         convert(mini_ds, to="yolo-detect", source=src, split="none", out=tmp_path / "x", progress=False)
     assert "'fracture'" in str(err.value)
-    m = convert(mini_ds, to="yolo-detect", source=src, split="none", out=tmp_path / "y", progress=False, allow_lossy=True)
+    m = object_changes(convert(mini_ds, to="yolo-detect", source=src, split="none", out=tmp_path / "y", progress=False, allow_lossy=True))
     assert m["counts"]["objects_out"] == 1 and m["change_counts"] == {"object-dropped": 1}
 
 
@@ -109,7 +109,7 @@ def test_manifest_records_inputs_options_counts(mini_ds, tmp_path):
     assert m["options"] | {"split": "stratified", "seed": 4, "multipart": "bridge"} == m["options"]
     assert m["counts"]["objects_in"] == 2 and m["counts"]["objects_out"] == 2
     assert m["counts"]["objects_in_per_label"] == {"fractured": 2}
-    (change,) = m["changes"]
+    (change,) = object_changes(m)["changes"]
     assert change == {"kind": "multipart-bridged", "lossy": False, "image": "IMG0000019.jpg", "file": "t.json",
                       "loc": "annotations[0]", "ann_id": None, "message": "2 parts joined by zero-width bridges"}
     assert sum(v["images"] for v in m["counts"]["per_split"].values()) == 40

@@ -14,7 +14,7 @@ import shapely
 from fracatlas_annot.convert import convert
 from fracatlas_annot.errors import LossyConversionError
 
-from _mini import TWO_PARTS, label_files, read_mini, rle_source, small_source
+from _mini import TWO_PARTS, label_files, object_changes, read_mini, rle_source, small_source
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_multipart_policies(mini_ds, tmp_path, policy, lines, kind, lossy):
             convert(mini_ds, out=tmp_path / "refused", **kwargs)
         assert "annotations[0]" in str(err.value) and kind in str(err.value)
         assert not (tmp_path / "refused").exists()
-    m = convert(mini_ds, out=tmp_path / "o", allow_lossy=lossy, **kwargs)
+    m = object_changes(convert(mini_ds, out=tmp_path / "o", allow_lossy=lossy, **kwargs))
     rows = _seg_lines(tmp_path / "o")
     assert len(rows) == lines
     assert [c["kind"] for c in m["changes"]] == [kind]
@@ -80,7 +80,7 @@ def test_box_only_object_never_becomes_a_box_line(mini_ds, tmp_path):
     with pytest.raises(LossyConversionError) as err:
         convert(mini_ds, to="yolo-seg", source=src, split="none", out=tmp_path / "x", progress=False)
     assert "box-as-polygon" in str(err.value) and "annotations[0]" in str(err.value)
-    m = convert(mini_ds, to="yolo-seg", source=src, split="none", out=tmp_path / "y", progress=False, allow_lossy=True)
+    m = object_changes(convert(mini_ds, to="yolo-seg", source=src, split="none", out=tmp_path / "y", progress=False, allow_lossy=True))
     rows = _seg_lines(tmp_path / "y")
     assert [len(r) for r in rows] == [9, 9]  # never 5 columns in a segment file
     assert m["change_counts"] == {"box-as-polygon": 1}
@@ -110,7 +110,7 @@ def test_vertices_clamped_and_recorded(mini_ds, tmp_path, dx, kind, lossy):
     if lossy:
         with pytest.raises(LossyConversionError):
             convert(mini_ds, out=tmp_path / "x", **kwargs)
-    m = convert(mini_ds, out=tmp_path / "y", allow_lossy=lossy, **kwargs)
+    m = object_changes(convert(mini_ds, out=tmp_path / "y", allow_lossy=lossy, **kwargs))
     (row,) = _seg_lines(tmp_path / "y")
     assert max(row[1::2]) == 1.0
     assert m["change_counts"] == {kind: 1}
@@ -130,7 +130,7 @@ def test_rle_object_is_traced_and_recorded(mini_ds, tmp_path):
     with pytest.raises(LossyConversionError) as err:
         convert(mini_ds, to="yolo-seg", source=src, split="none", out=tmp_path / "x", progress=False)
     assert "rle-to-polygon" in str(err.value)
-    m = convert(mini_ds, to="yolo-seg", source=src, split="none", out=tmp_path / "y", progress=False, allow_lossy=True)
+    m = object_changes(convert(mini_ds, to="yolo-seg", source=src, split="none", out=tmp_path / "y", progress=False, allow_lossy=True))
     (row,) = _seg_lines(tmp_path / "y")
     w, h = doc["images"][0]["width"], doc["images"][0]["height"]
     xy = np.asarray(row[1:]).reshape(-1, 2) * [w, h]
@@ -149,7 +149,7 @@ def test_crowd_polygon_is_refused_then_recorded(mini_ds, tmp_path, target):
     with pytest.raises(LossyConversionError) as err:
         convert(mini_ds, to=target, source=src, split="none", out=tmp_path / "x", progress=False)
     assert "iscrowd" in str(err.value)
-    m = convert(mini_ds, to=target, source=src, split="none", out=tmp_path / "y", progress=False, allow_lossy=True)
+    m = object_changes(convert(mini_ds, to=target, source=src, split="none", out=tmp_path / "y", progress=False, allow_lossy=True))
     assert m["change_counts"] == {"iscrowd-cleared": 1}
 
 
@@ -199,7 +199,7 @@ def test_unusable_rle_in_a_hand_made_source_is_recorded_not_decoded(mini_ds, tmp
     """Counts that overrun the mask are refused by the one decoder (pycocotools would write
     past its buffer), also for a source that did not come from the COCO reader."""
     src = small_source([None], boxes=[[30, 20, 90, 60]], rle=[{"size": [10, 10], "counts": [0, 200]}])
-    m = convert(mini_ds, to="yolo-seg", source=src, split="none", out=tmp_path / "o", allow_lossy=True, progress=False)
+    m = object_changes(convert(mini_ds, to="yolo-seg", source=src, split="none", out=tmp_path / "o", allow_lossy=True, progress=False))
     msgs = {c["kind"]: c["message"] for c in m["changes"]}
     assert msgs["rle-to-polygon"].startswith("RLE mask unusable (uncompressed counts must be non-negative integers summing to 10*10)")
     assert "box-as-polygon" in msgs  # written as its box rectangle, recorded
@@ -222,6 +222,6 @@ def test_non_finite_vertex_is_a_loss_never_clamped(mini_ds, tmp_path, bad, to):
         convert(mini_ds, **kwargs)
     assert "annotations[0]" in str(err.value) and "NaN or infinite" in str(err.value)
     kwargs["out"] = tmp_path / "y"
-    m = convert(mini_ds, allow_lossy=True, **kwargs)
+    m = object_changes(convert(mini_ds, allow_lossy=True, **kwargs))
     dropped = [c for c in m["changes"] if c["kind"] == "object-dropped"]
     assert [c["loc"] for c in dropped] == ["annotations[0]"]
