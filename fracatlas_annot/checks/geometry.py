@@ -261,8 +261,10 @@ def object_outside_image(ctx: CheckContext):
     declares) and reports how far it reaches out. Coordinates exactly on the border are
     fine (makesense clamps shapes to `0 <= x <= width`), and so is floating-point noise:
     the tolerance is `max(0.01 px, 1e-6 x size)`, which covers FracAtlas's normalised
-    `1.0000000000000002` and makesense's pre-2021 YOLO overshoot of 5e-7. A vertex at
-    `width + 0.4` is reported.
+    `1.0000000000000002` and makesense's pre-2021 YOLO overshoot of 5e-7. Numbers written
+    normalised (YOLO) also carry their rounding: with 4 decimals (FracAtlas's pylabel files)
+    a box edge `cx + w/2` moves by up to `7.5e-5 x size` (0.22 px at 2,880 px), which is
+    not reported either. A vertex at `width + 0.4` is reported.
 
     ## Why is this bad?
     Ultralytics drops the whole image when one value exceeds its tolerance; converters
@@ -291,12 +293,11 @@ def object_outside_image(ctx: CheckContext):
         W = np.where(norm, 1.0, W)
         H = np.where(norm, 1.0, H)
         known = known | norm
-        tol_x = np.where(
-            norm, ctx.border_tolerance_norm, np.maximum(ctx.border_tolerance_px, ctx.border_tolerance_norm * W)
-        )
-        tol_y = np.where(
-            norm, ctx.border_tolerance_norm, np.maximum(ctx.border_tolerance_px, ctx.border_tolerance_norm * H)
-        )
+        # numbers written normalised (YOLO) carry their rounding: 4 decimals move an edge by up to 7.5e-5
+        rel = np.where(obj["units"].to_numpy() == "norm", max(ctx.border_tolerance_norm, ctx.rounding_tolerance_norm),
+                       ctx.border_tolerance_norm)
+        tol_x = np.where(norm, rel, np.maximum(ctx.border_tolerance_px, rel * W))
+        tol_y = np.where(norm, rel, np.maximum(ctx.border_tolerance_px, rel * H))
         with np.errstate(invalid="ignore"):
             over = np.stack([-e[:, 0], -e[:, 1], e[:, 2] - W, e[:, 3] - H], axis=1)
             tol = np.stack([tol_x, tol_y, tol_x, tol_y], axis=1)

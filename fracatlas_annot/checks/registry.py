@@ -338,6 +338,8 @@ class CheckContext:
     border_tolerance_px: how far (pixels) a coordinate may lie outside the image before
         it is reported (covers float noise such as FracAtlas's 1.0000000000000002).
     border_tolerance_norm: the same for normalised coordinates (makesense's old 5e-7).
+    rounding_tolerance_norm: what writing normalised numbers with 4 decimals (pylabel's
+        FracAtlas YOLO files, ``%.4f``) can add to a box edge, ``cx + w/2``: 0.5e-4 + 0.25e-4.
     iou_threshold: a matched pair below this IoU (and more than 2 px off) is reported (FA202, FA302).
     reader_iou_threshold: two readers' matched objects below this IoU are a low-overlap
         disagreement (FA802); independent of ``iou_threshold``, which compares formats.
@@ -353,6 +355,7 @@ class CheckContext:
     progress: bool = True
     border_tolerance_px: float = 0.01
     border_tolerance_norm: float = 1e-6
+    rounding_tolerance_norm: float = 7.5e-5
     iou_threshold: float = 0.75
     reader_iou_threshold: float = 0.5
     area_rel_tolerance: float = 0.02

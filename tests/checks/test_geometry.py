@@ -73,6 +73,19 @@ def test_border_tolerance_normalised_yolo_rows() -> None:
     assert f["object"].tolist() == [1]
 
 
+@pytest.mark.parametrize(("w", "reported"), [(0.1001, False), (0.1010, True)], ids=["4-decimal-rounding", "real-overshoot"])
+def test_border_tolerance_covers_four_decimal_yolo_rounding(w: float, reported: bool) -> None:
+    """pylabel wrote FracAtlas's YOLO files with 4 decimals: a box on the border of a 2,880 px
+    image ends at cx + w/2 = 1.00005 (0.14 px out) from rounding alone; 1.0005 (1.4 px) is out."""
+    cx = 0.95
+    yolo = box_source([(A, (cx - w / 2, 0.4, cx + w / 2, 0.6))], name="yolo", class_ids=[0], units="norm")
+    f = run("FA105", dataset({A: {"width": 2880, "height": 2880}}, [yolo]))
+    assert (len(f) == 1) is reported
+    # the same overshoot in pixel units (a VOC or COCO source) has no rounding excuse
+    px = box_source([(A, (10, 10, 2880 * (cx + 0.1001 / 2), 30))])
+    assert len(run("FA105", dataset({A: {"width": 2880, "height": 2880}}, [px]))) == 1
+
+
 def test_outside_uses_exif_corrected_frame_and_negative_side() -> None:
     # image displayed 373x454 (stored 454x373, orientation 6): a box at y=440 is inside
     voc = box_source([(A, (10, 430, 50, 454)), (A, (-3, 10, 50, 40))])
