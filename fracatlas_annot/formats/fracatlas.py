@@ -244,9 +244,14 @@ def read_sources(root: Path, known: Sequence[str], *, names: Any = None) -> tupl
 
     sources: dict[str, Source] = {}
     problems: list[Problem] = []
-    for i, f in enumerate(_json_files(root / COCO_DIR, COCO_NAME, problems, root)):
-        name = "coco" if i == 0 else f"coco-{f.stem}"
-        _add(sources, problems, name, coco.read(f, name=name, base=root))
+    coco_files = _json_files(root / COCO_DIR, COCO_NAME, problems, root)
+    vgg_problems: list[Problem] = []  # listing problems of the VGG folder keep their place (after YOLO)
+    vgg_files = _json_files(root / VGG_DIR, None, vgg_problems, root)
+    jobs = [("coco", "coco" if i == 0 else f"coco-{f.stem}", f) for i, f in enumerate(coco_files)]
+    jobs += [("vgg", "vgg" if i == 0 else f"vgg-{f.stem}", f) for i, f in enumerate(vgg_files)]
+    parsed = dict(zip((name for _, name, _ in jobs), _read_json_sources(jobs, root)))
+    for _, name, _ in jobs[: len(coco_files)]:
+        _add(sources, problems, name, parsed.pop(name))
     if (root / VOC_DIR).is_dir():
         _add(sources, problems, "voc", voc.read(root / VOC_DIR, name="voc", base=root))
     if (root / YOLO_DIR).is_dir():
@@ -254,10 +259,44 @@ def read_sources(root: Path, known: Sequence[str], *, names: Any = None) -> tupl
         names, yaml_probs = _root_yaml_names(root, names)
         problems += yaml_probs
         _add(sources, problems, "yolo", yolo.read(root / YOLO_DIR, name="yolo", names=names, image_keys=keys, base=root))
-    for i, f in enumerate(_json_files(root / VGG_DIR, None, problems, root)):
-        name = "vgg" if i == 0 else f"vgg-{f.stem}"
-        _add(sources, problems, name, vgg.read(f, name=name, base=root))
+    problems += vgg_problems
+    for _, name, _ in jobs[len(coco_files) :]:
+        _add(sources, problems, name, parsed.pop(name))
     return sources, problems
+
+
+#: JSON documents bigger than this (all together) are parsed in worker processes: a parsed
+#: document holds ~4x its size in Python objects, which the workers hand back as compact
+#: tables instead of leaving the parent's heap fragmented (issue 13, point 3).
+JSON_ISOLATE_BYTES = 4 * 2**20
+
+
+def _read_json_job(job: tuple[str, str, Path], root: Path) -> tuple[Source, list[Problem]]:
+    from . import coco, vgg
+
+    kind, name, path = job
+    return (coco if kind == "coco" else vgg).read(path, name=name, base=root)
+
+
+def _read_json_sources(jobs: list[tuple[str, str, Path]], root: Path) -> list[tuple[Source, list[Problem]]]:
+    """Read the COCO and VGG documents (in ``jobs`` order): in worker processes, one per
+    document, when they are big and the worker policy allows it, else here."""
+    from functools import partial
+
+    from ..runtime.parallel import default_workers, run_chunks
+
+    work = partial(_read_json_job, root=root)
+    try:
+        size = sum(os.stat(p).st_size for _, _, p in jobs)
+    except OSError:
+        size = 0
+    if len(jobs) < 2 or size < JSON_ISOLATE_BYTES or default_workers(len(jobs), min_items=1) < 2:
+        return [work(j) for j in jobs]
+    return [res for part in run_chunks(_read_json_chunk, [[(work, j)] for j in jobs]) for res in part]
+
+
+def _read_json_chunk(chunk: list[tuple[Any, tuple[str, str, Path]]]) -> list[tuple[Source, list[Problem]]]:
+    return [work(job) for work, job in chunk]
 
 
 def _root_yaml_names(root: Path, names: Any) -> tuple[Any, list[Problem]]:
@@ -396,6 +435,8 @@ def read(path: str | os.PathLike[str], *, names: Any = None, headers: bool = Tru
     problems += probs
     in_csv = np.arange(len(keys)) < len(csv_keys)  # keys = CSV rows first, then files the CSV lacks
     images = images_table(pd.Index(keys, dtype=object, name="image"), csv, files, head, split_lists, in_csv=in_csv)
+    have_csv = csv is not None
+    del csv, head  # copied into ``images``: their memory is reused by the readers below
 
     sources, probs = read_sources(root, keys, names=names)
     problems += probs
@@ -413,7 +454,7 @@ def read(path: str | os.PathLike[str], *, names: Any = None, headers: bool = Tru
     dup_keys = files["image"][files["image"].duplicated(keep=False)].unique().tolist()
     meta = {
         "version": "v7" if dup_keys else "v6",
-        "csv": CSV_NAME if csv is not None else None,
+        "csv": CSV_NAME if have_csv else None,
         "image_files": len(files),
         "images_in_csv": len(csv_keys),
         "files_in_two_folders": len(dup_keys),
