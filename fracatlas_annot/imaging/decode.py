@@ -101,7 +101,7 @@ def pixel_hash(gray: np.ndarray) -> str:
     """Hash of the pixels and shape (hex); equal for identical images after EXIF correction."""
     h = hashlib.blake2b(digest_size=16)
     h.update(np.asarray(gray.shape, dtype=np.int64).tobytes())
-    h.update(np.ascontiguousarray(gray).tobytes())
+    h.update(memoryview(np.ascontiguousarray(gray)).cast("B"))  # no copy of the pixels
     return h.hexdigest()
 
 
