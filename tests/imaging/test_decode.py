@@ -90,6 +90,7 @@ def test_byte_identical_files_are_decoded_once_and_get_the_same_rows(tmp_path: P
                             index=pd.Index(paths, dtype=object, name="image"))  # fmt: skip
     expected["phash"] = expected["phash"].astype(object)
     assert list(decode.same_bytes(paths)) == [0, 1, 0, 3, 0, 5, 5, 7, 7]
+    assert list(decode.same_bytes(paths, workers=2)) == [0, 1, 0, 3, 0, 5, 5, 7, 7]  # stats and digests in workers
     decoded: list[str] = []
     real = decode.scan_one
     monkeypatch.setattr(decode, "scan_one", lambda p: decoded.append(p) or real(p))
