@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -38,9 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import bench_floor  # noqa: E402
-from bench_floor import UNIT, _cpu, _peak_mib, compare, measure  # noqa: E402
-from bench_validate import build  # noqa: E402
+import bench_floor
+from bench_floor import UNIT, _cpu, _peak_mib, compare, measure
+from bench_validate import build
 
 WORKERS = (2, 16, 64, 256)
 PROJECT = (10**6, 10**7)

@@ -266,7 +266,8 @@ def assign_max_iou(cand: pd.DataFrame, *, a: str = "ia", b: str = "ib", group: s
     left = np.flatnonzero(~settled[g])
     if len(left):
         left = left[np.argsort(g[left], kind="stable")]
-        from scipy.optimize import linear_sum_assignment  # imported here: scipy.optimize costs ~35 MiB of RSS
+        # imported here, not at the top: scipy.optimize costs every command ~35 MiB of RSS
+        from scipy.optimize import linear_sum_assignment
 
         rest, rc = rows[left], g[left]
         starts = np.flatnonzero(np.r_[True, rc[1:] != rc[:-1]])

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .decode import (  # noqa: F401 - file_digest is part of this module's interface
+from .decode import (  # file_digest stays importable from here
     NEAR_CORRELATION,
     PHASH_THRESHOLD,
     file_digest,
