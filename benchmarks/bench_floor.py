@@ -21,7 +21,8 @@ children included) of the work inside the process (imports excluded), wall secon
 process's whole life, and its peak RSS (ru_maxrss); the fastest of ``--repeat`` runs by CPU; the
 floor pass is run a second time under tracemalloc for its peak of Python allocations; for
 ``validate --fast`` the RSS after imports is printed too (numpy, pandas, shapely... are
-most of it). Numbers only; nothing is asserted.
+most of it), and the peak RSS of its largest worker process (the forked readers).
+``bench_scale.py`` imports :func:`compare` and :func:`measure` for its own report. Numbers only; nothing is asserted.
 """
 
 from __future__ import annotations
