@@ -21,7 +21,8 @@ children included) of the work inside the process (imports excluded), wall secon
 process's whole life, and its peak RSS (ru_maxrss); the fastest of ``--repeat`` runs by CPU; the
 floor pass is run a second time under tracemalloc for its peak of Python allocations; for
 ``validate --fast`` the RSS after imports is printed too (numpy, pandas, shapely... are
-most of it). Numbers only; nothing is asserted.
+most of it), and the peak RSS of its largest worker process (the forked readers).
+``bench_scale.py`` imports :func:`compare` and :func:`measure` for its own report. Numbers only; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -119,7 +120,16 @@ def child_floor(root: str, trace: bool) -> dict:
     return out
 
 
-def child_validate(root: str) -> dict:
+def _children_peak_mib() -> float:
+    """Peak RSS of the largest waited-for child process (the forked readers, decoders)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def child_validate(root: str, *options: str) -> dict:
+    """``fracatlas-annot validate --format json --no-progress ROOT`` plus ``options``
+    (default ``--fast``), its output discarded; times exclude the imports."""
     t0 = time.perf_counter()
     from fracatlas_annot.cli import main
 
@@ -129,7 +139,7 @@ def child_validate(root: str) -> dict:
         saved = sys.stdout
         sys.stdout = sink
         try:
-            code = main(["validate", "--fast", "--format", "json", "--no-progress", root])
+            code = main(["validate", *(options or ("--fast",)), "--format", "json", "--no-progress", root])
         finally:
             sys.stdout = saved
     t2 = time.perf_counter()
@@ -140,11 +150,14 @@ def child_validate(root: str) -> dict:
         "exit": code,
         "rss_after_imports_mib": round(rss_imports, 1),
         "peak_rss_mib": round(_peak_mib(), 1),
+        "children_peak_rss_mib": round(_children_peak_mib(), 1),
     }
 
 
-def measure(kind: str, root: Path, *extra: str) -> dict:
-    cmd = [sys.executable, __file__, "--child", kind, str(root), *extra]
+def measure(kind: str, root: Path, *extra: str, script: str | None = None) -> dict:
+    """Run ``script --child KIND ROOT EXTRA...`` (default: this file) in a fresh Python
+    process; its last stdout line is the JSON result, plus ``process_s``."""
+    cmd = [sys.executable, script or __file__, "--child", kind, str(root), *extra]
     env = {**os.environ, "FRACATLAS_PROGRESS": "0", "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     t = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
@@ -153,7 +166,9 @@ def measure(kind: str, root: Path, *extra: str) -> dict:
     return res
 
 
-def compare(label: str, root: Path, repeat: int) -> None:
+def compare(label: str, root: Path, repeat: int) -> dict:
+    """Print the floor pass against ``validate --fast`` on ``root``; returns both results
+    (``floor``, ``traced``, ``validate``)."""
     floors = [measure("floor", root) for _ in range(repeat)]
     fl = min(floors, key=lambda r: r["cpu_s"])
     traced = measure("floor", root, "--trace")
@@ -172,7 +187,8 @@ def compare(label: str, root: Path, repeat: int) -> None:
     )
     print(
         f"  validate --fast : {va['work_s']:.2f} s wall, {va['cpu_s']:.2f} s CPU (process {va['process_s']:.2f} s, imports {va['import_s']:.2f} s),"
-        f" peak RSS {va['peak_rss_mib']:.0f} MiB (after imports {va['rss_after_imports_mib']:.0f} MiB), exit {va['exit']}",
+        f" peak RSS {va['peak_rss_mib']:.0f} MiB (after imports {va['rss_after_imports_mib']:.0f} MiB; largest worker process"
+        f" {va['children_peak_rss_mib']:.0f} MiB), exit {va['exit']}",
         flush=True,
     )
     print(
@@ -180,6 +196,7 @@ def compare(label: str, root: Path, repeat: int) -> None:
         f" peak RSS x{va['peak_rss_mib'] / max(fl['peak_rss_mib'], 1e-9):.2f}",
         flush=True,
     )
+    return {"floor": fl, "traced": traced, "validate": va}
 
 
 def main() -> int:

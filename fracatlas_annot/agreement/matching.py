@@ -23,7 +23,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.optimize import linear_sum_assignment
 
 from ..convert.geometry import box_area, box_iou_matrix, box_iou_pairs, nonfinite
 
@@ -234,6 +233,9 @@ def assign_max_iou(cand: pd.DataFrame, *, a: str = "ia", b: str = "ib", group: s
     left = np.flatnonzero(~settled[g])
     if len(left):
         left = left[np.argsort(g[left], kind="stable")]
+        # imported here, not at the top: scipy.optimize costs every command ~35 MiB of RSS
+        from scipy.optimize import linear_sum_assignment
+
         rest, rc = rows[left], g[left]
         starts = np.flatnonzero(np.r_[True, rc[1:] != rc[:-1]])
         for s, e in zip(starts, np.r_[starts[1:], len(rest)]):

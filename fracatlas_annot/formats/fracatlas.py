@@ -228,8 +228,29 @@ def _json_files(folder: Path, preferred: str | None = None, problems: list[Probl
     return files
 
 
-def _add(sources: dict[str, Source], problems: list[Problem], name: str, result: tuple[Source, list[Problem]]) -> None:
+def share_keys(values: Any, index: pd.Index) -> np.ndarray:
+    """``values`` (image keys) as an object array whose keys found in ``index`` are the very
+    string objects of ``index``: a key parsed again by every reader (or unpickled from its
+    workers) is otherwise one more copy per image and table (issue 13, point 3)."""
+    out = np.array(values, dtype=object)
+    if len(out) and len(index) and index.is_unique:
+        pos = index.get_indexer(out)
+        hit = pos >= 0
+        out[hit] = index.to_numpy(dtype=object)[pos[hit]]
+    return out
+
+
+def _share_source_keys(source: Source, index: pd.Index) -> None:
+    source.images.index = pd.Index(share_keys(source.images.index, index), dtype=object, name=source.images.index.name)
+    obj = source.objects
+    obj["image"] = pd.Series(share_keys(obj["image"], index), index=obj.index, dtype=object)
+
+
+def _add(sources: dict[str, Source], problems: list[Problem], name: str, result: tuple[Source, list[Problem]],
+         index: pd.Index | None = None) -> None:  # fmt: skip
     source, probs = result
+    if index is not None:
+        _share_source_keys(source, index)
     source.name = name
     sources[name] = source
     for p in probs:
@@ -239,25 +260,66 @@ def _add(sources: dict[str, Source], problems: list[Problem], name: str, result:
 
 
 def read_sources(root: Path, known: Sequence[str], *, names: Any = None) -> tuple[dict[str, Source], list[Problem]]:
-    """COCO, VOC, YOLO and VGG sources of the archive (YOLO still normalised)."""
-    from . import coco, vgg, voc, yolo
+    """COCO, VOC, YOLO and VGG sources of the archive (YOLO still normalised); their image
+    keys that are in ``known`` share its string objects."""
+    from . import voc, yolo
 
+    index = known if isinstance(known, pd.Index) else pd.Index(list(known), dtype=object)
     sources: dict[str, Source] = {}
     problems: list[Problem] = []
-    for i, f in enumerate(_json_files(root / COCO_DIR, COCO_NAME, problems, root)):
-        name = "coco" if i == 0 else f"coco-{f.stem}"
-        _add(sources, problems, name, coco.read(f, name=name, base=root))
+    coco_files = _json_files(root / COCO_DIR, COCO_NAME, problems, root)
+    vgg_problems: list[Problem] = []  # listing problems of the VGG folder keep their place (after YOLO)
+    vgg_files = _json_files(root / VGG_DIR, None, vgg_problems, root)
+    jobs = [("coco", "coco" if i == 0 else f"coco-{f.stem}", f) for i, f in enumerate(coco_files)]
+    jobs += [("vgg", "vgg" if i == 0 else f"vgg-{f.stem}", f) for i, f in enumerate(vgg_files)]
+    parsed = dict(zip((name for _, name, _ in jobs), _read_json_sources(jobs, root)))
+    for _, name, _ in jobs[: len(coco_files)]:
+        _add(sources, problems, name, parsed.pop(name), index)
     if (root / VOC_DIR).is_dir():
-        _add(sources, problems, "voc", voc.read(root / VOC_DIR, name="voc", base=root))
+        _add(sources, problems, "voc", voc.read(root / VOC_DIR, name="voc", base=root), index)
     if (root / YOLO_DIR).is_dir():
         keys = {k.rpartition(".")[0] or k: k for k in known}
         names, yaml_probs = _root_yaml_names(root, names)
         problems += yaml_probs
-        _add(sources, problems, "yolo", yolo.read(root / YOLO_DIR, name="yolo", names=names, image_keys=keys, base=root))
-    for i, f in enumerate(_json_files(root / VGG_DIR, None, problems, root)):
-        name = "vgg" if i == 0 else f"vgg-{f.stem}"
-        _add(sources, problems, name, vgg.read(f, name=name, base=root))
+        _add(sources, problems, "yolo", yolo.read(root / YOLO_DIR, name="yolo", names=names, image_keys=keys, base=root), index)
+    problems += vgg_problems
+    for _, name, _ in jobs[len(coco_files) :]:
+        _add(sources, problems, name, parsed.pop(name), index)
     return sources, problems
+
+
+#: JSON documents bigger than this (all together) are parsed in worker processes: a parsed
+#: document holds ~4x its size in Python objects, which the workers hand back as compact
+#: tables instead of leaving the parent's heap fragmented (issue 13, point 3).
+JSON_ISOLATE_BYTES = 4 * 2**20
+
+
+def _read_json_job(job: tuple[str, str, Path], root: Path) -> tuple[Source, list[Problem]]:
+    from . import coco, vgg
+
+    kind, name, path = job
+    return (coco if kind == "coco" else vgg).read(path, name=name, base=root)
+
+
+def _read_json_sources(jobs: list[tuple[str, str, Path]], root: Path) -> list[tuple[Source, list[Problem]]]:
+    """Read the COCO and VGG documents (in ``jobs`` order): in worker processes, one per
+    document, when they are big and the worker policy allows it, else here."""
+    from functools import partial
+
+    from ..runtime.parallel import default_workers, run_chunks
+
+    work = partial(_read_json_job, root=root)
+    try:
+        size = sum(os.stat(p).st_size for _, _, p in jobs)
+    except OSError:
+        size = 0
+    if len(jobs) < 2 or size < JSON_ISOLATE_BYTES or default_workers(len(jobs), min_items=1) < 2:
+        return [work(j) for j in jobs]
+    return [res for part in run_chunks(_read_json_chunk, [[(work, j)] for j in jobs]) for res in part]
+
+
+def _read_json_chunk(chunk: list[tuple[Any, tuple[str, str, Path]]]) -> list[tuple[Source, list[Problem]]]:
+    return [work(job) for work, job in chunk]
 
 
 def _root_yaml_names(root: Path, names: Any) -> tuple[Any, list[Problem]]:
@@ -396,8 +458,11 @@ def read(path: str | os.PathLike[str], *, names: Any = None, headers: bool = Tru
     problems += probs
     in_csv = np.arange(len(keys)) < len(csv_keys)  # keys = CSV rows first, then files the CSV lacks
     images = images_table(pd.Index(keys, dtype=object, name="image"), csv, files, head, split_lists, in_csv=in_csv)
+    have_csv = csv is not None
+    del csv, head  # copied into ``images``: their memory is reused by the readers below
+    split_lists["image"] = pd.Series(share_keys(split_lists["image"], images.index), index=split_lists.index, dtype=object)
 
-    sources, probs = read_sources(root, keys, names=names)
+    sources, probs = read_sources(root, images.index, names=names)
     problems += probs
     if "yolo" in sources:
         y = sources["yolo"]
@@ -413,7 +478,7 @@ def read(path: str | os.PathLike[str], *, names: Any = None, headers: bool = Tru
     dup_keys = files["image"][files["image"].duplicated(keep=False)].unique().tolist()
     meta = {
         "version": "v7" if dup_keys else "v6",
-        "csv": CSV_NAME if csv is not None else None,
+        "csv": CSV_NAME if have_csv else None,
         "image_files": len(files),
         "images_in_csv": len(csv_keys),
         "files_in_two_folders": len(dup_keys),

