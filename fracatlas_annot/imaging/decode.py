@@ -155,11 +155,49 @@ def _jpeg_cut(data: np.ndarray) -> bool:
     its scan data (:func:`~fracatlas_annot.imaging.headers.jpeg_end`, the header pass's test)."""
     if not (len(data) >= 4 and data[0] == 0xFF and data[1] == 0xD8):
         return False
+    if data[-2] == 0xFF and data[-1] == 0xD9:  # jpeg_end's first test, without copying the file
+        return False
     return not jpeg_end(data.tobytes())[0]
 
 
-def scan_one(path: str | Path) -> dict:
-    """Decode one file: pixel hash, perceptual hash, decode error, truncation, decoded size."""
+def _decode_checked(path: str | Path) -> tuple[np.ndarray, bool]:
+    """The scan's decode of one file: ``(EXIF-corrected gray pixels, truncated)``; raises
+    what the decoders raise (a frame over the pixel budget is refused before any decoder runs)."""
+    head = read_header(path) if isinstance(path, (str, os.PathLike)) else None
+    if head is not None and over_budget(head[2], head[3]):  # checked before any decoder runs
+        raise ImageTooLarge(head[2], head[3])
+    data = np.fromfile(path, dtype=np.uint8)
+    gray = _decode_cv2(data) if len(data) else None
+    truncated = False
+    if gray is None:  # Pillow says why, and decodes what a truncated JPEG holds
+        try:
+            gray = _open(path, allow_truncated=False)
+        except OSError as exc:
+            if "truncated" not in str(exc).lower():
+                raise
+            gray = _open(path, allow_truncated=True)
+            truncated = True
+    if not truncated:
+        truncated = _jpeg_cut(data)
+    return gray, truncated
+
+
+def _key_hash(shape: tuple[int, ...], small: np.ndarray) -> str:
+    """Hash (hex, 128 bits) of a decoded image's shape and 32x32 image: equal for identical
+    pixels (both are functions of the pixels), so images whose key hash is unique in a
+    scan cannot be pixel-identical to another one (see :func:`scan`)."""
+    h = hashlib.sha256(b"shape+32x32 ")
+    h.update(np.asarray(shape, dtype=np.int64).tobytes())
+    h.update(small.tobytes())
+    return h.hexdigest()[:32]
+
+
+def scan_one(path: str | Path, *, full_hash: bool = True) -> dict:
+    """Decode one file: pixel hash, perceptual hash, decode error, truncation, decoded size.
+
+    With ``full_hash=False`` the ``pixel_hash`` is :func:`_key_hash` (shape and 32x32 image)
+    instead of :func:`pixel_hash`: :func:`scan` hashes the whole pixels only of the images
+    whose key repeats."""
     out = {
         "pixel_hash": None,
         "phash": None,
@@ -170,30 +208,28 @@ def scan_one(path: str | Path) -> dict:
         "height": None,
     }
     try:
-        head = read_header(path) if isinstance(path, (str, os.PathLike)) else None
-        if head is not None and over_budget(head[2], head[3]):  # checked before any decoder runs
-            raise ImageTooLarge(head[2], head[3])
-        data = np.fromfile(path, dtype=np.uint8)
-        gray = _decode_cv2(data) if len(data) else None
-        if gray is None:  # Pillow says why, and decodes what a truncated JPEG holds
-            try:
-                gray = _open(path, allow_truncated=False)
-            except OSError as exc:
-                if "truncated" not in str(exc).lower():
-                    raise
-                gray = _open(path, allow_truncated=True)
-                out["truncated"] = True
-        if not out["truncated"]:
-            out["truncated"] = _jpeg_cut(data)
+        gray, out["truncated"] = _decode_checked(path)
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a finding, not a crash
         out["error"] = f"{type(exc).__name__}: {exc}"
         return out
-    out["pixel_hash"] = pixel_hash(gray)
     small = _small(gray)
+    out["pixel_hash"] = pixel_hash(gray) if full_hash else _key_hash(gray.shape, small)
     out["phash"] = phash(gray, small=small)
     out["thumb"] = thumbnail(gray, small=small)
     out["height"], out["width"] = int(gray.shape[0]), int(gray.shape[1])
     return out
+
+
+def _scan_light(path: str) -> dict:
+    return scan_one(path, full_hash=False)
+
+
+def _pixel_hash_or_none(path: str) -> str | None:
+    """:func:`pixel_hash` of a file decoded as :func:`scan_one` does; None if it now fails."""
+    try:
+        return pixel_hash(_decode_checked(path)[0])
+    except Exception:  # noqa: BLE001 - the first decode succeeded; a changed file keeps its key
+        return None
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:
@@ -249,6 +285,24 @@ def same_bytes(paths: Sequence[str], *, workers: int | None = None) -> np.ndarra
     return rep
 
 
+def _hash_repeated_keys(rows: list[dict | None], own: np.ndarray, paths: Sequence[str], *, workers: int | None) -> None:
+    """Replace the key hash (:func:`_key_hash`) of every row in ``own`` (the files decoded
+    on their own, byte copies aside) whose key another row shares by the :func:`pixel_hash` of its whole pixels, decoded again in the workers.
+
+    Identical pixels give identical keys, so a unique key is a unique image: its key hash
+    stands for its pixel hash (it differs from every other row's hash exactly when the
+    pixels differ). Only the images with a repeated key (pixel-identical ones, and distinct
+    ones that happen to share a shape and 32x32 image) are decoded twice."""
+    keys = pd.Series([rows[i]["pixel_hash"] for i in own], dtype=object)
+    again = own[(keys.notna() & keys.duplicated(keep=False)).to_numpy()]
+    if not len(again):
+        return
+    hashes = parallel_map(_pixel_hash_or_none, [paths[i] for i in again], workers=workers, min_items=SCAN_PARALLEL_MIN, max_batch=64)
+    for i, h in zip(again, hashes):
+        if h is not None:
+            rows[i]["pixel_hash"] = h
+
+
 def scan(
     paths: Sequence[str | Path],
     *,
@@ -258,7 +312,10 @@ def scan(
 ) -> pd.DataFrame:
     """Decode and hash every file; returns one row per path (index = ``keys`` or the paths).
 
-    Columns: ``pixel_hash`` (str), ``phash`` (uint64 as int, None on failure), ``thumb``
+    Columns: ``pixel_hash`` (str: equal within one scan exactly when the EXIF-corrected
+    pixels are identical; the whole pixels are hashed, :func:`pixel_hash`, only for images
+    whose shape and 32x32 image repeat in the scan, the others carry :func:`_key_hash`),
+    ``phash`` (uint64 as int, None on failure), ``thumb``
     (1,024 bytes), ``error`` (why decoding failed, or None), ``truncated`` (bool),
     ``width``/``height`` (decoded, EXIF-corrected). Byte-identical files are decoded once
     (:func:`same_bytes`) and share that row. ``workers`` processes when given, else
@@ -271,7 +328,7 @@ def scan(
     first = np.flatnonzero(rep == np.arange(len(paths)))  # one decode per byte content
     rows: list[dict | None] = [None] * len(paths)
     decoded = parallel_map(
-        scan_one,
+        _scan_light,
         [paths[i] for i in first],
         workers=workers,
         min_items=SCAN_PARALLEL_MIN,
@@ -280,15 +337,15 @@ def scan(
     )
     for i, row in zip(first, decoded):
         rows[i] = row
-    again = []  # a copy of a file that failed: its own message names its own path
+    copies, again = [], []  # a copy of a file that failed: its own message names its own path
     for i in np.flatnonzero(rep != np.arange(len(paths))):
         row = rows[rep[i]]
-        if row is not None and row["error"] is None:
-            rows[i] = dict(row)
-        else:
-            again.append(i)
-    for i, row in zip(again, parallel_map(scan_one, [paths[i] for i in again], workers=workers, min_items=SCAN_PARALLEL_MIN)):
+        (copies if row is not None and row["error"] is None else again).append(i)
+    for i, row in zip(again, parallel_map(_scan_light, [paths[i] for i in again], workers=workers, min_items=SCAN_PARALLEL_MIN)):
         rows[i] = row
+    _hash_repeated_keys(rows, np.union1d(first, np.asarray(again, dtype=np.intp)), paths, workers=workers)
+    for i in copies:
+        rows[i] = dict(rows[rep[i]])
     frame = pd.DataFrame(rows, columns=SCAN_COLUMNS, index=pd.Index(index, dtype=object, name="image"))
     frame["phash"] = frame["phash"].astype(object)
     return frame

@@ -92,11 +92,39 @@ def test_byte_identical_files_are_decoded_once_and_get_the_same_rows(tmp_path: P
     assert list(decode.same_bytes(paths)) == [0, 1, 0, 3, 0, 5, 5, 7, 7]
     assert list(decode.same_bytes(paths, workers=2)) == [0, 1, 0, 3, 0, 5, 5, 7, 7]  # stats and digests in workers
     decoded: list[str] = []
-    real = decode.scan_one
-    monkeypatch.setattr(decode, "scan_one", lambda p: decoded.append(p) or real(p))
+    real = decode._decode_checked
+    monkeypatch.setattr(decode, "_decode_checked", lambda p: decoded.append(p) or real(p))
     frame = decode.scan(paths, workers=1, progress=False)
-    pd.testing.assert_frame_equal(frame, expected)
+    # the whole pixels are hashed only where shape and 32x32 image repeat (none here):
+    # the pixel hashes differ from scan_one's, but are equal exactly where scan_one's are
+    pd.testing.assert_frame_equal(frame.drop(columns="pixel_hash"), expected.drop(columns="pixel_hash"))
+    assert list(pd.factorize(frame["pixel_hash"])[0]) == list(pd.factorize(expected["pixel_hash"])[0])
     # a.jpg, b.jpg, b2.jpg, cut.jpg once each; text.jpg fails, so its copy is decoded too:
     # each error message names its own file
     assert sorted(decoded) == sorted(paths[i] for i in (0, 1, 3, 5, 7, 8))
     assert frame.loc[paths[6], "truncated"] and frame["error"].notna().sum() == 2
+
+
+def test_whole_pixels_are_hashed_only_where_shape_and_32x32_image_repeat(tmp_path: Path, monkeypatch) -> None:
+    import cv2
+
+    data = jpeg_bytes(SPECS[0])
+    base = np.tile(np.arange(64, dtype=np.uint8) * 3, (64, 1))
+    swapped = base.copy()
+    swapped[0, 0], swapped[0, 1] = base[0, 1], base[0, 0]  # other pixels, same 2x2 area means
+    assert decode.thumbnail(base) == decode.thumbnail(swapped)
+    png = lambda a: cv2.imencode(".png", a)[1].tobytes()  # noqa: E731 - lossless: pixels as written
+    paths = [
+        write(tmp_path, "a.jpg", data), write(tmp_path, "a_comment.jpg", with_comment(data)),  # same pixels, other bytes
+        write(tmp_path, "base.png", png(base)), write(tmp_path, "swapped.png", png(swapped)),  # same key, other pixels
+        write(tmp_path, "other.jpg", jpeg_bytes(SPECS[1])),  # a unique image
+    ]  # fmt: skip
+    decoded: list[str] = []
+    real = decode._decode_checked
+    monkeypatch.setattr(decode, "_decode_checked", lambda p: decoded.append(p) or real(p))
+    frame = decode.scan(paths, workers=1, progress=False)
+    full = [decode.pixel_hash(decode.decode(p)) for p in paths]
+    ph = frame["pixel_hash"].tolist()
+    assert ph[:4] == full[:4] and ph[0] == ph[1] and ph[2] != ph[3]  # the repeated keys: whole pixels hashed
+    assert ph[4] != full[4] and ph[4] not in ph[:4]  # the unique one keeps its key hash, unlike every other
+    assert sorted(decoded) == sorted(paths + paths[:4])  # decoded once, and again where the key repeats
