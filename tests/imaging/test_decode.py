@@ -128,3 +128,17 @@ def test_whole_pixels_are_hashed_only_where_shape_and_32x32_image_repeat(tmp_pat
     assert ph[:4] == full[:4] and ph[0] == ph[1] and ph[2] != ph[3]  # the repeated keys: whole pixels hashed
     assert ph[4] != full[4] and ph[4] not in ph[:4]  # the unique one keeps its key hash, unlike every other
     assert sorted(decoded) == sorted(paths + paths[:4])  # decoded once, and again where the key repeats
+
+
+def test_whole_block_thumbnails_equal_opencv_area_resize() -> None:
+    import cv2
+
+    rng = np.random.default_rng(7)
+    shapes = [(2880, 2304), (2304, 2880), (64, 64), (64, 96), (96, 96), (96, 160), (320, 32 * 7), (33 * 32, 32)]
+    for shape in shapes:
+        for a in (rng.integers(0, 256, shape, dtype=np.uint8), np.full(shape, 200, np.uint8),
+                  np.tile((np.arange(shape[1]) % 256).astype(np.uint8), (shape[0], 1))):  # fmt: skip
+            ref = cv2.resize(a, (32, 32), interpolation=cv2.INTER_AREA)
+            assert decode.thumbnail(a) == ref.tobytes(), shape
+            low = cv2.dct(ref.astype(np.float32))[:8, :8].ravel()
+            assert decode.phash(a) == int(np.packbits(low > np.median(low)).view(">u8")[0])
