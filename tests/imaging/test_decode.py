@@ -113,7 +113,7 @@ def test_whole_pixels_are_hashed_only_where_shape_and_32x32_image_repeat(tmp_pat
     swapped = base.copy()
     swapped[0, 0], swapped[0, 1] = base[0, 1], base[0, 0]  # other pixels, same 2x2 area means
     assert decode.thumbnail(base) == decode.thumbnail(swapped)
-    png = lambda a: cv2.imencode(".png", a)[1].tobytes()  # noqa: E731 - lossless: pixels as written
+    png = lambda a: cv2.imencode(".png", a)[1].tobytes()  # lossless: the pixels as written
     paths = [
         write(tmp_path, "a.jpg", data), write(tmp_path, "a_comment.jpg", with_comment(data)),  # same pixels, other bytes
         write(tmp_path, "base.png", png(base)), write(tmp_path, "swapped.png", png(swapped)),  # same key, other pixels
