@@ -519,11 +519,15 @@ def read(
         listing: list[Problem] = []
         names = list_folder(p, SUFFIXES, recursive=recursive, problems=listing, display=display_prefix(p, base) or p.name,
                             source=name)  # fmt: skip
+        # the foreign files first: their listing is freed before the workers' tables arrive
+        foreign = foreign_in_folder(p, FOREIGN, prefix=display_prefix(p, base), recursive=recursive,
+                                    exclude=_NOT_FOREIGN, source=name)  # fmt: skip
         chunks = split_chunks(names, default_workers(len(names), workers))
         work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name)
+        del names
         parts = run_chunks(work, chunks)
-        parts[0]["problems"] = foreign_in_folder(p, FOREIGN, prefix=display_prefix(p, base), recursive=recursive,
-                                                 exclude=_NOT_FOREIGN, source=name) + parts[0]["problems"]
+        del chunks
+        parts[0]["problems"] = foreign + parts[0]["problems"]
         source, problems = _build(parts, name=name, path=os.fspath(p))
         return source, listing + problems
     cols = _Columns()
