@@ -3,10 +3,10 @@
 glibc raises its mmap threshold each time a large block (a numpy column, a pandas
 hash table) is freed, up to 32 MiB; the blocks after that come from the heap, where a
 freed one is rarely handed back to the system and the peak RSS climbs with each
-table built and dropped. :func:`tune_allocator` pins the threshold at 2 MiB, so that
-large blocks (pickled worker results, hash tables, columns of 10^5+ rows) keep being
-mapped and unmapped (x25 ``validate --fast``: 278 -> 256 MiB peak; a lower threshold
-gave no lower peak and maps more often); :func:`release` hands the
+table built and dropped. :func:`tune_allocator` pins the threshold at its
+default, 128 KiB, so that large blocks (pickled worker results, hash tables, columns)
+keep being mapped and unmapped (x25 ``validate --fast``: 278 -> 255 MiB peak; 2 MiB gave
+258-260 MiB); :func:`release` hands the
 heap's free pages back (``malloc_trim``) after a big stage frees its intermediates.
 Both do nothing off glibc.
 """
@@ -18,7 +18,7 @@ import ctypes.util
 import sys
 
 _M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 2 * 2**20
+MMAP_THRESHOLD = 128 * 1024
 
 _libc: ctypes.CDLL | None = None
 _tuned = False
