@@ -181,32 +181,6 @@ def concat_objects(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def share_strings(values: Any) -> np.ndarray:
-    """``values`` as an object array in which equal strings are one string object.
-
-    A column read per row (``units``, ``label``, ``loc``, the origin ``file`` of a document
-    holding many objects, or a table unpickled from a worker) otherwise holds one copy per
-    row (issue 13, point 3). Only a column of strings (and nulls) is touched: ``1``, ``1.0``
-    and ``True`` compare equal and must stay apart."""
-    out = np.array(values, dtype=object)
-    if len(out) < 2 or pd.api.types.infer_dtype(out, skipna=True) != "string":
-        return out
-    codes, uniques = pd.factorize(out, use_na_sentinel=True)
-    if len(uniques) == len(out):
-        return out
-    hit = codes >= 0
-    out[hit] = np.asarray(uniques, dtype=object)[codes[hit]]
-    return out
-
-
-def share_frame_strings(frame: pd.DataFrame, skip: Iterable[str] = ("geometry", "rle")) -> None:
-    """:func:`share_strings` on every object column of ``frame`` but ``skip``, in place."""
-    skip = set(skip)
-    for name in frame.columns:
-        if name not in skip and frame[name].dtype == object:
-            frame[name] = pd.Series(share_strings(frame[name].to_numpy(dtype=object)), index=frame.index, dtype=object)
-
-
 def empty_source_images() -> pd.DataFrame:
     frame = pd.DataFrame({k: pd.Series([], dtype=v) for k, v in SOURCE_IMAGE_COLUMNS.items()})
     frame.index = pd.Index([], dtype=object, name="image")

@@ -133,19 +133,3 @@ def test_concat_objects_keeps_geometry_object_dtype():
     b = empty_objects()
     out = concat_objects([a, b, a])
     assert len(out) == 2 and out["geometry"].dtype == object
-
-
-def test_share_strings_makes_equal_strings_one_object_and_keeps_values():
-    from fracatlas_annot.model import share_frame_strings, share_strings
-
-    values = ["".join(["file", ".xml"]) for _ in range(3)] + [None, "other"]
-    assert values[0] is not values[1]
-    out = share_strings(values)
-    assert list(out) == values and out.dtype == object
-    assert out[0] is out[1] is out[2] and out[3] is None
-    # numbers that compare equal (1, 1.0, True) are never merged: a column of them is left as is
-    mixed = share_strings([1, 1.0, True, "1"])
-    assert [type(v) for v in mixed] == [int, float, bool, str]
-    frame = pd.DataFrame({"loc": pd.Series(["".join(["line ", "1"]) for _ in range(2)], dtype=object), "n": [1, 2]})
-    share_frame_strings(frame)
-    assert frame["loc"].iat[0] is frame["loc"].iat[1] and frame["loc"].dtype == object and frame["n"].dtype == "int64"

@@ -43,7 +43,6 @@ from ..model import (
     Source,
     problems_frame,
     resolve_normalized,
-    share_frame_strings,
 )
 from ._files import read_regular, scan_files
 from .sizes import declared_sizes
@@ -245,8 +244,6 @@ def _share_source_keys(source: Source, index: pd.Index) -> None:
     source.images.index = pd.Index(share_keys(source.images.index, index), dtype=object, name=source.images.index.name)
     obj = source.objects
     obj["image"] = pd.Series(share_keys(obj["image"], index), index=obj.index, dtype=object)
-    share_frame_strings(obj, skip=("image", "geometry", "rle"))
-    share_frame_strings(source.images)
 
 
 def _add(sources: dict[str, Source], problems: list[Problem], name: str, result: tuple[Source, list[Problem]],
