@@ -14,6 +14,7 @@ import click
 
 from ._version import __version__
 from .commands._common import rich_progress
+from .runtime.memory import tune_allocator
 from .runtime.progress import use_reporter
 
 #: Command modules, in the order their commands appear in --help.
@@ -59,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     past a command's own handling is reported in one line and exits 2.
     """
     args = list(argv) if argv is not None else sys.argv[1:]
+    tune_allocator()
     try:
         app.main(args=args, prog_name="fracatlas-annot", standalone_mode=False)
     except click.exceptions.ClickException as exc:

@@ -9,12 +9,14 @@ from .registry import CheckContext
 
 
 def csv_numeric(ctx: CheckContext, column: str) -> pd.Series:
-    """A ``dataset.csv`` column as float (NaN where not a number), converted once."""
+    """A ``dataset.csv`` column as float (NaN where not a number); text is parsed once (cached),
+    a numeric column is converted on each call (a float copy per column and image would
+    stay in the cache for the whole run: issue 13, point 3)."""
     key = f"csv:{column}"
     if key not in ctx.cache:
         col = ctx.dataset.images[column]
         if col.dtype.kind in "iuf" or str(col.dtype) in ("Int64", "Float64"):
-            ctx.cache[key] = pd.Series(col.to_numpy(dtype="float64", na_value=np.nan), index=col.index)
+            return pd.Series(col.to_numpy(dtype="float64", na_value=np.nan), index=col.index)
         else:
             try:  # digits as text: numpy parses them ~20x faster than pd.to_numeric
                 vals = col.to_numpy(dtype=object, na_value=np.nan).astype("float64")

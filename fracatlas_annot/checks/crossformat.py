@@ -237,7 +237,11 @@ def image_size_mismatch_between_sources(ctx: CheckContext):
     COCO says `"width": 373, "height": 454`, the VOC file `<width>454</width><height>373</height>`.
     Use instead: the size of the image as displayed (EXIF-corrected).
     """
-    frames = []
+    # integer arrays (key codes), not a frame of strings: at 10^5 images per source the
+    # frames and their hash tables were the peak of the whole run (issue 13, point 3)
+    K = keyspace(ctx)
+    names: list[str] = []
+    parts: list[tuple[np.ndarray, ...]] = []
     for n, src in ctx.dataset.sources.items():
         im = src.images
         if not len(im) or "width" not in im:
@@ -245,25 +249,34 @@ def image_size_mismatch_between_sources(ctx: CheckContext):
         ok = im["width"].notna() & im["height"].notna()
         if not ok.any():
             continue
-        sub = im[ok.to_numpy()]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "image": sub.index.to_numpy(dtype=object),
-                    "source": n,
-                    "w": sub["width"].to_numpy(dtype="int64"),
-                    "h": sub["height"].to_numpy(dtype="int64"),
-                    "file": sub["file"].to_numpy(dtype=object),
-                    "loc": sub["loc"].to_numpy(dtype=object),
-                }
-            )
-        )
-    if len(frames) < 2:
+        rows = np.flatnonzero(ok.to_numpy())
+        codes = K.get_indexer(im.index.to_numpy(dtype=object)[rows])
+        w = im["width"].to_numpy(dtype="int64", na_value=0)[rows]
+        h = im["height"].to_numpy(dtype="int64", na_value=0)[rows]
+        parts.append((codes, np.full(len(rows), len(names), dtype=np.int64), w, h, rows))
+        names.append(n)
+    if len(parts) < 2:
         return None
-    all_ = pd.concat(frames, ignore_index=True).drop_duplicates(subset=["image", "source"])
-    distinct = all_.drop_duplicates(subset=["image", "w", "h"])
-    several = distinct["image"][distinct["image"].duplicated()].unique()
-    bad = all_[all_["image"].isin(several).to_numpy()].copy()
+    img, si, w, h, row = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    del parts
+    _, first = np.unique(img * len(names) + si, return_index=True)  # one row per (image, source): the first
+    keep = np.sort(first)
+    img, si, w, h, row = img[keep], si[keep], w[keep], h[keep], row[keep]
+    sizes = np.unique(np.stack([img, w, h], axis=1), axis=0)  # distinct (image, width, height)
+    several = sizes[:, 0][np.r_[False, sizes[1:, 0] == sizes[:-1, 0]]]
+    pick = np.isin(img, several)
+    srcs = ctx.dataset.sources
+    bad = pd.DataFrame(
+        {
+            "image": K.to_numpy(dtype=object)[img[pick]],
+            "source": np.array(names, dtype=object)[si[pick]],
+            "w": w[pick],
+            "h": h[pick],
+            "row": row[pick],
+        }
+    )
+    for col in ("file", "loc"):  # looked up for the reported rows only
+        bad[col] = pd.Series([srcs[n].images[col].iat[r] for n, r in zip(bad["source"], bad["row"])], index=bad.index, dtype=object)
     bad["size"] = bad["w"].astype(str) + "x" + bad["h"].astype(str)
     if not len(bad):
         return None

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
+from ..runtime.memory import release
 from ..runtime.suggest import did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -530,6 +531,7 @@ def run_rules(ctx: CheckContext, rules: Sequence[Rule]) -> pd.DataFrame:
         if r.needs_pixels and ctx.fast:
             continue
         parts.append(normalize_result(r, r.func(core if family_of(r.code).final_labels_only else ctx)))
+        release()  # a rule's intermediates (GEOS shapes, hash tables) go back to the system
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_findings()

@@ -116,6 +116,10 @@ def scan_files(
 
 
 
+def _keep(low: str, ends: tuple[str, ...], skip: set[str]) -> bool:
+    return low.endswith(ends) and low[:1] != "." and low not in skip
+
+
 def list_folder(
     folder: str | os.PathLike[str],
     suffixes: Sequence[str],
@@ -143,8 +147,7 @@ def list_folder(
     ends = tuple(s.lower() for s in suffixes)
     folder = os.fspath(folder)
     if not recursive:
-        lowered = [(n.lower(), n) for n in os.listdir(folder)]
-        names = [n for low, n in lowered if low.endswith(ends) and low[:1] != "." and low not in skip]
+        names = [n for n in os.listdir(folder) if _keep(n.lower(), ends, skip)]  # no lowered copy of the listing
         names.sort()
         return names
     out: list[str] = []

@@ -391,11 +391,13 @@ def _build(parts: list[dict[str, Any]], *, name: str, label_ids: dict[int, str] 
     lines = cat("line")
     n_vertices = cat("n_vertices")
     geometry = cat("geometry")
+    line_list = lines.tolist()
+    line_loc = {n: f"line {n}" for n in set(line_list)}  # one string per line number, not per object
     objects = make_objects({
         "image": cat("image"), "label": labels, "class_id": class_id,
         "x0": cat("x0"), "y0": cat("y0"), "x1": cat("x1"), "y1": cat("y1"),
         "geometry": geometry, "units": "norm", "file": cat("file"),
-        "loc": [f"line {n}" for n in lines.tolist()], "line": lines,
+        "loc": [line_loc[n] for n in line_list], "line": lines,
         "n_vertices": [None if v < 0 else v for v in n_vertices.tolist()],
     })
     score = cat("score")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -166,13 +166,19 @@ class _Columns:
         def pick(values: list[Any], idx: np.ndarray) -> list[Any]:
             return [values[i] for i in idx.tolist()]
 
+        def pick_shared(values: list[str | None], idx: np.ndarray) -> list[str | None]:
+            # equal texts as one object: pickled once to the parent, not one string per row
+            # (issue 13, point 3); strings only, so equal means interchangeable
+            seen: dict[str, str] = {}
+            return [v if v is None else seen.setdefault(v, v) for v in pick(values, idx)]
+
         return {
             "img_key": pick(self.img_key, img_order), "img_w": pick(self.img_w, img_order),
             "img_h": pick(self.img_h, img_order), "img_file": pick(self.img_file, img_order),
-            "image": pick(self.image, order), "label": pick(self.label, order), "xy": xy[order],
+            "image": pick(self.image, order), "label": pick_shared(self.label, order), "xy": xy[order],
             "file": pick(self.file, order), "index": pick(self.index, order), "loc": pick(self.loc, order),
             "line": pick(self.line, order),
-            "truncated": pick(self.truncated, order), "difficult": pick(self.difficult, order),
+            "truncated": pick_shared(self.truncated, order), "difficult": pick_shared(self.difficult, order),
             "problems": self.problems,
         }
 
@@ -457,6 +463,12 @@ def _folder_chunk(folder: str, prefix: str, source: str, names: list[str]) -> di
     return cols.finish(source)
 
 
+@lru_cache(maxsize=64)
+def _object_loc(index: int) -> str:
+    """``/annotation/object[i]``, one string per ``i`` (not one per object)."""
+    return f"/annotation/object[{index}]"
+
+
 def _build(parts: list[dict[str, Any]], *, name: str, path: str | None) -> tuple[Source, list[Problem]]:
     def cat(key: str) -> list[Any]:
         return [v for p in parts for v in p[key]] if len(parts) > 1 else parts[0][key]
@@ -466,7 +478,7 @@ def _build(parts: list[dict[str, Any]], *, name: str, path: str | None) -> tuple
     objects = make_objects({
         "image": cat("image"), "label": labels, "class_id": [None] * len(labels),
         "x0": xy[:, 0], "y0": xy[:, 1], "x1": xy[:, 2], "y1": xy[:, 3],
-        "file": cat("file"), "loc": [loc or f"/annotation/object[{i}]" for i, loc in zip(cat("index"), cat("loc"))],
+        "file": cat("file"), "loc": [loc or _object_loc(i) for i, loc in zip(cat("index"), cat("loc"))],
         "line": cat("line"),
         "difficult": cat("difficult"), "truncated": cat("truncated"),
     })
@@ -519,11 +531,15 @@ def read(
         listing: list[Problem] = []
         names = list_folder(p, SUFFIXES, recursive=recursive, problems=listing, display=display_prefix(p, base) or p.name,
                             source=name)  # fmt: skip
+        # the foreign files first: their listing is freed before the workers' tables arrive
+        foreign = foreign_in_folder(p, FOREIGN, prefix=display_prefix(p, base), recursive=recursive,
+                                    exclude=_NOT_FOREIGN, source=name)  # fmt: skip
         chunks = split_chunks(names, default_workers(len(names), workers))
         work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name)
+        del names
         parts = run_chunks(work, chunks)
-        parts[0]["problems"] = foreign_in_folder(p, FOREIGN, prefix=display_prefix(p, base), recursive=recursive,
-                                                 exclude=_NOT_FOREIGN, source=name) + parts[0]["problems"]
+        del chunks
+        parts[0]["problems"] = foreign + parts[0]["problems"]
         source, problems = _build(parts, name=name, path=os.fspath(p))
         return source, listing + problems
     cols = _Columns()
