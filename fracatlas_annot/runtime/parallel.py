@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
 
+from .memory import for_worker
 from .progress import task
 
 __all__ = [
@@ -132,7 +133,8 @@ class LocalProcesses:
                 yield _apply_batch((func, b))
             return
         try:
-            executor = ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=multiprocessing.get_context("fork"))
+            executor = ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=multiprocessing.get_context("fork"),
+                                           initializer=for_worker)
         except (OSError, ValueError):
             for b in batches:
                 yield _apply_batch((func, b))

@@ -21,3 +21,31 @@ def test_tune_allocator_takes_effect_once_and_release_runs():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt / malloc_trim are Linux-only")
+def test_forked_workers_reuse_large_buffers_the_pinned_parent_maps_anew(tmp_path):
+    """The parent's pinned threshold maps (and faults in) every 6.6 MB buffer anew; a worker
+    process of the one parallel map reuses the heap, as a decoder needs (page faults counted,
+    not time)."""
+    script = tmp_path / "faults.py"
+    script.write_text(
+        "import resource\n"
+        "import numpy as np\n"
+        "from fracatlas_annot.runtime import memory as m\n"
+        "from fracatlas_annot.runtime.parallel import parallel_map\n"
+        "def faults(_):\n"
+        "    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "    for _ in range(40):\n"
+        "        a = np.empty(2880 * 2304, dtype=np.uint8); a.fill(1); del a\n"
+        "    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before\n"
+        "if __name__ == '__main__':\n"
+        "    assert m.tune_allocator()\n"
+        "    parent = faults(0)\n"
+        "    workers = parallel_map(faults, [0, 1], workers=2, batch_size=1, min_items=0)\n"
+        "    print(parent, max(workers))\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=120)
+    parent, worker = map(int, out.stdout.split())
+    assert parent > 10_000  # every buffer mapped and faulted in again (about 600 faults each here)
+    assert worker < parent / 5
