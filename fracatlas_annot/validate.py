@@ -76,6 +76,10 @@ class ImagingFacts:
     def scan(self, paths: list[str], *, keys: list[str], progress: bool) -> pd.DataFrame:
         return decode.scan(paths, keys=keys, progress=progress)
 
+    def start_scan(self, paths: list[str], *, keys: list[str], progress: bool) -> decode.ScanStarted:
+        """:meth:`scan` started: the workers decode while the other rules run."""
+        return decode.scan_start(paths, keys=keys, progress=progress)
+
     def duplicate_groups(
         self,
         keys: Any,

@@ -76,7 +76,7 @@ _SEVERITY_NOTE = """
 """
 
 
-@rule("FA601", "byte-identical-images", Severity.WARNING)
+@rule("FA601", "byte-identical-images", Severity.WARNING, reads_scan=True)
 def byte_identical_images(ctx: CheckContext):
     """Several image files are byte-identical.
 

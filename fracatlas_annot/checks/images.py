@@ -10,7 +10,7 @@ from ._findings import concat, dataset_files
 from .registry import CheckContext, Severity, findings, rule
 
 
-@rule("FA501", "image-unreadable", Severity.ERROR)
+@rule("FA501", "image-unreadable", Severity.ERROR, reads_scan=True)
 def image_unreadable(ctx: CheckContext):
     """An image file cannot be read or decoded.
 
@@ -55,7 +55,7 @@ def image_unreadable(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA502", "image-truncated", Severity.WARNING)
+@rule("FA502", "image-truncated", Severity.WARNING, reads_scan=True)
 def image_truncated(ctx: CheckContext):
     """A JPEG is truncated: the decoder cannot finish it.
 

@@ -147,6 +147,7 @@ class Rule:
     func: CheckFunc
     status: RuleStatus = RuleStatus.STABLE
     needs_pixels: bool = False  # skipped by --fast
+    reads_scan: bool = False  # reads CheckContext.pixel_scan (unless --fast): run last, the scan started first
 
     def to_dict(self) -> dict[str, Any]:
         """The ``rules --json`` object of this rule."""
@@ -176,9 +177,13 @@ def rule(
     *,
     status: RuleStatus | str = RuleStatus.STABLE,
     needs_pixels: bool = False,
+    reads_scan: bool | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register ``func`` as rule ``code``; the docstring is its documentation and the code's
-    first digit its family (:data:`FAMILIES`)."""
+    first digit its family (:data:`FAMILIES`). ``reads_scan`` (default: ``needs_pixels``)
+    marks a rule that reads :attr:`CheckContext.pixel_scan` or
+    :attr:`CheckContext.duplicate_groups`: :func:`run_rules` starts the scan before the
+    other rules and runs this one after them."""
 
     def decorate(func: CheckFunc) -> CheckFunc:
         if not _CODE_RE.match(code):
@@ -200,6 +205,7 @@ def rule(
             func=func,
             status=RuleStatus(status),
             needs_pixels=needs_pixels,
+            reads_scan=needs_pixels if reads_scan is None else reads_scan,
         )
         func.rule_code = code  # type: ignore[attr-defined]
         return func
@@ -326,6 +332,10 @@ class PixelFacts(Protocol):
         """Rows ``image, group, kind`` (see ``imaging.duplicates.duplicate_groups``)."""
         ...
 
+    # Optional: ``start_scan(paths, *, keys, progress)`` returning an object with
+    # ``result()`` (the :meth:`scan` frame) and ``close()``: the scan started early, so that
+    # the workers decode while the other rules run (:meth:`CheckContext.start_pixel_scan`).
+
 
 @dataclass
 class CheckContext:
@@ -379,12 +389,8 @@ class CheckContext:
             )
         return self.pixel_facts
 
-    @cached_property
-    def pixel_scan(self) -> pd.DataFrame | None:
-        """Decoded-pixel facts per readable image on disk (see :meth:`PixelFacts.scan`);
-        None with ``fast``."""
-        if self.fast:
-            return None
+    def _scan_inputs(self) -> tuple[list[str], list[Any]] | None:
+        """Paths and keys of the readable images on disk (what :attr:`pixel_scan` decodes)."""
         im = self.dataset.images
         if not len(im):
             return None
@@ -396,7 +402,45 @@ class CheckContext:
             ok = ok[readable]
         if not len(ok):
             return None
-        return self._pixel_facts().scan(list(ok["path"]), keys=list(ok.index), progress=self.progress)
+        return list(ok["path"]), list(ok.index)
+
+    def start_pixel_scan(self) -> None:
+        """Start :attr:`pixel_scan` now (when the provider can: ``start_scan``), so that the
+        workers decode while this process runs the other rules; nothing with ``fast``.
+        :meth:`close` drops a scan nobody asked for."""
+        if self.fast or "pixel_scan" in self.cache or "_scan_started" in self.cache:
+            return
+        start = getattr(self._pixel_facts(), "start_scan", None)
+        inputs = self._scan_inputs()
+        if start is None or inputs is None:
+            return
+        self.cache["_scan_started"] = start(inputs[0], keys=inputs[1], progress=self.progress)
+
+    def close(self) -> None:
+        """Drop a started scan that was not collected (its worker processes stop)."""
+        started = self.cache.pop("_scan_started", None)
+        if started is not None:
+            started.close()
+
+    @cached_property
+    def pixel_scan(self) -> pd.DataFrame | None:
+        """Decoded-pixel facts per readable image on disk (see :meth:`PixelFacts.scan`);
+        None with ``fast``."""
+        if self.fast:
+            return None
+        return self.shared("pixel_scan", self._compute_scan)
+
+    def _compute_scan(self) -> pd.DataFrame | None:
+        started = self.cache.pop("_scan_started", None)
+        if started is not None:
+            try:
+                return started.result()
+            finally:
+                started.close()
+        inputs = self._scan_inputs()
+        if inputs is None:
+            return None
+        return self._pixel_facts().scan(inputs[0], keys=inputs[1], progress=self.progress)
 
     @cached_property
     def duplicate_groups(self) -> pd.DataFrame:
@@ -524,14 +568,23 @@ def _isna(v: Any) -> bool:
 
 
 def run_rules(ctx: CheckContext, rules: Sequence[Rule]) -> pd.DataFrame:
-    """Run ``rules`` on ``ctx`` and return one findings table sorted by severity, code, image."""
+    """Run ``rules`` on ``ctx`` and return one findings table sorted by severity, code, image.
+
+    Unless ``ctx.fast``, the pixel scan is started first when a rule reads it
+    (:attr:`Rule.reads_scan`); those rules run after the others, which run while the
+    workers decode. The order of the findings does not depend on the order of the rules."""
     parts = []
     core = _without_reader_sources(ctx)
-    for r in rules:
-        if r.needs_pixels and ctx.fast:
-            continue
-        parts.append(normalize_result(r, r.func(core if family_of(r.code).final_labels_only else ctx)))
-        release()  # a rule's intermediates (GEOS shapes, hash tables) go back to the system
+    todo = [r for r in rules if not (r.needs_pixels and ctx.fast)]
+    todo = [r for r in todo if not r.reads_scan] + [r for r in todo if r.reads_scan]
+    try:
+        if not ctx.fast and any(r.reads_scan for r in todo):
+            ctx.start_pixel_scan()
+        for r in todo:
+            parts.append(normalize_result(r, r.func(core if family_of(r.code).final_labels_only else ctx)))
+            release()  # a rule's intermediates (GEOS shapes, hash tables) go back to the system
+    finally:
+        ctx.close()
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_findings()

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..runtime.parallel import parallel_map
+from ..runtime.parallel import parallel_map, parallel_map_start
 from ..runtime.regular import open_regular
 from .headers import ImageTooLarge, jpeg_end, open_image, over_budget, read_header
 
@@ -314,6 +314,70 @@ def _hash_repeated_keys(rows: list[dict | None], own: np.ndarray, paths: Sequenc
             rows[i]["pixel_hash"] = h
 
 
+#: Files per batch of the scan: small, so that the last batches end together (a batch of 64
+#: radiographs of 2880x2304 pixels keeps one worker busy for seconds while the other idles).
+SCAN_BATCH = 16
+
+
+class ScanStarted:
+    """A :func:`scan` whose decoding runs in the workers (:func:`scan_start`); :meth:`result`
+    finishes it (same frame as :func:`scan`), :meth:`close` drops it."""
+
+    def __init__(self, paths: list[str], index: list, rep: np.ndarray, first: np.ndarray, decoding, workers: int | None) -> None:
+        self.paths, self.index, self.rep, self.first, self.decoding, self.workers = paths, index, rep, first, decoding, workers
+        self._frame: pd.DataFrame | None = None
+
+    def close(self) -> None:
+        self.decoding.close()
+
+    def result(self) -> pd.DataFrame:
+        if self._frame is None:
+            self._frame = self._finish()
+        return self._frame
+
+    def _finish(self) -> pd.DataFrame:
+        paths, rep, first, workers = self.paths, self.rep, self.first, self.workers
+        rows: list[dict | None] = [None] * len(paths)
+        for i, row in zip(first, self.decoding.result()):
+            rows[i] = row
+        copies, again = [], []  # a copy of a file that failed: its own message names its own path
+        for i in np.flatnonzero(rep != np.arange(len(paths))):
+            row = rows[rep[i]]
+            (copies if row is not None and row["error"] is None else again).append(i)
+        for i, row in zip(again, parallel_map(_scan_light, [paths[i] for i in again], workers=workers, min_items=SCAN_PARALLEL_MIN)):
+            rows[i] = row
+        _hash_repeated_keys(rows, np.union1d(first, np.asarray(again, dtype=np.intp)), paths, workers=workers)
+        for i in copies:
+            rows[i] = dict(rows[rep[i]])
+        frame = pd.DataFrame(rows, columns=SCAN_COLUMNS, index=pd.Index(self.index, dtype=object, name="image"))
+        frame["phash"] = frame["phash"].astype(object)
+        return frame
+
+
+def scan_start(
+    paths: Sequence[str | Path],
+    *,
+    keys: Sequence[str] | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> ScanStarted:
+    """:func:`scan`, started: the byte comparison runs now, the decoding goes to the
+    workers and runs while this process does other work; ``.result()`` returns the frame."""
+    paths = [str(p) for p in paths]
+    index = list(keys) if keys is not None else paths
+    rep = same_bytes(paths, workers=workers)
+    first = np.flatnonzero(rep == np.arange(len(paths)))  # one decode per byte content
+    decoding = parallel_map_start(
+        _scan_light,
+        [paths[i] for i in first],
+        workers=workers,
+        min_items=SCAN_PARALLEL_MIN,
+        max_batch=SCAN_BATCH,
+        label="decoding images" if progress else None,
+    )
+    return ScanStarted(paths, index, rep, first, decoding, workers)
+
+
 def scan(
     paths: Sequence[str | Path],
     *,
@@ -332,34 +396,13 @@ def scan(
     (:func:`same_bytes`) and share that row. ``workers`` processes when given, else
     :func:`~fracatlas_annot.runtime.parallel.default_workers` from more than
     :data:`SCAN_PARALLEL_MIN` files on. ``progress`` reports "decoding images".
+    :func:`scan_start` starts it and lets the caller work while the workers decode.
     """
-    paths = [str(p) for p in paths]
-    index = list(keys) if keys is not None else paths
-    rep = same_bytes(paths, workers=workers)
-    first = np.flatnonzero(rep == np.arange(len(paths)))  # one decode per byte content
-    rows: list[dict | None] = [None] * len(paths)
-    decoded = parallel_map(
-        _scan_light,
-        [paths[i] for i in first],
-        workers=workers,
-        min_items=SCAN_PARALLEL_MIN,
-        max_batch=64,
-        label="decoding images" if progress else None,
-    )
-    for i, row in zip(first, decoded):
-        rows[i] = row
-    copies, again = [], []  # a copy of a file that failed: its own message names its own path
-    for i in np.flatnonzero(rep != np.arange(len(paths))):
-        row = rows[rep[i]]
-        (copies if row is not None and row["error"] is None else again).append(i)
-    for i, row in zip(again, parallel_map(_scan_light, [paths[i] for i in again], workers=workers, min_items=SCAN_PARALLEL_MIN)):
-        rows[i] = row
-    _hash_repeated_keys(rows, np.union1d(first, np.asarray(again, dtype=np.intp)), paths, workers=workers)
-    for i in copies:
-        rows[i] = dict(rows[rep[i]])
-    frame = pd.DataFrame(rows, columns=SCAN_COLUMNS, index=pd.Index(index, dtype=object, name="image"))
-    frame["phash"] = frame["phash"].astype(object)
-    return frame
+    started = scan_start(paths, keys=keys, workers=workers, progress=progress)
+    try:
+        return started.result()
+    finally:
+        started.close()
 
 
 def iter_phash_pairs(

@@ -69,20 +69,50 @@ class DaskBackend:
         return max(1, min(w, n_items))
 
     def map_batches(self, func: Callable[[Any], R], batches: Sequence[Sequence[Any]], *, workers: int) -> Iterator[list[R]]:
-        window = max(2, IN_FLIGHT_PER_THREAD * max(workers, self._threads()))
-        pending: collections.deque = collections.deque()
-        todo = iter(batches)
+        running = self.start_batches(func, batches, workers=workers)
         try:
-            for b in todo:
-                key = f"{TASK_PREFIX}-{uuid.uuid4().hex}"  # named on the dashboard and the scheduler
-                pending.append(self.client.submit(_apply_batch, func, list(b), key=key, pure=False))
-                if len(pending) >= window:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+            yield from running
         finally:  # the caller stopped early or a batch failed: drop what is still queued
-            if pending:
-                self.client.cancel(list(pending))
+            running.close()
+
+    def start_batches(self, func: Callable[[Any], R], batches: Sequence[Sequence[Any]], *, workers: int) -> _Running:
+        """Like :meth:`map_batches`, but the first window of batches is submitted now, so
+        the cluster works while the driver does something else."""
+        return _Running(self.client, func, batches, max(2, IN_FLIGHT_PER_THREAD * max(workers, self._threads())))
+
+
+class _Running:
+    """Batches on the cluster, at most ``window`` in flight; iterating yields their results
+    in batch order and submits the next ones; :meth:`close` cancels what is still queued."""
+
+    def __init__(self, client: Any, func: Callable[[Any], Any], batches: Sequence[Sequence[Any]], window: int) -> None:
+        self.client, self.func, self.window = client, func, window
+        self.todo = iter(batches)
+        self.pending: collections.deque = collections.deque()
+        self._fill()
+
+    def _fill(self) -> None:
+        while len(self.pending) < self.window:
+            b = next(self.todo, None)
+            if b is None:
+                return
+            key = f"{TASK_PREFIX}-{uuid.uuid4().hex}"  # named on the dashboard and the scheduler
+            self.pending.append(self.client.submit(_apply_batch, self.func, list(b), key=key, pure=False))
+
+    def __iter__(self) -> Iterator[list]:
+        try:
+            while self.pending:
+                res = self.pending.popleft().result()
+                self._fill()
+                yield res
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.todo = iter(())
+        if self.pending:
+            pending, self.pending = list(self.pending), collections.deque()
+            self.client.cancel(pending)
 
 
 def connect(address: str, *, workers: int | None = None, timeout: float = 10.0) -> DaskBackend:

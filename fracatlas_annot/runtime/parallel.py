@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
 
@@ -28,7 +28,9 @@ __all__ = [
     "Backend",
     "LocalProcesses",
     "default_workers",
+    "Started",
     "parallel_map",
+    "parallel_map_start",
     "run_chunks",
     "split_chunks",
     "use_backend",
@@ -128,34 +130,66 @@ class LocalProcesses:
     """
 
     def map_batches(self, func: Callable[[Any], R], batches: Sequence[Sequence[Any]], *, workers: int) -> Iterator[list[R]]:
-        if workers <= 1 or len(batches) <= 1:
-            for b in batches:
-                yield _apply_batch((func, b))
-            return
+        running = self.start_batches(func, batches, workers=workers)
+        try:
+            yield from running
+        finally:  # also when the caller stops early: pending batches are dropped, not run
+            running.close()
+
+    def start_batches(self, func: Callable[[Any], R], batches: Sequence[Sequence[Any]], *, workers: int) -> _Submitted:
+        """Like :meth:`map_batches`, but the batches are handed to the workers now: they
+        run while this process does other work, and iterating the result collects them."""
+        if workers <= 1 or len(batches) <= 1 or _LIVE:  # never fork next to a running pool's threads
+            return _Submitted(None, [], func, batches)
         try:
             executor = ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=multiprocessing.get_context("fork"),
                                            initializer=for_worker)
         except (OSError, ValueError):
-            for b in batches:
-                yield _apply_batch((func, b))
-            return
-        futures = []
+            return _Submitted(None, [], func, batches)
+        futures: list = []
+        running = _Submitted(executor, futures, func, batches)
         try:
-            try:
-                for b in batches:
-                    futures.append(executor.submit(_apply_batch, (func, b)))
-            except Exception:  # noqa: BLE001 - the pool could not start: the rest runs here
-                pass
-            for i, b in enumerate(batches):
-                if i < len(futures):
+            for b in batches:
+                futures.append(executor.submit(_apply_batch, (func, b)))
+        except Exception:  # noqa: BLE001 - the pool could not start: the rest runs here
+            pass
+        return running
+
+
+#: The pools of this process that are running (a map started while one runs stays here).
+_LIVE: set[int] = set()
+
+
+class _Submitted:
+    """Batches handed to a process pool (or none, to run here): iterating yields each
+    batch's results in order, rerunning here a batch whose worker died; :meth:`close`
+    drops what has not run and stops the pool (idempotent)."""
+
+    def __init__(self, executor: ProcessPoolExecutor | None, futures: list, func: Callable[[Any], Any], batches: Sequence[Sequence[Any]]):
+        self.executor, self.futures, self.func, self.batches = executor, futures, func, batches
+        if executor is not None:
+            _LIVE.add(id(self))
+
+    def __iter__(self) -> Iterator[list]:
+        try:
+            for i, b in enumerate(self.batches):
+                if i < len(self.futures):
                     try:
-                        yield futures[i].result()
+                        yield self.futures[i].result()
                         continue
                     except Exception:  # noqa: BLE001 - a dead worker must not lose its items
                         pass
-                yield _apply_batch((func, b))
-        finally:  # also when the caller stops early: pending batches are dropped, not run
-            executor.shutdown(wait=True, cancel_futures=True)
+                yield _apply_batch((self.func, b))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.executor is not None:
+            executor, self.executor = self.executor, None
+            try:
+                executor.shutdown(wait=True, cancel_futures=True)
+            finally:
+                _LIVE.discard(id(self))
 
 
 _BACKEND: contextvars.ContextVar[Backend] = contextvars.ContextVar("fracatlas_backend", default=LocalProcesses())
@@ -169,6 +203,19 @@ def use_backend(backend: Backend) -> Iterator[None]:
         yield
     finally:
         _BACKEND.reset(token)
+
+
+def _cut(items: Sequence[T], workers: int | None, batch_size: int | None, max_batch: int, min_items: int) -> tuple[Backend, list[Sequence[T]], int]:
+    """The current backend, ``items`` cut into batches for it, and the worker count."""
+    n = len(items)
+    backend = _BACKEND.get()
+    workers_for = getattr(backend, "workers_for", None)
+    w = workers_for(n, workers, min_items) if workers_for else default_workers(n, workers, min_items=min_items)
+    if batch_size:
+        size = batch_size
+    else:  # about eight batches per worker, and at least one for each worker
+        size = max(1, min(max_batch, max(8, n // (w * 8)), -(-n // w)))
+    return backend, [items[i : i + size] for i in range(0, n, size)], w
 
 
 def parallel_map(
@@ -193,20 +240,62 @@ def parallel_map(
         label: shows a progress bar through :mod:`.progress` (when a front end installed a
             reporter); None for no bar.
     """
-    n = len(items)
-    if n == 0:
+    if not len(items):
         return []
-    backend = _BACKEND.get()
-    workers_for = getattr(backend, "workers_for", None)
-    w = workers_for(n, workers, min_items) if workers_for else default_workers(n, workers, min_items=min_items)
-    if batch_size:
-        size = batch_size
-    else:  # about eight batches per worker, and at least one for each worker
-        size = max(1, min(max_batch, max(8, n // (w * 8)), -(-n // w)))
-    batches = [items[i : i + size] for i in range(0, n, size)]
+    backend, batches, w = _cut(items, workers, batch_size, max_batch, min_items)
+    return _collect(backend.map_batches(func, batches, workers=w), len(items), label)
+
+
+def _collect(results: Iterable[list[R]], n: int, label: str | None) -> list[R]:
     out: list[R] = []
     with task(label or "working", total=n, enabled=label is not None) as advance:
-        for res in backend.map_batches(func, batches, workers=w):
+        for res in results:
             out.extend(res)
             advance(len(res))
     return out
+
+
+class Started:
+    """A :func:`parallel_map` already running (:func:`parallel_map_start`): :meth:`result`
+    waits for it and returns ``[func(x) for x in items]`` in input order (once; the
+    progress bar, if any, shows while it waits); :meth:`close` drops what has not run."""
+
+    def __init__(self, results: Iterable[list[Any]], n: int, label: str | None) -> None:
+        self._results, self._n, self._label = results, n, label
+        self._out: list[Any] | None = None
+
+    def result(self) -> list[Any]:
+        if self._out is None:
+            try:
+                self._out = _collect(self._results, self._n, self._label)
+            finally:
+                self.close()
+        return self._out
+
+    def close(self) -> None:
+        close = getattr(self._results, "close", None)
+        if close is not None:
+            close()
+
+
+def parallel_map_start(
+    func: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    workers: int | None = None,
+    batch_size: int | None = None,
+    max_batch: int = 256,
+    min_items: int = PARALLEL_MIN_ITEMS,
+    label: str | None = None,
+) -> Started:
+    """:func:`parallel_map` started now and collected later: the batches go to the workers
+    at once (on a backend with ``start_batches``; others start when collected), so that
+    this process can do other work meanwhile. Same arguments; call ``.result()`` (or
+    ``.close()`` to drop it). Other maps made meanwhile run in this process (a live pool
+    thread makes forking unsafe, see :func:`default_workers`)."""
+    if not len(items):
+        return Started([], 0, label)
+    backend, batches, w = _cut(items, workers, batch_size, max_batch, min_items)
+    start = getattr(backend, "start_batches", None)
+    results = start(func, batches, workers=w) if start else backend.map_batches(func, batches, workers=w)
+    return Started(results, len(items), label)

@@ -168,3 +168,72 @@ def test_pixel_facts_come_from_the_context_builder_lazily(tmp_path: Path) -> Non
     assert {"FA601", "FA602", "FA603"} <= set(found["code"])
     with pytest.raises(UsageError, match="no pixel facts"):
         run_rules(CheckContext(dataset=ds, progress=False), select_rules("FA6"))
+
+
+class _StartingFacts(_RecordingFacts):
+    """Also starts the scan early (``start_scan``), as ``validate.IMAGING_FACTS`` does."""
+
+    def start_scan(self, paths, *, keys, progress):
+        from fracatlas_annot.validate import IMAGING_FACTS
+
+        self.calls.append(("start_scan", {"keys": list(keys)}))
+        started = IMAGING_FACTS.start_scan(paths, keys=keys, progress=progress)
+        calls = self.calls
+
+        class _Collect:
+            def result(self):
+                calls.append(("scan collected", {}))
+                return started.result()
+
+            def close(self):
+                started.close()
+
+        return _Collect()
+
+
+def test_the_scan_starts_before_the_other_rules_which_run_while_it_decodes(tmp_path: Path) -> None:
+    import dataclasses
+
+    import pandas as pd
+
+    from fracatlas_annot.checks.registry import CheckContext, run_rules, select_rules
+
+    ds = _dup_dataset(tmp_path, fractured={})
+    rules = select_rules(["FA1", "FA5", "FA6"])
+    plain = run_rules(CheckContext(dataset=ds, progress=False, pixel_facts=_RecordingFacts()), rules)
+
+    facts = _StartingFacts()
+
+    def recorded(r):
+        def func(ctx):
+            facts.calls.append(("rule", {"code": r.code, "reads_scan": r.reads_scan}))
+            return r.func(ctx)
+
+        return dataclasses.replace(r, func=func)
+
+    found = run_rules(CheckContext(dataset=ds, progress=False, pixel_facts=facts), [recorded(r) for r in rules])
+    names = [c[0] for c in facts.calls]
+    assert names[0] == "start_scan" and "scan" not in names  # started once, before any rule
+    ran = [c[1] for c in facts.calls if c[0] == "rule"]
+    assert {r["code"] for r in ran} == {r.code for r in rules}
+    flags = [r["reads_scan"] for r in ran]
+    assert flags == sorted(flags) and flags[0] is False and flags[-1] is True  # readers of the scan last
+    first_reader = names.index("rule") + flags.index(True)
+    assert names.index("scan collected") > first_reader  # collected by the first rule that reads it
+    assert {r["code"] for r in ran if r["reads_scan"]} >= {"FA501", "FA502", "FA507", "FA601", "FA602", "FA603"}
+    pd.testing.assert_frame_equal(found, plain)  # the order of the rules does not change the findings
+
+
+def test_a_started_scan_nobody_reads_is_dropped(tmp_path: Path) -> None:
+    from fracatlas_annot.checks.registry import CheckContext
+    from fracatlas_annot.runtime import parallel
+
+    ds = _dup_dataset(tmp_path, fractured={})
+    ctx = CheckContext(dataset=ds, progress=False, pixel_facts=_StartingFacts())
+    ctx.start_pixel_scan()
+    assert "_scan_started" in ctx.cache
+    ctx.close()
+    assert "_scan_started" not in ctx.cache and not parallel._LIVE
+    fast = CheckContext(dataset=ds, fast=True, progress=False, pixel_facts=_StartingFacts())
+    fast.start_pixel_scan()  # --fast: nothing to start
+    assert fast.pixel_facts.calls == [] and fast.pixel_scan is None

@@ -145,3 +145,55 @@ def test_progress_advances_per_batch_only_with_a_label():
         assert rec.events == []
         parallel_map(abs, list(range(10)), workers=1, batch_size=4, label="counting")
     assert rec.bars() == [("counting", 10)] and rec.advances("counting") == [4, 4, 2]
+
+
+def _touch(folder: str, x: int) -> int:
+    """Writes ``folder/x`` (so that the caller can see the item ran) and returns ``x``."""
+    with open(os.path.join(folder, str(x)), "w") as f:
+        f.write(str(os.getpid()))
+    return x
+
+
+def test_a_started_map_runs_while_the_caller_works_and_gives_parallel_maps_result(tmp_path):
+    items = list(range(24))
+    started = parallel.parallel_map_start(partial(_touch, str(tmp_path)), items, workers=2, batch_size=3)
+    try:
+        # the workers run the items before anyone asks for the result
+        deadline = 600
+        while len(os.listdir(tmp_path)) < len(items) and deadline:
+            threading.Event().wait(0.1)
+            deadline -= 1
+        assert sorted(int(n) for n in os.listdir(tmp_path)) == items
+        assert {(tmp_path / str(x)).read_text() for x in items} - {str(os.getpid())}  # in other processes
+        # a map made while the pool runs stays in this process (no fork next to its threads)
+        assert {pid for _, pid in parallel_map(_square_and_pid, list(range(10)), workers=2, batch_size=2)} == {os.getpid()}
+        assert started.result() == items == parallel_map(abs, items)
+        assert started.result() == items  # collected once, kept
+    finally:
+        started.close()
+    assert not parallel._LIVE  # the pool is stopped
+    assert os.getpid() not in {pid for _, pid in parallel_map(_square_and_pid, list(range(10)), workers=2, batch_size=2)}
+
+
+def test_a_started_map_dropped_unread_stops_its_pool():
+    started = parallel.parallel_map_start(_square_and_pid, list(range(100)), workers=2, batch_size=1)
+    assert parallel._LIVE
+    started.close()
+    started.close()  # idempotent
+    assert not parallel._LIVE
+
+
+def test_a_started_map_on_a_backend_without_start_runs_when_collected():
+    fake = _FakeBackend()
+    with use_backend(fake):
+        started = parallel.parallel_map_start(abs, [-1, -2, -3], workers=2, batch_size=2)
+        assert fake.seen == []  # a plain backend starts when collected
+        assert started.result() == [1, 2, 3]
+    assert fake.seen == [([-1, -2], 2), ([-3], 2)]
+    assert parallel.parallel_map_start(abs, []).result() == []
+
+
+def test_a_started_maps_dead_worker_batch_is_redone_here():
+    items = list(range(40))
+    started = parallel.parallel_map_start(partial(_die_in_a_worker_on, 17), items, workers=2, batch_size=5)
+    assert started.result() == [-x for x in items]
