@@ -240,10 +240,10 @@ def parallel_map(
         label: shows a progress bar through :mod:`.progress` (when a front end installed a
             reporter); None for no bar.
     """
-    if not len(items):
-        return []
-    backend, batches, w = _cut(items, workers, batch_size, max_batch, min_items)
-    return _collect(backend.map_batches(func, batches, workers=w), len(items), label)
+    started = parallel_map_start(
+        func, items, workers=workers, batch_size=batch_size, max_batch=max_batch, min_items=min_items, label=label
+    )
+    return started.result()
 
 
 def _collect(results: Iterable[list[R]], n: int, label: str | None) -> list[R]:
