@@ -78,7 +78,9 @@ class ImagingFacts:
 
     def start_scan(self, paths: list[str], *, keys: list[str], progress: bool) -> decode.ScanStarted:
         """:meth:`scan` started: the workers decode while the other rules run."""
-        return decode.scan_start(paths, keys=keys, progress=progress)
+        started = decode.scan_start(paths, keys=keys, progress=progress)
+        duplicates.prepare()  # the duplicate rules' imports, while the workers decode
+        return started
 
     def duplicate_groups(
         self,
