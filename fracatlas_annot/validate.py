@@ -78,9 +78,7 @@ class ImagingFacts:
 
     def start_scan(self, paths: list[str], *, keys: list[str], progress: bool) -> decode.ScanStarted:
         """:meth:`scan` started: the workers decode while the other rules run."""
-        started = decode.scan_start(paths, keys=keys, progress=progress)
-        duplicates.prepare()  # the duplicate rules' imports, while the workers decode
-        return started
+        return decode.scan_start(paths, keys=keys, progress=progress)
 
     def duplicate_groups(
         self,

@@ -48,13 +48,6 @@ def _present(values: Sequence[Any]) -> np.ndarray:
     return pd.notna(pd.Series(list(values), dtype=object)).to_numpy(dtype=bool)
 
 
-def prepare() -> None:
-    """Import what :func:`duplicate_groups` needs with pixels (scipy's graph routines, about
-    0.35 s here), for a caller that has time now: ``validate`` calls it while the workers
-    decode, so that the duplicate rules do not pay it after the scan."""
-    import scipy.sparse.csgraph  # noqa: F401
-
-
 def byte_hashes(keys: Sequence[str], paths: Sequence[Any], sizes: Sequence[Any]) -> pd.Series:
     """Byte digests (indexed by key) of the files whose size equals another file's size.
 
