@@ -410,8 +410,8 @@ class CheckContext:
         :meth:`close` drops a scan nobody asked for."""
         if self.fast or "pixel_scan" in self.cache or "_scan_started" in self.cache:
             return
-        start = getattr(self._pixel_facts(), "start_scan", None)
         inputs = self._scan_inputs()
+        start = getattr(self.pixel_facts, "start_scan", None)  # no provider: the rule says so when it asks
         if start is None or inputs is None:
             return
         self.cache["_scan_started"] = start(inputs[0], keys=inputs[1], progress=self.progress)

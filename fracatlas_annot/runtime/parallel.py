@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ctypes
 import multiprocessing
 import os
+import signal
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
@@ -143,7 +146,7 @@ class LocalProcesses:
             return _Submitted(None, [], func, batches)
         try:
             executor = ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=multiprocessing.get_context("fork"),
-                                           initializer=for_worker)
+                                           initializer=_worker_init)
         except (OSError, ValueError):
             return _Submitted(None, [], func, batches)
         futures: list = []
@@ -156,8 +159,24 @@ class LocalProcesses:
         return running
 
 
-#: The pools of this process that are running (a map started while one runs stays here).
-_LIVE: set[int] = set()
+#: The pools of this process that are running (a map started while one runs stays here);
+#: weak, so that a started map dropped without ``close()`` does not hold the rest serial.
+_LIVE: weakref.WeakSet[_Submitted] = weakref.WeakSet()
+
+
+def _worker_init() -> None:
+    """In each forked worker: the allocator setting for workers (:func:`.memory.for_worker`);
+    Ctrl-C left to the command (it drops the queued batches and waits for the running ones:
+    a worker waiting for work would print a traceback); and on Linux, end with the command
+    (``PR_SET_PDEATHSIG``), so a killed command leaves no idle workers behind."""
+    for_worker()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):
+            pass
 
 
 class _Submitted:
@@ -168,7 +187,7 @@ class _Submitted:
     def __init__(self, executor: ProcessPoolExecutor | None, futures: list, func: Callable[[Any], Any], batches: Sequence[Sequence[Any]]):
         self.executor, self.futures, self.func, self.batches = executor, futures, func, batches
         if executor is not None:
-            _LIVE.add(id(self))
+            _LIVE.add(self)
 
     def __iter__(self) -> Iterator[list]:
         try:
@@ -189,7 +208,7 @@ class _Submitted:
             try:
                 executor.shutdown(wait=True, cancel_futures=True)
             finally:
-                _LIVE.discard(id(self))
+                _LIVE.discard(self)
 
 
 _BACKEND: contextvars.ContextVar[Backend] = contextvars.ContextVar("fracatlas_backend", default=LocalProcesses())
@@ -263,9 +282,12 @@ class Started:
     def __init__(self, results: Iterable[list[Any]], n: int, label: str | None) -> None:
         self._results, self._n, self._label = results, n, label
         self._out: list[Any] | None = None
+        self._closed = False
 
     def result(self) -> list[Any]:
         if self._out is None:
+            if self._closed:
+                raise RuntimeError("this map was closed (or failed) before its result was collected")
             try:
                 self._out = _collect(self._results, self._n, self._label)
             finally:
@@ -273,6 +295,7 @@ class Started:
         return self._out
 
     def close(self) -> None:
+        self._closed = True
         close = getattr(self._results, "close", None)
         if close is not None:
             close()

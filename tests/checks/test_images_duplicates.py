@@ -12,6 +12,9 @@ from fixtures.generate import jpeg_bytes
 from imaging.samples import SPECS, duplicate_files
 from imaging.samples import write as _write
 
+from fracatlas_annot.imaging import decode
+from fracatlas_annot.runtime.parallel import use_workers
+
 from .builders import box_source, coco_source, dataset, run, square
 
 
@@ -176,8 +179,11 @@ class _StartingFacts(_RecordingFacts):
     def start_scan(self, paths, *, keys, progress):
         from fracatlas_annot.validate import IMAGING_FACTS
 
+        from fracatlas_annot.runtime import parallel
+
         self.calls.append(("start_scan", {"keys": list(keys)}))
         started = IMAGING_FACTS.start_scan(paths, keys=keys, progress=progress)
+        self.pool_started = bool(parallel._LIVE)  # workers decoding while the rules run
         calls = self.calls
 
         class _Collect:
@@ -191,7 +197,7 @@ class _StartingFacts(_RecordingFacts):
         return _Collect()
 
 
-def test_the_scan_starts_before_the_other_rules_which_run_while_it_decodes(tmp_path: Path) -> None:
+def test_the_scan_starts_before_the_other_rules_which_run_while_it_decodes(tmp_path: Path, monkeypatch) -> None:
     import dataclasses
 
     import pandas as pd
@@ -201,6 +207,7 @@ def test_the_scan_starts_before_the_other_rules_which_run_while_it_decodes(tmp_p
     ds = _dup_dataset(tmp_path, fractured={})
     rules = select_rules(["FA1", "FA5", "FA6"])
     plain = run_rules(CheckContext(dataset=ds, progress=False, pixel_facts=_RecordingFacts()), rules)
+    monkeypatch.setattr(decode, "SCAN_BATCH", 2)  # several batches: the scan really runs in two workers
 
     facts = _StartingFacts()
 
@@ -211,7 +218,9 @@ def test_the_scan_starts_before_the_other_rules_which_run_while_it_decodes(tmp_p
 
         return dataclasses.replace(r, func=func)
 
-    found = run_rules(CheckContext(dataset=ds, progress=False, pixel_facts=facts), [recorded(r) for r in rules])
+    with use_workers(2):
+        found = run_rules(CheckContext(dataset=ds, progress=False, pixel_facts=facts), [recorded(r) for r in rules])
+    assert facts.pool_started
     names = [c[0] for c in facts.calls]
     assert names[0] == "start_scan" and "scan" not in names  # started once, before any rule
     ran = [c[1] for c in facts.calls if c[0] == "rule"]
@@ -224,16 +233,29 @@ def test_the_scan_starts_before_the_other_rules_which_run_while_it_decodes(tmp_p
     pd.testing.assert_frame_equal(found, plain)  # the order of the rules does not change the findings
 
 
-def test_a_started_scan_nobody_reads_is_dropped(tmp_path: Path) -> None:
+def test_a_started_scan_nobody_reads_is_dropped(tmp_path: Path, monkeypatch) -> None:
     from fracatlas_annot.checks.registry import CheckContext
     from fracatlas_annot.runtime import parallel
 
+    import multiprocessing
+
     ds = _dup_dataset(tmp_path, fractured={})
+    monkeypatch.setattr(decode, "SCAN_BATCH", 2)
     ctx = CheckContext(dataset=ds, progress=False, pixel_facts=_StartingFacts())
-    ctx.start_pixel_scan()
-    assert "_scan_started" in ctx.cache
+    with use_workers(2):
+        ctx.start_pixel_scan()
+    assert "_scan_started" in ctx.cache and ctx.pixel_facts.pool_started
     ctx.close()
-    assert "_scan_started" not in ctx.cache and not parallel._LIVE
+    assert "_scan_started" not in ctx.cache and not parallel._LIVE and multiprocessing.active_children() == []
     fast = CheckContext(dataset=ds, fast=True, progress=False, pixel_facts=_StartingFacts())
     fast.start_pixel_scan()  # --fast: nothing to start
     assert fast.pixel_facts.calls == [] and fast.pixel_scan is None
+
+
+def test_no_provider_and_no_image_files_still_no_findings_and_no_error() -> None:
+    from fracatlas_annot.checks.registry import CheckContext, run_rules, select_rules
+
+    from .builders import dataset as build
+
+    ds = build({"A.jpg": {}, "B.jpg": {}})  # labels only: no image files on disk
+    assert len(run_rules(CheckContext(dataset=ds, progress=False), select_rules("FA5"))) == 0

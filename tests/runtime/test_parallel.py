@@ -176,11 +176,33 @@ def test_a_started_map_runs_while_the_caller_works_and_gives_parallel_maps_resul
 
 
 def test_a_started_map_dropped_unread_stops_its_pool():
+    import gc
+    import multiprocessing
+
     started = parallel.parallel_map_start(_square_and_pid, list(range(100)), workers=2, batch_size=1)
-    assert parallel._LIVE
+    assert len(parallel._LIVE) == 1 and len(multiprocessing.active_children()) == 2
     started.close()
     started.close()  # idempotent
+    assert not parallel._LIVE and multiprocessing.active_children() == []
+    with pytest.raises(RuntimeError, match="closed"):
+        started.result()  # never a silently empty list
+    # one dropped without close() does not keep later maps serial
+    parallel.parallel_map_start(_square_and_pid, list(range(100)), workers=2, batch_size=1)
+    gc.collect()
     assert not parallel._LIVE
+    assert os.getpid() not in {pid for _, pid in parallel_map(_square_and_pid, list(range(10)), workers=2, batch_size=2)}
+
+
+def _ignores_sigint(_: int) -> int:
+    import signal
+
+    return int(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+
+
+def test_workers_leave_ctrl_c_to_the_command():
+    # Ctrl-C reaches the whole process group: the command stops the pool; a worker waiting
+    # for work would otherwise print a traceback of its own
+    assert parallel_map(_ignores_sigint, list(range(4)), workers=2, batch_size=1) == [1, 1, 1, 1]
 
 
 def test_a_started_map_on_a_backend_without_start_runs_when_collected():
