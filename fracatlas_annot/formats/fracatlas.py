@@ -284,8 +284,52 @@ def read_sources(root: Path, known: Sequence[str], *, names: Any = None) -> tupl
         _add(sources, problems, "yolo", yolo.read(root / YOLO_DIR, name="yolo", names=names, image_keys=keys, base=root), index)
     problems += vgg_problems
     for _, name, _ in jobs[len(coco_files) :]:
-        _add(sources, problems, name, parsed.pop(name), index)
+        result = parsed.pop(name)
+        unpack_shapes(result[0], sources.get("coco"))
+        _add(sources, problems, name, result, index)
     return sources, problems
+
+
+def pack_shapes(source: Source) -> None:
+    """Replace ``source``'s geometry column by its shapes' WKB (None stays None), the bytes
+    shapely's own pickling sends; :func:`unpack_shapes` turns them back into shapes."""
+    import shapely
+
+    geo = source.objects["geometry"].to_numpy(dtype=object)
+    source.objects["geometry"] = pd.Series(shapely.to_wkb(geo, include_srid=True), index=source.objects.index, dtype=object)
+
+
+def unpack_shapes(source: Source, reference: Source | None) -> None:
+    """Undo :func:`pack_shapes`; a shape whose WKB is that of a ``reference`` polygon on the
+    same image (the same type, parts and coordinates, bit for bit) becomes that very
+    shapely object.
+
+    A FracAtlas archive draws every fracture twice, in COCO and in VGG: shapely shapes are
+    immutable, so one GEOS object serves both tables, and the VGG copy is never built in
+    this process (issue 13, point 3: 23,146 polygons at 25x)."""
+    import shapely
+
+    wkb = source.objects["geometry"].to_numpy(dtype=object)
+    out = np.full(len(wkb), None, dtype=object)
+    has = np.flatnonzero(pd.notna(wkb))
+    known: dict[tuple[Any, bytes], Any] = {}
+    if reference is not None and len(has):
+        ref = reference.objects["geometry"].to_numpy(dtype=object)
+        rows = np.flatnonzero(~shapely.is_missing(ref))
+        images = reference.objects["image"].to_numpy(dtype=object)[rows]
+        known = dict(zip(zip(images, shapely.to_wkb(ref[rows], include_srid=True)), ref[rows]))
+    images = source.objects["image"].to_numpy(dtype=object)
+    build = []
+    for r in has.tolist():
+        same = known.get((images[r], wkb[r]))
+        if same is None:
+            build.append(r)
+        else:
+            out[r] = same
+    del known
+    if build:
+        out[build] = shapely.from_wkb(wkb[build])
+    source.objects["geometry"] = pd.Series(out, index=source.objects.index, dtype=object)
 
 
 #: JSON documents bigger than this (all together) are parsed in worker processes: a parsed
@@ -298,7 +342,11 @@ def _read_json_job(job: tuple[str, str, Path], root: Path) -> tuple[Source, list
     from . import coco, vgg
 
     kind, name, path = job
-    return (coco if kind == "coco" else vgg).read(path, name=name, base=root)
+    if kind == "coco":
+        return coco.read(path, name=name, base=root)
+    source, problems = vgg.read(path, name=name, base=root)
+    pack_shapes(source)  # its shapes are built again beside COCO's (read_sources)
+    return source, problems
 
 
 def _read_json_sources(jobs: list[tuple[str, str, Path]], root: Path) -> list[tuple[Source, list[Problem]]]:
