@@ -241,7 +241,11 @@ def share_keys(values: Any, index: pd.Index) -> np.ndarray:
 
 
 def _share_source_keys(source: Source, index: pd.Index) -> None:
-    source.images.index = pd.Index(share_keys(source.images.index, index), dtype=object, name=source.images.index.name)
+    images = source.images
+    images.index = pd.Index(share_keys(images.index, index), dtype=object, name=images.index.name)
+    for col in ("file_name", "loc"):  # COCO's file_name and VGG's entry key are image keys too
+        if col in images and source.format in ("coco", "vgg"):
+            images[col] = pd.Series(share_keys(images[col], index), index=images.index, dtype=object)
     obj = source.objects
     obj["image"] = pd.Series(share_keys(obj["image"], index), index=obj.index, dtype=object)
 
