@@ -9,36 +9,52 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._keys import keyspace
 from .registry import CheckContext
 
 
-def image_sizes(ctx: CheckContext) -> pd.DataFrame:
-    """Per image key: ``w``, ``h`` of the frame the labels live in (float, NaN if unknown).
+def image_sizes(ctx: CheckContext) -> tuple[np.ndarray, np.ndarray]:
+    """Width and height (float, NaN if unknown) of the frame the labels live in, per key of
+    :func:`~._keys.keyspace`.
 
     The EXIF-corrected size read from the file wins; without a file, the first size an
-    annotation source declares (COCO ``images[]``, VOC ``<size>``, CSV) is used. Cached.
+    annotation source declares (COCO ``images[]``, VOC ``<size>``, CSV) is used. Cached:
+    two float arrays over the key codes, not a frame with an index of its own.
     """
     key = "image_sizes"
     if key in ctx.cache:
         return ctx.cache[key]
+    K = keyspace(ctx)
+    w = np.full(len(K), np.nan)
+    h = np.full(len(K), np.nan)
     im = ctx.dataset.images
     if len(im) and "width" in im:
-        out = pd.DataFrame(
-            {
-                "w": im["width"].to_numpy(dtype="float64", na_value=np.nan),
-                "h": im["height"].to_numpy(dtype="float64", na_value=np.nan),
-            },
-            index=im.index,
-        )
-        out = out[~out.index.duplicated()]
-    else:
-        out = pd.DataFrame({"w": pd.Series([], dtype="float64"), "h": pd.Series([], dtype="float64")})
+        _fill(w, h, K, im.index, im["width"], im["height"])
     for src in ctx.dataset.sources.values():
-        d = _declared(src)
-        if d is not None and len(d):
-            out = out.combine_first(d) if len(out) else d
-    ctx.cache[key] = out
-    return out
+        si = src.images
+        if len(si) and "width" in si:
+            _fill(w, h, K, si.index, si["width"], si["height"], both=True)
+    ctx.cache[key] = (w, h)
+    return w, h
+
+
+def _fill(w: np.ndarray, h: np.ndarray, K: pd.Index, keys: pd.Index, width: pd.Series, height: pd.Series,
+          *, both: bool = False) -> None:  # fmt: skip
+    """Fill the NaN cells of ``w``/``h`` (over ``K``) from the first row of each key; with
+    ``both``, only rows that know both sides count."""
+    ww = width.to_numpy(dtype="float64", na_value=np.nan)
+    hh = height.to_numpy(dtype="float64", na_value=np.nan)
+    rows = np.ones(len(keys), dtype=bool) if keys.is_unique else ~keys.duplicated()
+    if both:
+        rows &= ~(np.isnan(ww) | np.isnan(hh))
+    if not rows.any():
+        return
+    codes = K.get_indexer(keys) if keys is not K else np.arange(len(K))
+    rows &= codes >= 0
+    c = codes[rows]
+    for out, vals in ((w, ww[rows]), (h, hh[rows])):
+        miss = np.isnan(out[c])
+        out[c[miss]] = vals[miss]
 
 
 def _declared(src: Any) -> pd.DataFrame | None:
@@ -66,13 +82,20 @@ def frame_size(ctx: CheckContext, src: Any, keys: np.ndarray) -> tuple[np.ndarra
     else:
         w = np.full(len(keys), np.nan)
         h = np.full(len(keys), np.nan)
-    for d in (_declared(src), image_sizes(ctx)):
-        miss = np.isnan(w) | np.isnan(h)
-        if not miss.any() or d is None or not len(d):
-            continue
+    miss = np.isnan(w) | np.isnan(h)
+    d = _declared(src)
+    if miss.any() and d is not None and len(d):
         dd = d.reindex(keys[miss])
         w[miss] = dd["w"].to_numpy()
         h[miss] = dd["h"].to_numpy()
+    miss = np.isnan(w) | np.isnan(h)
+    if miss.any():
+        all_w, all_h = image_sizes(ctx)
+        codes = keyspace(ctx).get_indexer(keys[miss])
+        found = codes >= 0
+        rows = np.flatnonzero(miss)
+        w[rows] = np.where(found, all_w[codes], np.nan)
+        h[rows] = np.where(found, all_h[codes], np.nan)
     known = ~(np.isnan(w) | np.isnan(h))
     return w, h, known
 

@@ -262,9 +262,14 @@ def image_size_mismatch_between_sources(ctx: CheckContext):
     _, first = np.unique(img * len(names) + si, return_index=True)  # one row per (image, source): the first
     keep = np.sort(first)
     img, si, w, h, row = img[keep], si[keep], w[keep], h[keep], row[keep]
-    sizes = np.unique(np.stack([img, w, h], axis=1), axis=0)  # distinct (image, width, height)
-    several = sizes[:, 0][np.r_[False, sizes[1:, 0] == sizes[:-1, 0]]]
-    pick = np.isin(img, several)
+    # images with more than one distinct (width, height): a row differs from its image's first
+    order = np.argsort(img, kind="stable")
+    s_img = img[order]
+    start = np.r_[True, s_img[1:] != s_img[:-1]]
+    first = order[np.flatnonzero(start)][np.cumsum(start) - 1]
+    differs = (w[order] != w[first]) | (h[order] != h[first])
+    pick = np.isin(img, s_img[differs])
+    del order, s_img, start, first, differs
     srcs = ctx.dataset.sources
     bad = pd.DataFrame(
         {
