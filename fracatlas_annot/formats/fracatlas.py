@@ -151,6 +151,8 @@ def read_csv(path: Path, *, file: str = CSV_NAME) -> tuple[pd.DataFrame | None, 
             problems.append(Problem("bad-value", f"{col} is {v!r}, not an integer", file=file, line=int(ln), loc=col, image=key))
         values = values.where(~bad)
         frame[col] = pd.array(values.to_numpy(dtype=float, na_value=np.nan), dtype="Float64").astype("Int64") if len(values) else pd.array([], dtype="Int64")
+    for col in [c for c in META_COLUMNS if c in frame.columns]:
+        frame[col] = smallest_int(frame[col].array)
     dup = frame["image_id"].duplicated(keep="first").to_numpy()
     if dup.any():
         first = frame[~dup].set_index("image_id")["line"]
@@ -160,6 +162,19 @@ def read_csv(path: Path, *, file: str = CSV_NAME) -> tuple[pd.DataFrame | None, 
     frame = frame[~dup].set_index("image_id")
     frame.index = pd.Index(frame.index, dtype=object, name="image")
     return frame, problems
+
+
+def smallest_int(values: Any) -> Any:
+    """A nullable integer array in the smallest of ``Int8`` ... ``Int64`` that holds its
+    values: the 0/1 flags of ``dataset.csv`` take one byte per image, not eight (issue 13,
+    point 3: 12 columns x 10^5 images)."""
+    arr = pd.array(values, dtype="Int64")
+    known = arr[~arr.isna()]
+    lo, hi = (int(known.min()), int(known.max())) if len(known) else (0, 0)
+    for dtype, info in (("Int8", np.iinfo(np.int8)), ("Int16", np.iinfo(np.int16)), ("Int32", np.iinfo(np.int32))):
+        if info.min <= lo and hi <= info.max:
+            return arr.astype(dtype)
+    return arr
 
 
 # --------------------------------------------------------------------------- files
@@ -466,7 +481,7 @@ def images_table(
     if csv is not None:
         meta = csv.drop(columns=[c for c in csv.columns if c not in META_COLUMNS and c != "line"]).reindex(index)
         for col in meta.columns:
-            data["csv_line" if col == "line" else col] = meta[col].astype("Int64").array
+            data["csv_line" if col == "line" else col] = meta[col].astype("Int64").array if col == "line" else meta[col].array
     for col in ("path", "folder", "header_error", "split"):  # keep object dtype (pandas 3 would infer str)
         data[col] = pd.Series(data[col], index=index, dtype=object)
     frame = pd.DataFrame(data, index=index)
