@@ -145,11 +145,13 @@ def make_objects(columns: dict[str, Any]) -> pd.DataFrame:
 
 
 def _as_dtype(values: Any, dtype: str, n: int) -> pd.Series:
+    if values is None and dtype == "Int64":  # all <NA>: no list of n Nones to convert
+        return pd.Series(pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)))
     if np.isscalar(values) or values is None:
         values = [values] * n
     if dtype == "object":
         arr = np.empty(n, dtype=object)
-        arr[:] = list(values) if not isinstance(values, np.ndarray) else values
+        arr[:] = values if isinstance(values, (list, np.ndarray)) else list(values)
         return pd.Series(arr, dtype=object)
     if dtype == "Int64":
         return pd.Series(pd.array(list(values) if not isinstance(values, np.ndarray) else values, dtype="Int64"))
@@ -192,14 +194,12 @@ def make_source_images(keys: Sequence[str], **columns: Any) -> pd.DataFrame:
     n = len(keys)
     data: dict[str, Any] = {}
     for name, dtype in SOURCE_IMAGE_COLUMNS.items():
-        values = columns.pop(name, None)
-        if values is None:
-            values = [None] * n
-        data[name] = _as_dtype(values, dtype, n)
+        data[name] = _as_dtype(columns.pop(name, None), dtype, n)
     for name, values in columns.items():
         data[name] = _as_dtype(values, "object", n)
-    frame = pd.DataFrame(data)
-    frame.index = pd.Index(list(keys), dtype=object, name="image")
+    frame = pd.DataFrame(data, copy=False)  # the columns were just built: not copied again
+    keys = keys if isinstance(keys, list) or (isinstance(keys, np.ndarray) and keys.dtype == object) else list(keys)
+    frame.index = pd.Index(_as_dtype(keys, "object", n).to_numpy(), dtype=object, name="image")
     return frame
 
 
