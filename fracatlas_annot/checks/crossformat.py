@@ -28,7 +28,7 @@ def _file_of(src, keys) -> np.ndarray | None:
     if not len(src.images):
         return None
     f = src.images["file"][~src.images.index.duplicated()]
-    return f.reindex(keys).to_numpy(dtype=object)
+    return src.derive_files(f.reindex(keys).to_numpy(dtype=object), keys)
 
 
 @rule("FA301", "object-count-mismatch", Severity.ERROR)
@@ -290,7 +290,10 @@ def image_size_mismatch_between_sources(ctx: CheckContext):
         }
     )
     for col in ("file", "loc"):  # looked up for the reported rows only
-        bad[col] = pd.Series([srcs[n].images[col].iat[r] for n, r in zip(bad["source"], bad["row"])], index=bad.index, dtype=object)
+        values = [srcs[n].images[col].iat[r] for n, r in zip(bad["source"], bad["row"])]
+        if col == "file":
+            values = [srcs[n].derive_files([v], [k])[0] for n, v, k in zip(bad["source"], values, bad["image"])]
+        bad[col] = pd.Series(values, index=bad.index, dtype=object)
     bad["size"] = bad["w"].astype(str) + "x" + bad["h"].astype(str)
     if not len(bad):
         return None

@@ -173,7 +173,7 @@ def fracture_count_mismatch(ctx: CheckContext):
             have, want = have_all[sel], fc_all[sel].astype("int64")
             bad = np.ones(len(k), dtype=bool)
             file_of = (
-                src.images["file"][~src.images.index.duplicated()].reindex(k).to_numpy(dtype=object)
+                src.derive_files(src.images["file"][~src.images.index.duplicated()].reindex(k).to_numpy(dtype=object), k)
                 if len(src.images)
                 else None
             )

@@ -295,12 +295,13 @@ def read_sources(root: Path, known: Sequence[str], *, names: Any = None) -> tupl
     for _, name, _ in jobs[: len(coco_files)]:
         _add(sources, problems, name, parsed.pop(name), index)
     if (root / VOC_DIR).is_dir():
-        _add(sources, problems, "voc", voc.read(root / VOC_DIR, name="voc", base=root), index)
+        _add(sources, problems, "voc", voc.read(root / VOC_DIR, name="voc", base=root, derive_files=True), index)
     if (root / YOLO_DIR).is_dir():
         keys = {k.rpartition(".")[0] or k: k for k in known}
         names, yaml_probs = _root_yaml_names(root, names)
         problems += yaml_probs
-        _add(sources, problems, "yolo", yolo.read(root / YOLO_DIR, name="yolo", names=names, image_keys=keys, base=root), index)
+        _add(sources, problems, "yolo", yolo.read(root / YOLO_DIR, name="yolo", names=names, image_keys=keys, base=root,
+                                                  derive_files=True), index)  # fmt: skip
     problems += vgg_problems
     for _, name, _ in jobs[len(coco_files) :]:
         result = parsed.pop(name)

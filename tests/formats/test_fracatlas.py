@@ -171,6 +171,40 @@ def test_vgg_shape_without_a_coco_twin_is_built_from_its_own_bytes(copy: Path) -
     assert int(own[0].exterior.coords[0][0]) == int(region["shape_attributes"]["all_points_x"][0])
 
 
+def test_voc_and_yolo_image_files_named_after_the_image_are_derived_not_stored(copy: Path) -> None:
+    from fracatlas_annot.formats import voc, yolo
+
+    one = copy / "Annotations" / "PASCAL VOC" / "IMG0000019.xml"
+    one.rename(one.with_name("renamed.xml"))  # its <filename> still says IMG0000019.jpg
+    ds = read(copy)
+    for name, reader, folder in (("voc", voc, "PASCAL VOC"), ("yolo", yolo, "YOLO")):
+        src = ds.sources[name]
+        plain, _ = reader.read(copy / "Annotations" / folder, name=name, base=copy)  # every file stored
+        assert plain.file_pattern is None and plain.images["file"].notna().all()
+        stored = src.images["file"]
+        assert src.file_pattern == (f"Annotations/{folder}/", ".xml" if name == "voc" else ".txt")
+        assert src.derive_files(stored, src.images.index).tolist() == plain.images["file"].tolist()
+        assert stored.isna().sum() == len(stored) - (name == "voc")  # only the renamed file is kept
+    assert ds.sources["voc"].images["file"].dropna().tolist() == ["Annotations/PASCAL VOC/renamed.xml"]
+
+
+def test_findings_on_a_derived_image_file_name_the_file(copy: Path) -> None:
+    import fracatlas_annot as fa
+
+    csv = copy / "dataset.csv"
+    lines = csv.read_text().splitlines()
+    header = lines[0].split(",")
+    row = next(i for i, ln in enumerate(lines[1:], 1) if ln.split(",")[header.index("fracture_count")] == "1")
+    cells = lines[row].split(",")
+    cells[header.index("fracture_count")] = "2"
+    lines[row] = ",".join(cells)
+    csv.write_text("\n".join(lines) + "\n")
+    stem = cells[0].rpartition(".")[0]
+    found = fa.validate(copy, select=["FA403"], progress=False).findings
+    files = set(found.loc[found["image"] == cells[0], "file"])
+    assert {f"Annotations/PASCAL VOC/{stem}.xml", f"Annotations/YOLO/{stem}.txt"} <= files
+
+
 def test_image_missing_from_disk_uses_declared_sizes_for_yolo(copy: Path) -> None:
     m = _manifest(MINI)
     name = next(n for n in m["fractured_images"] if n not in m["orientation"])
