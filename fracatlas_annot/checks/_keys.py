@@ -70,7 +70,8 @@ def counts_array(ctx: CheckContext, name: str) -> np.ndarray:
     key = f"counts_array:{name}"
     if key not in ctx.cache:
         oc = object_codes(ctx, name)
-        ctx.cache[key] = np.bincount(oc[oc >= 0], minlength=len(keyspace(ctx)))
+        # int32: one of these per source over every key stays cached for the whole run
+        ctx.cache[key] = np.bincount(oc[oc >= 0], minlength=len(keyspace(ctx))).astype(np.int32)
     return ctx.cache[key]
 
 
