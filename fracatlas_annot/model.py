@@ -145,11 +145,13 @@ def make_objects(columns: dict[str, Any]) -> pd.DataFrame:
 
 
 def _as_dtype(values: Any, dtype: str, n: int) -> pd.Series:
+    if values is None and dtype == "Int64":  # all <NA>: no list of n Nones to convert
+        return pd.Series(pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)))
     if np.isscalar(values) or values is None:
         values = [values] * n
     if dtype == "object":
         arr = np.empty(n, dtype=object)
-        arr[:] = list(values) if not isinstance(values, np.ndarray) else values
+        arr[:] = values if isinstance(values, (list, np.ndarray)) else list(values)
         return pd.Series(arr, dtype=object)
     if dtype == "Int64":
         return pd.Series(pd.array(list(values) if not isinstance(values, np.ndarray) else values, dtype="Int64"))
@@ -192,14 +194,12 @@ def make_source_images(keys: Sequence[str], **columns: Any) -> pd.DataFrame:
     n = len(keys)
     data: dict[str, Any] = {}
     for name, dtype in SOURCE_IMAGE_COLUMNS.items():
-        values = columns.pop(name, None)
-        if values is None:
-            values = [None] * n
-        data[name] = _as_dtype(values, dtype, n)
+        data[name] = _as_dtype(columns.pop(name, None), dtype, n)
     for name, values in columns.items():
         data[name] = _as_dtype(values, "object", n)
-    frame = pd.DataFrame(data)
-    frame.index = pd.Index(list(keys), dtype=object, name="image")
+    frame = pd.DataFrame(data, copy=False)  # the columns were just built: not copied again
+    keys = keys if isinstance(keys, list) or (isinstance(keys, np.ndarray) and keys.dtype == object) else list(keys)
+    frame.index = pd.Index(_as_dtype(keys, "object", n).to_numpy(), dtype=object, name="image")
     return frame
 
 
@@ -341,9 +341,25 @@ class Source:
     geometry: str = "box"
     path: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: ``(prefix, suffix)`` when the images table stores ``file`` as None where it is
+    #: ``prefix + stem of the key + suffix`` (a FracAtlas VOC or YOLO folder: one file per
+    #: image, named after it); :meth:`derive_files` puts those back. None: stored as read.
+    file_pattern: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         validate_objects(self.objects)
+
+    def derive_files(self, files: Any, keys: Any) -> np.ndarray:
+        """``files`` (values of ``images["file"]`` for the image ``keys``) with the ones left
+        out by :attr:`file_pattern` derived from their key; other values as given."""
+        out = np.array(files, dtype=object)
+        if self.file_pattern is None or not len(out):
+            return out
+        prefix, suffix = self.file_pattern
+        keys = np.asarray(keys, dtype=object)
+        for i in np.flatnonzero(np.fromiter((v is None for v in out), dtype=bool, count=len(out))):
+            out[i] = pattern_file(prefix, keys[i], suffix)
+        return out
 
     def __len__(self) -> int:
         return len(self.objects)
@@ -361,6 +377,7 @@ class Source:
             geometry=self.geometry,
             path=self.path,
             meta=dict(self.meta),
+            file_pattern=self.file_pattern,
         )
 
     @classmethod
@@ -377,6 +394,21 @@ class Source:
             "images": int(len(self.images)),
             "images_with_objects": int(self.objects["image"].nunique()) if len(self.objects) else 0,
         }
+
+
+def pattern_file(prefix: str, key: Any, suffix: str) -> str | None:
+    """``prefix + key without its extension + suffix`` (see :attr:`Source.file_pattern`);
+    None for a key without an extension or that is not a string."""
+    if not isinstance(key, str):
+        return None
+    stem, dot, _ = key.rpartition(".")
+    return prefix + stem + suffix if dot and stem else None
+
+
+def leave_out_files(files: Sequence[Any], keys: Sequence[Any], prefix: str, suffix: str) -> list[Any]:
+    """``files`` with None where a file is :func:`pattern_file` of its key (what
+    :meth:`Source.derive_files` puts back)."""
+    return [None if f == pattern_file(prefix, k, suffix) else f for f, k in zip(files, keys)]
 
 
 # --------------------------------------------------------------------------- dataset

@@ -15,6 +15,13 @@ from ._sizes import px_extents
 from .registry import CheckContext
 
 
+def _count_of(codes: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """How often each of ``which`` (all present in ``codes``) occurs in ``codes``: sorted
+    counts of the codes there are, not an array over every key."""
+    values, counts = np.unique(codes, return_counts=True)
+    return counts[np.searchsorted(values, which)]
+
+
 def match_sources(ctx: CheckContext, a_name: str, b_name: str) -> dict[str, Any]:
     """Match the objects of source ``a`` one to one with those of ``b``, per image.
 
@@ -56,10 +63,8 @@ def match_sources(ctx: CheckContext, a_name: str, b_name: str) -> dict[str, Any]
     eb = cand[["bx0", "by0", "bx1", "by1"]].to_numpy()
     cand["iou"], _ = box_iou_pairs(ea, eb, identical_empty=1.0)
     cand["offset"] = np.abs(ea - eb).max(axis=1) if len(cand) else np.empty(0)
-    na = np.bincount(ae["image"].to_numpy(), minlength=len(K))
-    nb = np.bincount(be["image"].to_numpy(), minlength=len(K))
     img = cand["image"].to_numpy()
-    cand["single"] = (na[img] == 1) & (nb[img] == 1)
+    cand["single"] = (_count_of(ae["image"].to_numpy(), img) == 1) & (_count_of(be["image"].to_numpy(), img) == 1)
     chosen = assign_max_iou(cand, a="a", b="b", group="image")
     # a pair with no overlap counts only on an image with one object in each source
     chosen = chosen[(chosen["iou"].to_numpy() > 0) | chosen["single"].to_numpy(dtype=bool)]

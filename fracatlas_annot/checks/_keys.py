@@ -17,12 +17,30 @@ from .registry import CheckContext
 def keyspace(ctx: CheckContext) -> pd.Index:
     """Every image key the dataset or any source mentions, once (cached)."""
     if "keyspace" not in ctx.cache:
-        parts = [np.asarray(ctx.dataset.images.index, dtype=object)]
-        for src in ctx.dataset.sources.values():
-            parts.append(np.asarray(src.images.index, dtype=object))
-            parts.append(src.objects["image"].dropna().to_numpy(dtype=object))
-        ctx.cache["keyspace"] = pd.Index(pd.unique(np.concatenate(parts)) if parts else [], dtype=object)
+        base = ctx.dataset.images.index
+        parts = [np.asarray(src, dtype=object) for src in _source_keys(ctx)]
+        if base.is_unique:
+            # the images table's own index (and its hash table) when it holds every key,
+            # else it followed by the keys it lacks, in order of appearance: a second index
+            # and hash table of 10^5 keys per run otherwise (issue 13, point 3)
+            missing = [p[base.get_indexer(p) < 0] for p in parts]
+            missing = [m for m in missing if len(m)]
+            if missing or base.dtype != object:
+                extra = pd.unique(np.concatenate(missing)) if missing else []
+                base = pd.Index(np.concatenate([base.to_numpy(dtype=object), np.asarray(extra, dtype=object)]), dtype=object)
+            ctx.cache["keyspace"] = base
+        else:
+            ctx.cache["keyspace"] = pd.Index(pd.unique(np.concatenate([np.asarray(base, dtype=object), *parts])),
+                                             dtype=object)  # fmt: skip
     return ctx.cache["keyspace"]
+
+
+def _source_keys(ctx: CheckContext) -> list[Any]:
+    out: list[Any] = []
+    for src in ctx.dataset.sources.values():
+        out.append(src.images.index)
+        out.append(src.objects["image"].dropna())
+    return out
 
 
 def object_codes(ctx: CheckContext, name: str) -> np.ndarray:
@@ -52,7 +70,8 @@ def counts_array(ctx: CheckContext, name: str) -> np.ndarray:
     key = f"counts_array:{name}"
     if key not in ctx.cache:
         oc = object_codes(ctx, name)
-        ctx.cache[key] = np.bincount(oc[oc >= 0], minlength=len(keyspace(ctx)))
+        # int32: one of these per source over every key stays cached for the whole run
+        ctx.cache[key] = np.bincount(oc[oc >= 0], minlength=len(keyspace(ctx))).astype(np.int32)
     return ctx.cache[key]
 
 

@@ -12,69 +12,64 @@ import shapely
 from .registry import CheckContext
 
 
-def image_sizes(ctx: CheckContext) -> pd.DataFrame:
-    """Per image key: ``w``, ``h`` of the frame the labels live in (float, NaN if unknown).
-
-    The EXIF-corrected size read from the file wins; without a file, the first size an
-    annotation source declares (COCO ``images[]``, VOC ``<size>``, CSV) is used. Cached.
-    """
-    key = "image_sizes"
-    if key in ctx.cache:
-        return ctx.cache[key]
-    im = ctx.dataset.images
-    if len(im) and "width" in im:
-        out = pd.DataFrame(
-            {
-                "w": im["width"].to_numpy(dtype="float64", na_value=np.nan),
-                "h": im["height"].to_numpy(dtype="float64", na_value=np.nan),
-            },
-            index=im.index,
-        )
-        out = out[~out.index.duplicated()]
-    else:
-        out = pd.DataFrame({"w": pd.Series([], dtype="float64"), "h": pd.Series([], dtype="float64")})
-    for src in ctx.dataset.sources.values():
-        d = _declared(src)
-        if d is not None and len(d):
-            out = out.combine_first(d) if len(out) else d
-    ctx.cache[key] = out
-    return out
-
-
-def _declared(src: Any) -> pd.DataFrame | None:
-    si = src.images
-    if not len(si) or "width" not in si:
-        return None
-    w = si["width"].to_numpy(dtype="float64", na_value=np.nan)
-    h = si["height"].to_numpy(dtype="float64", na_value=np.nan)
-    ok = ~(np.isnan(w) | np.isnan(h))
-    if not ok.any():
-        return None
-    d = pd.DataFrame({"w": w[ok], "h": h[ok]}, index=si.index[ok])
-    return d[~d.index.duplicated()]
-
-
 def frame_size(ctx: CheckContext, src: Any, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Width, height and a "known" mask of the frame the labels of ``keys`` live in:
     the image file's EXIF-corrected size, else the source's own declared size, else
-    another source's (see :func:`image_sizes`)."""
+    another source's: the first size an annotation source declares (COCO ``images[]``,
+    VOC ``<size>``, CSV), side by side.
+
+    Looked up for ``keys`` only, through an index of the keys asked for: no table or hash
+    table over every image is built or kept (issue 13, point 3).
+    """
+    keys = np.asarray(keys, dtype=object)
+    want = pd.Index(pd.unique(keys), dtype=object)
+    at = want.get_indexer(keys)
     im = ctx.dataset.images
     if len(im) and "width" in im and im["width"].notna().any():
-        base = im[["width", "height"]][~im.index.duplicated()].reindex(keys)
-        w = base["width"].to_numpy(dtype="float64", na_value=np.nan).copy()
-        h = base["height"].to_numpy(dtype="float64", na_value=np.nan).copy()
+        w, h = _sizes_at(im, want, at, both=False)
     else:
         w = np.full(len(keys), np.nan)
         h = np.full(len(keys), np.nan)
-    for d in (_declared(src), image_sizes(ctx)):
-        miss = np.isnan(w) | np.isnan(h)
-        if not miss.any() or d is None or not len(d):
-            continue
-        dd = d.reindex(keys[miss])
-        w[miss] = dd["w"].to_numpy()
-        h[miss] = dd["h"].to_numpy()
+    miss = np.isnan(w) | np.isnan(h)
+    if miss.any():
+        d = _sizes_at(src.images, want, at)
+        w[miss], h[miss] = d[0][miss], d[1][miss]
+    miss = np.isnan(w) | np.isnan(h)
+    if miss.any():
+        # the sizes of the image file, then of each source in turn, side by side
+        ow, oh = _sizes_at(im, want, at, both=False)
+        for other in ctx.dataset.sources.values():
+            if not (np.isnan(ow[miss]).any() or np.isnan(oh[miss]).any()):
+                break
+            dw, dh = _sizes_at(other.images, want, at)
+            ow = np.where(np.isnan(ow), dw, ow)
+            oh = np.where(np.isnan(oh), dh, oh)
+        w[miss], h[miss] = ow[miss], oh[miss]
     known = ~(np.isnan(w) | np.isnan(h))
     return w, h, known
+
+
+def _sizes_at(table: pd.DataFrame, want: pd.Index, at: np.ndarray, *, both: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``width`` and ``height`` of ``table`` (indexed by image key) for the keys ``want[at]``:
+    the first row of each key (with ``both``, the first row that has both sides); NaN where
+    there is none."""
+    n = len(at)
+    if not len(table) or "width" not in table:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    ww = table["width"].to_numpy(dtype="float64", na_value=np.nan)
+    hh = table["height"].to_numpy(dtype="float64", na_value=np.nan)
+    pos = want.get_indexer(table.index.to_numpy(dtype=object))
+    ok = pos >= 0
+    if both:
+        ok &= ~(np.isnan(ww) | np.isnan(hh))
+    rows = np.flatnonzero(ok)
+    _, first = np.unique(pos[rows], return_index=True)  # the first row of each key
+    rows = rows[first]
+    row_of = np.full(len(want), -1, dtype=np.int64)
+    row_of[pos[rows]] = rows
+    r = row_of[at]
+    found = r >= 0
+    return np.where(found, ww[r], np.nan), np.where(found, hh[r], np.nan)
 
 
 def px_extents(ctx: CheckContext, name: str) -> np.ndarray:

@@ -20,7 +20,10 @@ def source_file(src: Any) -> str | None:
     """The file a source was read from, as its rows name it (relative to the dataset root)."""
     for frame in (src.objects, src.images):
         if len(frame) and "file" in frame:
-            f = frame["file"].dropna()
+            f = frame["file"]
+            if frame is src.images and src.file_pattern is not None:  # files left out: the first one
+                return str(src.derive_files(f.to_numpy(dtype=object)[:1], frame.index[:1])[0])
+            f = f.dropna()
             if len(f):
                 return str(f.iat[0])
     return src.path

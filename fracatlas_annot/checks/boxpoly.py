@@ -130,7 +130,7 @@ def box_polygon_count_mismatch(ctx: CheckContext):
                     message=[
                         f"{a} box(es) in `{box}`, {b} polygon(s) in `{poly}`" for a, b in zip(nb[diff], npoly[diff])
                     ],
-                    file=file_of.reindex(keys).to_numpy(dtype=object) if len(file_of) else None,
+                    file=B.derive_files(file_of.reindex(keys).to_numpy(dtype=object), keys) if len(file_of) else None,
                 )
             )
     return concat(parts)

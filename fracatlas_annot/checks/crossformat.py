@@ -28,7 +28,7 @@ def _file_of(src, keys) -> np.ndarray | None:
     if not len(src.images):
         return None
     f = src.images["file"][~src.images.index.duplicated()]
-    return f.reindex(keys).to_numpy(dtype=object)
+    return src.derive_files(f.reindex(keys).to_numpy(dtype=object), keys)
 
 
 @rule("FA301", "object-count-mismatch", Severity.ERROR)
@@ -242,29 +242,43 @@ def image_size_mismatch_between_sources(ctx: CheckContext):
     K = keyspace(ctx)
     names: list[str] = []
     parts: list[tuple[np.ndarray, ...]] = []
+    have = np.zeros(len(K), dtype=bool)  # the first declared size of each key, and whether another differs
+    first_w = np.zeros(len(K), dtype=np.int64)
+    first_h = np.zeros(len(K), dtype=np.int64)
+    several = np.zeros(len(K), dtype=bool)
     for n, src in ctx.dataset.sources.items():
         im = src.images
         if not len(im) or "width" not in im:
             continue
-        ok = im["width"].notna() & im["height"].notna()
+        ok = im["width"].notna().to_numpy() & im["height"].notna().to_numpy()
         if not ok.any():
             continue
-        rows = np.flatnonzero(ok.to_numpy())
+        rows = np.flatnonzero(ok)
         codes = K.get_indexer(im.index.to_numpy(dtype=object)[rows])
+        if not im.index.is_unique:  # one row per (image, source): the first
+            _, once = np.unique(codes, return_index=True)
+            once.sort()
+            rows, codes = rows[once], codes[once]
         w = im["width"].to_numpy(dtype="int64", na_value=0)[rows]
         h = im["height"].to_numpy(dtype="int64", na_value=0)[rows]
-        parts.append((codes, np.full(len(rows), len(names), dtype=np.int64), w, h, rows))
+        new = ~have[codes]
+        first_w[codes[new]], first_h[codes[new]], have[codes[new]] = w[new], h[new], True
+        old = ~new
+        c = codes[old]
+        several[c[(w[old] != first_w[c]) | (h[old] != first_h[c])]] = True
+        parts.append((codes, len(names), w, h, rows))
         names.append(n)
+    del have, first_w, first_h
     if len(parts) < 2:
         return None
-    img, si, w, h, row = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    # the rows of the images declared with more than one (width, height), source by source
+    picked = [(codes[several[codes]], si, w[several[codes]], h[several[codes]], rows[several[codes]])
+              for codes, si, w, h, rows in parts]  # fmt: skip
     del parts
-    _, first = np.unique(img * len(names) + si, return_index=True)  # one row per (image, source): the first
-    keep = np.sort(first)
-    img, si, w, h, row = img[keep], si[keep], w[keep], h[keep], row[keep]
-    sizes = np.unique(np.stack([img, w, h], axis=1), axis=0)  # distinct (image, width, height)
-    several = sizes[:, 0][np.r_[False, sizes[1:, 0] == sizes[:-1, 0]]]
-    pick = np.isin(img, several)
+    img = np.concatenate([p[0] for p in picked])
+    si = np.concatenate([np.full(len(p[0]), p[1], dtype=np.int64) for p in picked])
+    w, h, row = (np.concatenate([p[i] for p in picked]) for i in (2, 3, 4))
+    pick = np.ones(len(img), dtype=bool)
     srcs = ctx.dataset.sources
     bad = pd.DataFrame(
         {
@@ -276,7 +290,10 @@ def image_size_mismatch_between_sources(ctx: CheckContext):
         }
     )
     for col in ("file", "loc"):  # looked up for the reported rows only
-        bad[col] = pd.Series([srcs[n].images[col].iat[r] for n, r in zip(bad["source"], bad["row"])], index=bad.index, dtype=object)
+        values = [srcs[n].images[col].iat[r] for n, r in zip(bad["source"], bad["row"])]
+        if col == "file":
+            values = [srcs[n].derive_files([v], [k])[0] for n, v, k in zip(bad["source"], values, bad["image"])]
+        bad[col] = pd.Series(values, index=bad.index, dtype=object)
     bad["size"] = bad["w"].astype(str) + "x" + bad["h"].astype(str)
     if not len(bad):
         return None

@@ -156,7 +156,7 @@ def _declared_vs_actual(ctx: CheckContext) -> pd.DataFrame:
                     "rw": real["raw_width"].to_numpy(dtype="float64", na_value=np.nan),
                     "rh": real["raw_height"].to_numpy(dtype="float64", na_value=np.nan),
                     "orientation": real["orientation"].to_numpy(dtype="float64", na_value=np.nan),
-                    "file": si["file"].to_numpy(dtype=object),
+                    "file": src.derive_files(si["file"].to_numpy(dtype=object), keys),
                     "loc": si["loc"].to_numpy(dtype=object),
                 }
             )

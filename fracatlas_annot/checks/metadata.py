@@ -18,6 +18,12 @@ def _csv_int(ctx: CheckContext, col: str) -> pd.Series:
     return csv_numeric(ctx, col)
 
 
+def _shown(value: object) -> str:
+    """A ``dataset.csv`` cell as the messages show it: its repr, an integer as ``np.int64(2)``
+    whichever width the column was stored in (the flags are ``Int8``)."""
+    return repr(np.int64(value)) if isinstance(value, np.integer) else repr(value)
+
+
 def _csv_loc(ctx: CheckContext, keys) -> tuple:
     meta = ctx.dataset.meta
     f = meta.get("csv_path") or meta.get("csv") or "dataset.csv"
@@ -167,7 +173,7 @@ def fracture_count_mismatch(ctx: CheckContext):
             have, want = have_all[sel], fc_all[sel].astype("int64")
             bad = np.ones(len(k), dtype=bool)
             file_of = (
-                src.images["file"][~src.images.index.duplicated()].reindex(k).to_numpy(dtype=object)
+                src.derive_files(src.images["file"][~src.images.index.duplicated()].reindex(k).to_numpy(dtype=object), k)
                 if len(src.images)
                 else None
             )
@@ -324,13 +330,13 @@ def invalid_csv_metadata(ctx: CheckContext):
         v = csv_numeric(ctx, c)[mask]
         b = ~v.isin([0, 1]).to_numpy()
         for i in np.flatnonzero(b):
-            msgs.setdefault(int(i), []).append(f"{c}={im[c].iat[i]!r} is not 0 or 1")
+            msgs.setdefault(int(i), []).append(f"{c}={_shown(im[c].iat[i])} is not 0 or 1")
         bad |= b
     if "fracture_count" in im:
         fcv = csv_numeric(ctx, "fracture_count")[mask].to_numpy(dtype="float64", na_value=np.nan)
         b = ~(np.isfinite(fcv) & (fcv >= 0) & (np.mod(fcv, 1) == 0))
         for i in np.flatnonzero(b):
-            msgs.setdefault(int(i), []).append(f"fracture_count={im['fracture_count'].iat[i]!r} is not a count")
+            msgs.setdefault(int(i), []).append(f"fracture_count={_shown(im['fracture_count'].iat[i])} is not a count")
         bad |= b
         if "fractured" in im:
             fr = csv_numeric(ctx, "fractured")[mask].to_numpy(dtype="float64", na_value=np.nan)

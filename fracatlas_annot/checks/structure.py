@@ -423,15 +423,15 @@ def class_id_offset(ctx: CheckContext):
         pairs = m["pairs"]
         if not len(pairs):
             continue
-        s_obj = S.objects.loc[pairs["a"].to_numpy()]
-        r_obj = R.objects.loc[pairs["b"].to_numpy()]
-        s_cid = s_obj["class_id"].to_numpy(dtype="float64", na_value=np.nan)
-        r_cid = r_obj["class_id"].to_numpy(dtype="float64", na_value=np.nan)
-        s_lab = s_obj["label"].to_numpy(dtype=object)
-        r_lab = r_obj["label"].to_numpy(dtype=object)
+        # the two columns compared, not every column of every matched row (issue 13, point 3)
+        sa, rb = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+        s_cid = S.objects["class_id"].loc[sa].to_numpy(dtype="float64", na_value=np.nan)
+        r_cid = R.objects["class_id"].loc[rb].to_numpy(dtype="float64", na_value=np.nan)
+        s_lab = S.objects["label"].loc[sa].to_numpy(dtype=object)
+        r_lab = R.objects["label"].loc[rb].to_numpy(dtype=object)
         bad = (s_cid == r_cid) & (s_lab != r_lab)
         if bad.any():
-            rows = s_obj[bad]
+            rows = S.objects.loc[sa[bad]]
             msgs = [
                 f"{S.format} class {int(c)} equals {ref} category_id {int(c)} (`{rl}`) but reads as "
                 f"{'no label' if sl is None else f'`{sl}`'}: "

@@ -151,6 +151,8 @@ def read_csv(path: Path, *, file: str = CSV_NAME) -> tuple[pd.DataFrame | None, 
             problems.append(Problem("bad-value", f"{col} is {v!r}, not an integer", file=file, line=int(ln), loc=col, image=key))
         values = values.where(~bad)
         frame[col] = pd.array(values.to_numpy(dtype=float, na_value=np.nan), dtype="Float64").astype("Int64") if len(values) else pd.array([], dtype="Int64")
+    for col in [c for c in META_COLUMNS if c in frame.columns]:
+        frame[col] = smallest_int(frame[col].array)
     dup = frame["image_id"].duplicated(keep="first").to_numpy()
     if dup.any():
         first = frame[~dup].set_index("image_id")["line"]
@@ -160,6 +162,19 @@ def read_csv(path: Path, *, file: str = CSV_NAME) -> tuple[pd.DataFrame | None, 
     frame = frame[~dup].set_index("image_id")
     frame.index = pd.Index(frame.index, dtype=object, name="image")
     return frame, problems
+
+
+def smallest_int(values: Any) -> Any:
+    """A nullable integer array in the smallest of ``Int8`` ... ``Int64`` that holds its
+    values: the 0/1 flags of ``dataset.csv`` take one byte per image, not eight (issue 13,
+    point 3: 12 columns x 10^5 images)."""
+    arr = pd.array(values, dtype="Int64")
+    known = arr[~arr.isna()]
+    lo, hi = (int(known.min()), int(known.max())) if len(known) else (0, 0)
+    for dtype, info in (("Int8", np.iinfo(np.int8)), ("Int16", np.iinfo(np.int16)), ("Int32", np.iinfo(np.int32))):
+        if info.min <= lo and hi <= info.max:
+            return arr.astype(dtype)
+    return arr
 
 
 # --------------------------------------------------------------------------- files
@@ -241,7 +256,11 @@ def share_keys(values: Any, index: pd.Index) -> np.ndarray:
 
 
 def _share_source_keys(source: Source, index: pd.Index) -> None:
-    source.images.index = pd.Index(share_keys(source.images.index, index), dtype=object, name=source.images.index.name)
+    images = source.images
+    images.index = pd.Index(share_keys(images.index, index), dtype=object, name=images.index.name)
+    for col in ("file_name", "loc"):  # COCO's file_name and VGG's entry key are image keys too
+        if col in images and source.format in ("coco", "vgg"):
+            images[col] = pd.Series(share_keys(images[col], index), index=images.index, dtype=object)
     obj = source.objects
     obj["image"] = pd.Series(share_keys(obj["image"], index), index=obj.index, dtype=object)
 
@@ -276,16 +295,61 @@ def read_sources(root: Path, known: Sequence[str], *, names: Any = None) -> tupl
     for _, name, _ in jobs[: len(coco_files)]:
         _add(sources, problems, name, parsed.pop(name), index)
     if (root / VOC_DIR).is_dir():
-        _add(sources, problems, "voc", voc.read(root / VOC_DIR, name="voc", base=root), index)
+        _add(sources, problems, "voc", voc.read(root / VOC_DIR, name="voc", base=root, derive_files=True), index)
     if (root / YOLO_DIR).is_dir():
         keys = {k.rpartition(".")[0] or k: k for k in known}
         names, yaml_probs = _root_yaml_names(root, names)
         problems += yaml_probs
-        _add(sources, problems, "yolo", yolo.read(root / YOLO_DIR, name="yolo", names=names, image_keys=keys, base=root), index)
+        _add(sources, problems, "yolo", yolo.read(root / YOLO_DIR, name="yolo", names=names, image_keys=keys, base=root,
+                                                  derive_files=True), index)  # fmt: skip
     problems += vgg_problems
     for _, name, _ in jobs[len(coco_files) :]:
-        _add(sources, problems, name, parsed.pop(name), index)
+        result = parsed.pop(name)
+        unpack_shapes(result[0], sources.get("coco"))
+        _add(sources, problems, name, result, index)
     return sources, problems
+
+
+def pack_shapes(source: Source) -> None:
+    """Replace ``source``'s geometry column by its shapes' WKB (None stays None), the bytes
+    shapely's own pickling sends; :func:`unpack_shapes` turns them back into shapes."""
+    import shapely
+
+    geo = source.objects["geometry"].to_numpy(dtype=object)
+    source.objects["geometry"] = pd.Series(shapely.to_wkb(geo, include_srid=True), index=source.objects.index, dtype=object)
+
+
+def unpack_shapes(source: Source, reference: Source | None) -> None:
+    """Undo :func:`pack_shapes`; a shape whose WKB is that of a ``reference`` polygon on the
+    same image (the same type, parts and coordinates, bit for bit) becomes that very
+    shapely object.
+
+    A FracAtlas archive draws every fracture twice, in COCO and in VGG: shapely shapes are
+    immutable, so one GEOS object serves both tables, and the VGG copy is never built in
+    this process (issue 13, point 3: 23,146 polygons at 25x)."""
+    import shapely
+
+    wkb = source.objects["geometry"].to_numpy(dtype=object)
+    out = np.full(len(wkb), None, dtype=object)
+    has = np.flatnonzero(pd.notna(wkb))
+    known: dict[tuple[Any, bytes], Any] = {}
+    if reference is not None and len(has):
+        ref = reference.objects["geometry"].to_numpy(dtype=object)
+        rows = np.flatnonzero(~shapely.is_missing(ref))
+        images = reference.objects["image"].to_numpy(dtype=object)[rows]
+        known = dict(zip(zip(images, shapely.to_wkb(ref[rows], include_srid=True)), ref[rows]))
+    images = source.objects["image"].to_numpy(dtype=object)
+    build = []
+    for r in has.tolist():
+        same = known.get((images[r], wkb[r]))
+        if same is None:
+            build.append(r)
+        else:
+            out[r] = same
+    del known
+    if build:
+        out[build] = shapely.from_wkb(wkb[build])
+    source.objects["geometry"] = pd.Series(out, index=source.objects.index, dtype=object)
 
 
 #: JSON documents bigger than this (all together) are parsed in worker processes: a parsed
@@ -298,7 +362,11 @@ def _read_json_job(job: tuple[str, str, Path], root: Path) -> tuple[Source, list
     from . import coco, vgg
 
     kind, name, path = job
-    return (coco if kind == "coco" else vgg).read(path, name=name, base=root)
+    if kind == "coco":
+        return coco.read(path, name=name, base=root)
+    source, problems = vgg.read(path, name=name, base=root)
+    pack_shapes(source)  # its shapes are built again beside COCO's (read_sources)
+    return source, problems
 
 
 def _read_json_sources(jobs: list[tuple[str, str, Path]], root: Path) -> list[tuple[Source, list[Problem]]]:
@@ -414,7 +482,7 @@ def images_table(
     if csv is not None:
         meta = csv.drop(columns=[c for c in csv.columns if c not in META_COLUMNS and c != "line"]).reindex(index)
         for col in meta.columns:
-            data["csv_line" if col == "line" else col] = meta[col].astype("Int64").array
+            data["csv_line" if col == "line" else col] = meta[col].astype("Int64").array if col == "line" else meta[col].array
     for col in ("path", "folder", "header_error", "split"):  # keep object dtype (pandas 3 would infer str)
         data[col] = pd.Series(data[col], index=index, dtype=object)
     frame = pd.DataFrame(data, index=index)

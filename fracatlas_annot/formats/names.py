@@ -131,7 +131,8 @@ def drop_unsafe_names(ds: Dataset) -> Dataset:
             if k not in with_objects:
                 row = s.images.loc[k]
                 row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
-                problems.append(name_problem(k, file=row.get("file"), loc=row.get("loc"), source=s.name, what="image not read"))
+                problems.append(name_problem(k, file=s.derive_files([row.get("file")], [k])[0], loc=row.get("loc"), source=s.name,
+                                             what="image not read"))  # fmt: skip
         if listed:
             s.images = s.images[~s.images.index.isin(listed)]
         if bad_labels:

@@ -170,10 +170,11 @@ def _objects(rows: list[tuple], file: str) -> Any:
     r = np.flatnonzero(~poly)
     if len(r):
         ext[:, r] = np.stack([rows[i][4] for i in r]).T
+    labels: dict[Any, Any] = {}
     return make_objects(
         {
             "image": [row[0] for row in rows],
-            "label": [row[1] for row in rows],
+            "label": [labels.setdefault(row[1], row[1]) for row in rows],  # one string per label name
             "x0": ext[0], "y0": ext[1], "x1": ext[2], "y1": ext[3],
             "geometry": geometry,
             "file": [file] * n,

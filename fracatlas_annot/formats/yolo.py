@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..model import Problem, Source, make_objects, make_source_images, polygons_from_ragged
+from ..model import Problem, Source, leave_out_files, make_objects, make_source_images, polygons_from_ragged
 from ._json import bad_byte_message
 from ..runtime.parallel import default_workers, run_chunks, split_chunks
 from ._files import (
@@ -361,8 +361,9 @@ def _rows(files, img_key, img_file, row_file, row_line, n_arr, starts, values, k
 
 
 def _folder_chunk(folder: str, prefix: str, source: str, image_keys: Mapping[str, str] | None,
-                  names: list[str]) -> dict[str, Any]:
-    """Read and parse ``names`` under ``folder`` (runs in a worker process for big folders)."""
+                  names: list[str], *, pattern: tuple[str, str] | None = None) -> dict[str, Any]:
+    """Read and parse ``names`` under ``folder`` (runs in a worker process for big folders);
+    with ``pattern``, image files named after their image are left out (None)."""
     problems: list[Problem] = []
     files, datas = [], []
     for name, data in zip(names, read_folder_files(folder, names)):
@@ -374,6 +375,8 @@ def _folder_chunk(folder: str, prefix: str, source: str, image_keys: Mapping[str
         datas.append(data if data.strip() else b"")  # negatives: drop the bytes early
     part = _parse_files(files, datas, image_keys, source)
     part["problems"] = problems + part["problems"]
+    if pattern is not None:
+        part["img_file"] = leave_out_files(part["img_file"], part["img_key"], *pattern)
     return part
 
 
@@ -456,6 +459,7 @@ def read(
     base: str | os.PathLike[str] | None = None,
     recursive: bool = False,
     workers: int | None = None,
+    derive_files: bool = False,
 ) -> tuple[Source, list[Problem]]:
     """Read YOLO labels from a folder (sorted), a makesense zip or one ``.txt`` file.
 
@@ -469,12 +473,15 @@ def read(
         base: ``file`` columns are relative to this folder (the dataset root).
         recursive: also read sub-folders (an Ultralytics ``labels/train`` tree).
         workers: processes for big folders (default: 2 above 5,000 files).
+        derive_files: for a folder, store the ``file`` of an image whose label file is
+            named after it as None (see :attr:`~fracatlas_annot.model.Source.file_pattern`).
 
     Returns:
         ``(source, problems)``; objects stay normalised (``units == "norm"``).
     """
     p = Path(path)
     problems: list[Problem] = []
+    pattern = None
     label_ids, meta = _resolve_names(p, names, base, problems)
     for prob in problems:
         prob.source = name
@@ -483,7 +490,8 @@ def read(
                               display=display_prefix(p, base) or p.name, source=name)  # fmt: skip
         problems += foreign_in_folder(p, FOREIGN, prefix=display_prefix(p, base), recursive=recursive, source=name)
         chunks = split_chunks(listing, default_workers(len(listing), workers))
-        work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name, image_keys)
+        pattern = (display_prefix(p, base), ".txt") if derive_files and not recursive else None
+        work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name, image_keys, pattern=pattern)
         parts = run_chunks(work, chunks)
     else:
         entries = iter_entries(p, SUFFIXES, base=base, recursive=recursive, exclude=NOT_LABELS,
@@ -493,6 +501,7 @@ def read(
     for part in parts:
         problems += part["problems"]
     source = _build(parts, name=name, label_ids=label_ids, path=os.fspath(p), meta=meta)
+    source.file_pattern = pattern
     return source, problems
 
 

@@ -45,7 +45,17 @@ def _empty() -> pd.DataFrame:
 
 def _present(values: Sequence[Any]) -> np.ndarray:
     """True where a value is given (not None, NaN or <NA>)."""
-    return pd.notna(pd.Series(list(values), dtype=object)).to_numpy(dtype=bool)
+    return np.asarray(pd.notna(_objects(values)), dtype=bool)
+
+
+def _objects(values: Sequence[Any]) -> np.ndarray:
+    """``values`` as a 1-d object array (their elements as ``list(values)`` gives them),
+    without a list of 10^5 items in between."""
+    if isinstance(values, (pd.Series, pd.Index, pd.api.extensions.ExtensionArray, np.ndarray)):
+        return np.asarray(values, dtype=object).reshape(-1)
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
 
 
 def byte_hashes(keys: Sequence[str], paths: Sequence[Any], sizes: Sequence[Any]) -> pd.Series:
@@ -57,9 +67,9 @@ def byte_hashes(keys: Sequence[str], paths: Sequence[Any], sizes: Sequence[Any])
     """
     if not len(keys):
         return pd.Series([], dtype=object)
-    keys = np.asarray(list(keys), dtype=object)
-    paths = np.asarray(list(paths), dtype=object)
-    sizes = pd.Series(list(sizes), dtype=object)
+    keys = _objects(keys)
+    paths = _objects(paths)
+    sizes = pd.Series(_objects(sizes), dtype=object)
     on_disk = _present(paths) & _present(sizes)
     sizes = sizes[on_disk]
     cand = np.flatnonzero(on_disk)[sizes.duplicated(keep=False).to_numpy()]

@@ -113,7 +113,7 @@ def test_bom_in_dataset_csv(copy: Path) -> None:
     csv.write_bytes(b"\xef\xbb\xbf" + csv.read_bytes())
     ds = read(copy)
     assert "fractured" in ds.images.columns and len(ds.problems) == 0
-    assert int(ds.images["fractured"].sum()) == 10 and str(ds.images["hand"].dtype) == "Int64"
+    assert int(ds.images["fractured"].sum()) == 10 and str(ds.images["hand"].dtype) == "Int8"
 
 
 def test_bad_metadata_cell_and_duplicate_row_are_located(copy: Path) -> None:
@@ -131,6 +131,78 @@ def test_bad_metadata_cell_and_duplicate_row_are_located(copy: Path) -> None:
     dup = ds.problems[ds.problems["kind"] == "duplicate-image-id"].iloc[0]
     assert dup["line"] == len(lines) and "line 6" in dup["message"]
     assert len(ds.images) == 40
+
+
+def test_metadata_columns_take_the_smallest_integer_type_that_holds_them(copy: Path) -> None:
+    csv = copy / "dataset.csv"
+    lines = csv.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[3].split(",")
+    cells[header.index("fracture_count")] = "300"  # wider than Int8: no wrap-around
+    cells[header.index("hip")] = "-129"
+    lines[3] = ",".join(cells)
+    csv.write_text("\n".join(lines) + "\n")
+    im = read(copy).images
+    assert str(im["fracture_count"].dtype) == "Int16" and int(im.loc[cells[0], "fracture_count"]) == 300
+    assert str(im["hip"].dtype) == "Int16" and int(im.loc[cells[0], "hip"]) == -129
+    assert str(im["hand"].dtype) == "Int8" and str(im["csv_line"].dtype) == "Int64"
+    assert fracatlas.smallest_int([None, 2**40]).dtype == "Int64" and fracatlas.smallest_int([]).dtype == "Int8"
+
+
+def test_vgg_shapes_are_the_coco_shapes_they_equal(mini) -> None:
+    coco, vgg = mini.sources["coco"].objects, mini.sources["vgg"].objects
+    by_wkb = {(k, g.wkb): g for k, g in zip(coco["image"], coco["geometry"]) if g is not None}
+    pairs = [(by_wkb.get((k, g.wkb)), g) for k, g in zip(vgg["image"], vgg["geometry"]) if g is not None]
+    assert pairs and all(c is g for c, g in pairs)  # the same shapely object, not an equal copy
+
+
+def test_vgg_shape_without_a_coco_twin_is_built_from_its_own_bytes(copy: Path) -> None:
+    path = copy / "Annotations" / "VGG JSON" / "VGG_fracture_masks.json"
+    doc = json.loads(path.read_text())
+    entry = next(e for e in doc.values() if e["regions"])
+    region = entry["regions"][0] if isinstance(entry["regions"], list) else next(iter(entry["regions"].values()))
+    region["shape_attributes"]["all_points_x"][0] += 1
+    path.write_text(json.dumps(doc))
+    ds = read(copy)
+    coco, vgg = ds.sources["coco"].objects, ds.sources["vgg"].objects
+    ids = {id(g) for g in coco["geometry"]}
+    own = [g for g in vgg["geometry"] if g is not None and id(g) not in ids]
+    assert len(own) == 1
+    assert int(own[0].exterior.coords[0][0]) == int(region["shape_attributes"]["all_points_x"][0])
+
+
+def test_voc_and_yolo_image_files_named_after_the_image_are_derived_not_stored(copy: Path) -> None:
+    from fracatlas_annot.formats import voc, yolo
+
+    one = copy / "Annotations" / "PASCAL VOC" / "IMG0000019.xml"
+    one.rename(one.with_name("renamed.xml"))  # its <filename> still says IMG0000019.jpg
+    ds = read(copy)
+    for name, reader, folder in (("voc", voc, "PASCAL VOC"), ("yolo", yolo, "YOLO")):
+        src = ds.sources[name]
+        plain, _ = reader.read(copy / "Annotations" / folder, name=name, base=copy)  # every file stored
+        assert plain.file_pattern is None and plain.images["file"].notna().all()
+        stored = src.images["file"]
+        assert src.file_pattern == (f"Annotations/{folder}/", ".xml" if name == "voc" else ".txt")
+        assert src.derive_files(stored, src.images.index).tolist() == plain.images["file"].tolist()
+        assert stored.isna().sum() == len(stored) - (name == "voc")  # only the renamed file is kept
+    assert ds.sources["voc"].images["file"].dropna().tolist() == ["Annotations/PASCAL VOC/renamed.xml"]
+
+
+def test_findings_on_a_derived_image_file_name_the_file(copy: Path) -> None:
+    import fracatlas_annot as fa
+
+    csv = copy / "dataset.csv"
+    lines = csv.read_text().splitlines()
+    header = lines[0].split(",")
+    row = next(i for i, ln in enumerate(lines[1:], 1) if ln.split(",")[header.index("fracture_count")] == "1")
+    cells = lines[row].split(",")
+    cells[header.index("fracture_count")] = "2"
+    lines[row] = ",".join(cells)
+    csv.write_text("\n".join(lines) + "\n")
+    stem = cells[0].rpartition(".")[0]
+    found = fa.validate(copy, select=["FA403"], progress=False).findings
+    files = set(found.loc[found["image"] == cells[0], "file"])
+    assert {f"Annotations/PASCAL VOC/{stem}.xml", f"Annotations/YOLO/{stem}.txt"} <= files
 
 
 def test_image_missing_from_disk_uses_declared_sizes_for_yolo(copy: Path) -> None:

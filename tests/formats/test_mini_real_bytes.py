@@ -47,7 +47,7 @@ def test_dataset_csv_rows_and_last_column_have_no_carriage_return(mini) -> None:
     assert not any("\r" in k for k in im.index) and len(im) == MANIFEST["images"]
     assert im["in_csv"].all()
     # the last column is where a stray '\r' would land: it must parse as integers
-    assert str(im["oblique"].dtype) == "Int64" and im["oblique"].notna().all()
+    assert str(im["oblique"].dtype) == "Int8" and im["oblique"].notna().all()
     assert set(im["oblique"].unique()) <= {0, 1}
     assert int(im["fractured"].sum()) == MANIFEST["fractured"]
     assert mini.problems.empty, mini.problems.to_string()

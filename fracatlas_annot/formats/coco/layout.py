@@ -87,7 +87,7 @@ def _merge(parts: list[tuple[Source, str | None]], problems: list[Problem], root
     images, objects, labels, label_ids = [], [], [], {}
     for src, _ in parts:
         im = src.images
-        files = im["file"].to_numpy(dtype=object) if "file" in im else [src.path] * len(im)
+        files = src.derive_files(im["file"].to_numpy(dtype=object), im.index) if "file" in im else [src.path] * len(im)
         again = [k in seen for k in im.index]
         for k, f, dup in zip(im.index, files, again):
             if dup:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from lxml import etree
 
-from ...model import Problem, Source, make_objects, make_source_images
+from ...model import Problem, Source, leave_out_files, make_objects, make_source_images
 from ...runtime.parallel import default_workers, run_chunks, split_chunks
 from .._files import (
     batched,
@@ -447,8 +447,10 @@ def _parse_tree(data: bytes, file: str, cols: _Columns, source: str, *, doc: int
                         loc=where)
 
 
-def _folder_chunk(folder: str, prefix: str, source: str, names: list[str]) -> dict[str, Any]:
-    """Read and parse ``names`` under ``folder`` (runs in a worker process for big folders)."""
+def _folder_chunk(folder: str, prefix: str, source: str, names: list[str], *,
+                  pattern: tuple[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Read and parse ``names`` under ``folder`` (runs in a worker process for big folders);
+    with ``pattern``, image files named after their image are left out (None)."""
     cols = _Columns()
     for start in range(0, len(names), BATCH):  # slices keep the joined text small
         files, datas = [], []
@@ -460,7 +462,10 @@ def _folder_chunk(folder: str, prefix: str, source: str, names: list[str]) -> di
             files.append(prefix + name)
             datas.append(data)
         _parse_batch(files, datas, cols, source)
-    return cols.finish(source)
+    part = cols.finish(source)
+    if pattern is not None:
+        part["img_file"] = leave_out_files(part["img_file"], part["img_key"], *pattern)
+    return part
 
 
 @lru_cache(maxsize=64)
@@ -511,6 +516,7 @@ def read(
     base: str | os.PathLike[str] | None = None,
     recursive: bool = False,
     workers: int | None = None,
+    derive_files: bool = False,
 ) -> tuple[Source, list[Problem]]:
     """Read VOC XML from a folder (sorted), a makesense zip or one file.
 
@@ -521,6 +527,8 @@ def read(
         recursive: also read sub-folders.
         workers: processes for big folders (default: 2 above 5,000 files; see
             :func:`fracatlas_annot.runtime.parallel.default_workers`).
+        derive_files: for a folder, store the ``file`` of an image whose XML file is named
+            after it as None (see :attr:`~fracatlas_annot.model.Source.file_pattern`).
 
     Returns:
         ``(source, problems)``: every file listed in ``source.images`` (object-less files are
@@ -535,12 +543,14 @@ def read(
         foreign = foreign_in_folder(p, FOREIGN, prefix=display_prefix(p, base), recursive=recursive,
                                     exclude=_NOT_FOREIGN, source=name)  # fmt: skip
         chunks = split_chunks(names, default_workers(len(names), workers))
-        work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name)
+        pattern = (display_prefix(p, base), ".xml") if derive_files and not recursive else None
+        work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name, pattern=pattern)
         del names
         parts = run_chunks(work, chunks)
         del chunks
         parts[0]["problems"] = foreign + parts[0]["problems"]
         source, problems = _build(parts, name=name, path=os.fspath(p))
+        source.file_pattern = pattern
         return source, listing + problems
     cols = _Columns()
     entries = iter_entries(p, SUFFIXES, base=base, recursive=recursive, problems=cols.problems, source=name,
