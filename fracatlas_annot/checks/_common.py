@@ -22,6 +22,24 @@ def _count_of(codes: np.ndarray, which: np.ndarray) -> np.ndarray:
     return counts[np.searchsorted(values, which)]
 
 
+def _join_on_image(ac: np.ndarray, amask: np.ndarray, bc: np.ndarray, bmask: np.ndarray) -> pd.DataFrame:
+    """Every pair of an ``a`` row and a ``b`` row (positions where ``amask`` / ``bmask``) on
+    the same image code: columns ``image``, ``a``, ``b``, in the order of an inner
+    ``merge(on="image", sort=True)`` (by image, then ``a``, then ``b``). Three integer
+    columns instead of a merge of both extent tables (issue 13, point 3: ~8 MiB less at 10^5
+    images per pair of sources)."""
+    ai = np.flatnonzero(amask)
+    ai = ai[np.argsort(ac[ai], kind="stable")]
+    bi = np.flatnonzero(bmask)
+    bi = bi[np.argsort(bc[bi], kind="stable")]
+    ak, bk = ac[ai], bc[bi]
+    lo = np.searchsorted(bk, ak, side="left")
+    n = np.searchsorted(bk, ak, side="right") - lo
+    rep = np.repeat(np.arange(len(ai)), n)
+    within = np.arange(len(rep)) - np.repeat(np.cumsum(n) - n, n)
+    return pd.DataFrame({"image": ak[rep], "a": ai[rep], "b": bi[np.repeat(lo, n) + within]})
+
+
 def match_sources(ctx: CheckContext, a_name: str, b_name: str) -> dict[str, Any]:
     """Match the objects of source ``a`` one to one with those of ``b``, per image.
 
@@ -52,19 +70,13 @@ def match_sources(ctx: CheckContext, a_name: str, b_name: str) -> dict[str, Any]
     common[bc[~b_ok & (bc >= 0)]] = False
     amask = a_ok & common[np.maximum(ac, 0)]
     bmask = b_ok & common[np.maximum(bc, 0)]
-    ae = pd.DataFrame(ea_all[amask], columns=["ax0", "ay0", "ax1", "ay1"])
-    ae["image"] = ac[amask]
-    ae["a"] = np.flatnonzero(amask)
-    be = pd.DataFrame(eb_all[bmask], columns=["bx0", "by0", "bx1", "by1"])
-    be["image"] = bc[bmask]
-    be["b"] = np.flatnonzero(bmask)
-    cand = ae.merge(be, on="image", how="inner", sort=True)
-    ea = cand[["ax0", "ay0", "ax1", "ay1"]].to_numpy()
-    eb = cand[["bx0", "by0", "bx1", "by1"]].to_numpy()
+    cand = _join_on_image(ac, amask, bc, bmask)
+    ea, eb = ea_all[cand["a"].to_numpy()], eb_all[cand["b"].to_numpy()]
     cand["iou"], _ = box_iou_pairs(ea, eb, identical_empty=1.0)
     cand["offset"] = np.abs(ea - eb).max(axis=1) if len(cand) else np.empty(0)
+    del ea, eb
     img = cand["image"].to_numpy()
-    cand["single"] = (_count_of(ae["image"].to_numpy(), img) == 1) & (_count_of(be["image"].to_numpy(), img) == 1)
+    cand["single"] = (_count_of(ac[amask], img) == 1) & (_count_of(bc[bmask], img) == 1)
     chosen = assign_max_iou(cand, a="a", b="b", group="image")
     # a pair with no overlap counts only on an image with one object in each source
     chosen = chosen[(chosen["iou"].to_numpy() > 0) | chosen["single"].to_numpy(dtype=bool)]

@@ -257,7 +257,10 @@ def share_keys(values: Any, index: pd.Index) -> np.ndarray:
 
 def _share_source_keys(source: Source, index: pd.Index) -> None:
     images = source.images
-    images.index = pd.Index(share_keys(images.index, index), dtype=object, name=images.index.name)
+    own = pd.Index(share_keys(images.index, index), dtype=object, name=images.index.name)
+    # a VOC or YOLO folder lists every image of the archive in its order: the archive's own
+    # index then, not a copy whose hash table (4 MiB at 10^5 keys) is built again by the rules
+    images.index = index if own.name == index.name and own.equals(index) else own
     for col in ("file_name", "loc"):  # COCO's file_name and VGG's entry key are image keys too
         if col in images and source.format in ("coco", "vgg"):
             images[col] = pd.Series(share_keys(images[col], index), index=images.index, dtype=object)
