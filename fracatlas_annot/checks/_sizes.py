@@ -56,6 +56,19 @@ def _sizes_at(table: pd.DataFrame, want: pd.Index, at: np.ndarray, *, both: bool
     n = len(at)
     if not len(table) or "width" not in table:
         return np.full(n, np.nan), np.full(n, np.nan)
+    if table.index.is_unique:
+        # the table's own hash table (the archive's index, built once) looked up for the keys
+        # asked for, and their rows only: no array over every row of the table (issue 13, point 3)
+        r = table.index.get_indexer(want)
+        found = np.flatnonzero(r >= 0)
+        w = np.full(len(want), np.nan)
+        h = np.full(len(want), np.nan)
+        w[found] = table["width"].iloc[r[found]].to_numpy(dtype="float64", na_value=np.nan)
+        h[found] = table["height"].iloc[r[found]].to_numpy(dtype="float64", na_value=np.nan)
+        if both:
+            w[np.isnan(h)] = np.nan
+            h[np.isnan(w)] = np.nan
+        return w[at], h[at]
     ww = table["width"].to_numpy(dtype="float64", na_value=np.nan)
     hh = table["height"].to_numpy(dtype="float64", na_value=np.nan)
     pos = want.get_indexer(table.index.to_numpy(dtype=object))

@@ -4,6 +4,8 @@ first, see ``_sources.reference_source``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -241,40 +243,54 @@ def image_size_mismatch_between_sources(ctx: CheckContext):
     # frames and their hash tables were the peak of the whole run (issue 13, point 3)
     K = keyspace(ctx)
     names: list[str] = []
-    parts: list[tuple[np.ndarray, ...]] = []
     have = np.zeros(len(K), dtype=bool)  # the first declared size of each key, and whether another differs
     first_w = np.zeros(len(K), dtype=np.int64)
     first_h = np.zeros(len(K), dtype=np.int64)
     several = np.zeros(len(K), dtype=bool)
-    for n, src in ctx.dataset.sources.items():
+    def declared(src: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Rows, key codes, widths and heights of the sizes ``src`` declares (first row per key)."""
         im = src.images
         if not len(im) or "width" not in im:
-            continue
+            return None
         ok = im["width"].notna().to_numpy() & im["height"].notna().to_numpy()
         if not ok.any():
-            continue
+            return None
         rows = np.flatnonzero(ok)
-        codes = K.get_indexer(im.index.to_numpy(dtype=object)[rows])
+        if im.index is K:  # a VOC folder's table shares the archive's index: codes are rows
+            codes = rows
+        else:
+            codes = K.get_indexer(im.index.to_numpy(dtype=object)[rows])
         if not im.index.is_unique:  # one row per (image, source): the first
             _, once = np.unique(codes, return_index=True)
             once.sort()
             rows, codes = rows[once], codes[once]
-        w = im["width"].to_numpy(dtype="int64", na_value=0)[rows]
-        h = im["height"].to_numpy(dtype="int64", na_value=0)[rows]
+        w = im["width"].iloc[rows].to_numpy(dtype="int64", na_value=0)
+        h = im["height"].iloc[rows].to_numpy(dtype="int64", na_value=0)
+        return rows, codes, w, h
+
+    for n, src in ctx.dataset.sources.items():
+        got = declared(src)
+        if got is None:
+            continue
+        _, codes, w, h = got
         new = ~have[codes]
         first_w[codes[new]], first_h[codes[new]], have[codes[new]] = w[new], h[new], True
         old = ~new
         c = codes[old]
         several[c[(w[old] != first_w[c]) | (h[old] != first_h[c])]] = True
-        parts.append((codes, len(names), w, h, rows))
         names.append(n)
+        del got, codes, w, h, new, old, c
     del have, first_w, first_h
-    if len(parts) < 2:
+    if len(names) < 2:
         return None
-    # the rows of the images declared with more than one (width, height), source by source
-    picked = [(codes[several[codes]], si, w[several[codes]], h[several[codes]], rows[several[codes]])
-              for codes, si, w, h, rows in parts]  # fmt: skip
-    del parts
+    # the rows of the images declared with more than one (width, height), source by source,
+    # read again rather than kept from the first pass (issue 13, point 3)
+    picked = []
+    for si, n in enumerate(names):
+        rows, codes, w, h = declared(ctx.dataset.sources[n])  # type: ignore[misc]
+        sel = several[codes]
+        picked.append((codes[sel], si, w[sel], h[sel], rows[sel]))
+        del rows, codes, w, h, sel
     img = np.concatenate([p[0] for p in picked])
     si = np.concatenate([np.full(len(p[0]), p[1], dtype=np.int64) for p in picked])
     w, h, row = (np.concatenate([p[i] for p in picked]) for i in (2, 3, 4))

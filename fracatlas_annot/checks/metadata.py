@@ -8,7 +8,6 @@ import pandas as pd
 from ._csv import csv_numeric, in_csv
 from ._findings import concat, dataset_files
 from ._keys import counts_array, dataset_array, keyspace, listed_mask
-from ._sources import counts_cached
 from .registry import CheckContext, Severity, findings, rule
 
 FRACTURED_FOLDERS = {"fractured": 1, "non_fractured": 0, "nonfractured": 0, "non-fractured": 0}
@@ -77,10 +76,6 @@ def fractured_flag_vs_folder(ctx: CheckContext):
     )
 
 
-def _objects_per_source(ctx: CheckContext) -> dict[str, pd.Series]:
-    return {n: counts_cached(ctx, n) for n in ctx.dataset.sources}
-
-
 @rule("FA402", "fractured-flag-vs-annotations", Severity.ERROR)
 def fractured_flag_vs_annotations(ctx: CheckContext):
     """`dataset.csv` says fractured but no source has an object there, or the reverse.
@@ -104,8 +99,10 @@ def fractured_flag_vs_annotations(ctx: CheckContext):
     mask = in_csv(ctx)
     im = ds.images[mask]
     fr = csv_numeric(ctx, "fractured")[mask]
-    counts = _objects_per_source(ctx)
-    has_by = {n: c.reindex(im.index, fill_value=0).to_numpy() > 0 for n, c in counts.items()}
+    # the cached per-key counts (int32 over the key space), not a Series per source
+    codes = keyspace(ctx).get_indexer(im.index.to_numpy(dtype=object))
+    found = codes >= 0
+    has_by = {n: found & (counts_array(ctx, n)[np.where(found, codes, 0)] > 0) for n in ds.sources}
     any_obj = np.zeros(len(im), dtype=bool)
     for has in has_by.values():
         any_obj |= has
