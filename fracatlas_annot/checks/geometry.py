@@ -69,12 +69,12 @@ def _poly_info(ctx: CheckContext, name: str) -> pd.DataFrame:
     # bow-tie also has a net shoelace area of 0, but it is an invalid polygon, FA102)
     coords_finite = np.ones(len(obj), dtype=bool)
     present = ~missing
-    if present.any():
-        xy, owner = shapely.get_coordinates(geom[present], return_index=True)
+    rows = np.flatnonzero(present)
+    for i in range(0, len(rows), HULL_SLICE):  # the vertices a slice at a time, as the hulls below
+        xy, owner = shapely.get_coordinates(geom[rows[i : i + HULL_SLICE]], return_index=True)
         bad = ~np.isfinite(xy).all(axis=1)
         if bad.any():
-            idx = np.flatnonzero(present)[np.unique(owner[bad])]
-            coords_finite[idx] = False
+            coords_finite[rows[i + np.unique(owner[bad])]] = False
     # GEOS refuses NaN / inf coordinates: measure only finite shapes
     ok = present & coords_finite
     area = np.full(len(obj), np.nan)
