@@ -209,8 +209,7 @@ def _parse_files(
     row_n: list[int] = []  # fields on the row
     tokens: list[str] = []
     for i, (file, data) in enumerate(zip(files, datas)):
-        stem = stem_of(file.rsplit("!", 1)[-1])
-        key = image_keys.get(stem, stem + ".jpg") if image_keys is not None else stem + ".jpg"
+        key = _image_key(file, image_keys)
         if not data.strip():
             img_key.append(key)
             img_file.append(file)
@@ -295,8 +294,7 @@ def _to_floats(tokens: list[str], row_n: list[int]) -> tuple[np.ndarray, np.ndar
 def _row_problem(files: Sequence[str], row_file: list[int], row_line: list[int], *, img_key_of: Any,
                  source: str, row: int, message: str) -> Problem:
     file = files[row_file[row]]
-    stem = stem_of(file.rsplit("!", 1)[-1])
-    key = img_key_of.get(stem, stem + ".jpg") if img_key_of is not None else stem + ".jpg"
+    key = _image_key(file, img_key_of)
     line = row_line[row]
     return Problem(kind="bad-value", source=source, file=file, line=line, loc=f"line {line}", image=key,
                    message=message)
@@ -310,6 +308,12 @@ def _ragged_arange(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     ends = np.cumsum(counts)
     offsets = np.repeat(starts - (ends - counts), counts)
     return np.arange(total, dtype=np.int64) + offsets
+
+
+def _image_key(file: str, image_keys: Mapping[str, str] | None) -> str:
+    """The image key of a label file: ``image_keys[stem]``, else stem + ``.jpg``."""
+    stem = stem_of(file.rsplit("!", 1)[-1])
+    return image_keys.get(stem, stem + ".jpg") if image_keys is not None else stem + ".jpg"
 
 
 def _rows(files, img_key, img_file, row_file, row_line, n_arr, starts, values, keep, problems, image_keys):
@@ -349,14 +353,13 @@ def _rows(files, img_key, img_file, row_file, row_line, n_arr, starts, values, k
     for f in file_arr[rf].tolist():
         key = stems.get(f)
         if key is None:
-            stem = stem_of(f.rsplit("!", 1)[-1])
-            key = stems[f] = image_keys.get(stem, stem + ".jpg") if image_keys is not None else stem + ".jpg"
+            key = stems[f] = _image_key(f, image_keys)
         image.append(key)
     lines = np.asarray(row_line, dtype=np.int64)[keep]
     return {
         "img_key": img_key, "img_file": img_file, "image": image, "class_id": cls,
         "x0": x0, "y0": y0, "x1": x1, "y1": y1, "geometry": geometry, "n_vertices": n_vertices,
-        "file": file_arr[rf], "line": lines, "score": score, "problems": problems,
+        "file": file_arr[rf], "line": lines, "score": score, "problems": problems, "row_file": rf,
     }
 
 
@@ -365,18 +368,32 @@ def _folder_chunk(folder: str, prefix: str, source: str, image_keys: Mapping[str
     """Read and parse ``names`` under ``folder`` (runs in a worker process for big folders);
     with ``pattern``, image files named after their image are left out (None)."""
     problems: list[Problem] = []
-    files, datas = [], []
-    for name, data in zip(names, read_folder_files(folder, names)):
+    files, datas, read = [], [], []
+    for i, (name, data) in enumerate(zip(names, read_folder_files(folder, names))):
         if isinstance(data, OSError):
             if not isinstance(data, IsADirectoryError):
                 problems.append(os_error_problem(data, file=prefix + name, source=source))
             continue
         files.append(prefix + name)
+        read.append(i)
         datas.append(data if data.strip() else b"")  # negatives: drop the bytes early
     part = _parse_files(files, datas, image_keys, source)
     part["problems"] = problems + part["problems"]
     if pattern is not None:
         part["img_file"] = leave_out_files(part["img_file"], part["img_key"], *pattern)
+    # the image keys go back as positions (each file's in ``names``, each row's file):
+    # :func:`_keys_back` looks them up in the caller's ``image_keys``, whose strings the
+    # archive's index already holds, instead of unpickling a copy of 10^5 keys (issue 13, point 3)
+    part["img_key"] = np.asarray(read, dtype=np.int64)
+    part["image"] = part.pop("row_file")
+    return part
+
+
+def _keys_back(part: dict[str, Any], names: Sequence[str], prefix: str, image_keys: Mapping[str, str] | None) -> dict[str, Any]:
+    """Undo the key positions of :func:`_folder_chunk`'s result (``names``: its chunk)."""
+    keys = [_image_key(prefix + names[i], image_keys) for i in part["img_key"].tolist()]
+    part["img_key"] = keys
+    part["image"] = [keys[r] for r in part["image"].tolist()]
     return part
 
 
@@ -492,7 +509,8 @@ def read(
         chunks = split_chunks(listing, default_workers(len(listing), workers))
         pattern = (display_prefix(p, base), ".txt") if derive_files and not recursive else None
         work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name, image_keys, pattern=pattern)
-        parts = run_chunks(work, chunks)
+        parts = [_keys_back(part, chunk, display_prefix(p, base), image_keys)
+                 for part, chunk in zip(run_chunks(work, chunks), chunks)]
     else:
         entries = iter_entries(p, SUFFIXES, base=base, recursive=recursive, exclude=NOT_LABELS,
                                problems=problems, source=name, foreign=FOREIGN)
