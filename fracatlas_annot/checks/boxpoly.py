@@ -29,7 +29,7 @@ def box_polygon_pairs(ctx: CheckContext) -> list[tuple[str, str]]:
     ]
 
 
-@rule("FA201", "unmatched-box-or-polygon", Severity.ERROR)
+@rule("FA201", "unmatched-box-or-polygon", Severity.ERROR, caches=("match",))
 def unmatched_box_or_polygon(ctx: CheckContext):
     """A box has no polygon on the same image, or a polygon has no box.
 
@@ -60,7 +60,7 @@ def unmatched_box_or_polygon(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA202", "box-polygon-low-iou", Severity.ERROR)
+@rule("FA202", "box-polygon-low-iou", Severity.ERROR, caches=("match",))
 def box_polygon_low_iou(ctx: CheckContext):
     """A box and its matched polygon disagree: low IoU with the polygon's extent.
 
@@ -95,7 +95,7 @@ def box_polygon_low_iou(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA203", "box-polygon-count-mismatch", Severity.ERROR)
+@rule("FA203", "box-polygon-count-mismatch", Severity.ERROR, caches=("match", "counts_array", "object_codes"))
 def box_polygon_count_mismatch(ctx: CheckContext):
     """An image has a different number of boxes than polygons.
 

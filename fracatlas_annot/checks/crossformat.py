@@ -33,7 +33,7 @@ def _file_of(src, keys) -> np.ndarray | None:
     return src.derive_files(f.reindex(keys).to_numpy(dtype=object), keys)
 
 
-@rule("FA301", "object-count-mismatch", Severity.ERROR)
+@rule("FA301", "object-count-mismatch", Severity.ERROR, caches=("counts_array", "listed_mask", "object_codes"))
 def object_count_mismatch(ctx: CheckContext):
     """An image has a different number of objects in two sources of the same kind.
 
@@ -71,7 +71,7 @@ def object_count_mismatch(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA302", "object-geometry-mismatch", Severity.ERROR)
+@rule("FA302", "object-geometry-mismatch", Severity.ERROR, caches=("match", "counts"))
 def object_geometry_mismatch(ctx: CheckContext):
     """The same object has a different box or extent in two sources of the same kind.
 
@@ -118,7 +118,7 @@ def object_geometry_mismatch(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA303", "label-mismatch", Severity.ERROR)
+@rule("FA303", "label-mismatch", Severity.ERROR, caches=("match",))
 def label_mismatch(ctx: CheckContext):
     """The same object carries different labels in two sources.
 
@@ -153,7 +153,7 @@ def label_mismatch(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA304", "image-missing-from-source", Severity.ERROR)
+@rule("FA304", "image-missing-from-source", Severity.ERROR, caches=("counts_array", "listed_mask"))
 def image_missing_from_source(ctx: CheckContext):
     """An image that one annotation source has is missing from another.
 

@@ -93,7 +93,7 @@ def _poly_info(ctx: CheckContext, name: str) -> pd.DataFrame:
     return info
 
 
-@rule("FA101", "polygon-too-few-vertices", Severity.ERROR)
+@rule("FA101", "polygon-too-few-vertices", Severity.ERROR, caches=("polyinfo",))
 def polygon_too_few_vertices(ctx: CheckContext):
     """A polygon has fewer than 3 distinct vertices.
 
@@ -125,7 +125,7 @@ def polygon_too_few_vertices(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA102", "invalid-polygon", Severity.ERROR)
+@rule("FA102", "invalid-polygon", Severity.ERROR, caches=("polyinfo",))
 def invalid_polygon(ctx: CheckContext):
     """A polygon is invalid: it crosses itself or its rings overlap (GEOS says why and where).
 
@@ -189,7 +189,7 @@ def _bridged_rings(geom: np.ndarray) -> np.ndarray:
     return (n_parts >= 2) & np.isclose(area_ring, area_fixed, rtol=1e-6, atol=1e-9)
 
 
-@rule("FA103", "zero-area-polygon", Severity.ERROR)
+@rule("FA103", "zero-area-polygon", Severity.ERROR, caches=("polyinfo",))
 def zero_area_polygon(ctx: CheckContext):
     """A polygon with 3 or more distinct vertices has zero area (all vertices on a line).
 
@@ -257,7 +257,7 @@ def degenerate_box(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA105", "object-outside-image", Severity.ERROR)
+@rule("FA105", "object-outside-image", Severity.ERROR, caches=("px_extents",))
 def object_outside_image(ctx: CheckContext):
     """A box or polygon vertex lies outside the image.
 
@@ -327,7 +327,7 @@ def object_outside_image(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA106", "non-finite-coordinate", Severity.ERROR)
+@rule("FA106", "non-finite-coordinate", Severity.ERROR, caches=("polyinfo",))
 def non_finite_coordinate(ctx: CheckContext):
     """A coordinate is NaN or infinite.
 

@@ -76,7 +76,7 @@ def fractured_flag_vs_folder(ctx: CheckContext):
     )
 
 
-@rule("FA402", "fractured-flag-vs-annotations", Severity.ERROR)
+@rule("FA402", "fractured-flag-vs-annotations", Severity.ERROR, caches=("counts_array",))
 def fractured_flag_vs_annotations(ctx: CheckContext):
     """`dataset.csv` says fractured but no source has an object there, or the reverse.
 
@@ -139,7 +139,7 @@ def fractured_flag_vs_annotations(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA403", "fracture-count-mismatch", Severity.ERROR)
+@rule("FA403", "fracture-count-mismatch", Severity.ERROR, caches=("counts_array", "listed_mask"))
 def fracture_count_mismatch(ctx: CheckContext):
     """`fracture_count` in `dataset.csv` differs from the number of objects in a source.
 

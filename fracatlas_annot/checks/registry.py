@@ -148,6 +148,9 @@ class Rule:
     status: RuleStatus = RuleStatus.STABLE
     needs_pixels: bool = False  # skipped by --fast
     reads_scan: bool = False  # reads CheckContext.pixel_scan (unless --fast): run last, the scan started first
+    #: The :attr:`CheckContext.cache` entries the rule reads, by name (the part of a key before
+    #: ``:``); :func:`run_rules` drops each after the last rule that names it
+    caches: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The ``rules --json`` object of this rule."""
@@ -178,12 +181,14 @@ def rule(
     status: RuleStatus | str = RuleStatus.STABLE,
     needs_pixels: bool = False,
     reads_scan: bool | None = None,
+    caches: Sequence[str] = (),
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register ``func`` as rule ``code``; the docstring is its documentation and the code's
     first digit its family (:data:`FAMILIES`). ``reads_scan`` (default: ``needs_pixels``)
     marks a rule that reads :attr:`CheckContext.pixel_scan` or
     :attr:`CheckContext.duplicate_groups`: :func:`run_rules` starts the scan before the
-    other rules and runs this one after them."""
+    other rules and runs this one after them. ``caches`` names the context cache entries
+    the rule reads (:attr:`Rule.caches`)."""
 
     def decorate(func: CheckFunc) -> CheckFunc:
         if not _CODE_RE.match(code):
@@ -206,6 +211,7 @@ def rule(
             status=RuleStatus(status),
             needs_pixels=needs_pixels,
             reads_scan=needs_pixels if reads_scan is None else reads_scan,
+            caches=tuple(caches),
         )
         func.rule_code = code  # type: ignore[attr-defined]
         return func
@@ -380,6 +386,11 @@ class CheckContext:
         if key not in self.cache:
             self.cache[key] = compute()
         return self.cache[key]
+
+    def drop(self, name: str) -> None:
+        """Forget the cache entries called ``name`` (keys ``name`` and ``name:...``)."""
+        for key in [k for k in self.cache if k == name or k.startswith(name + ":")]:
+            del self.cache[key]
 
     def _pixel_facts(self) -> PixelFacts:
         if self.pixel_facts is None:
@@ -580,8 +591,13 @@ def run_rules(ctx: CheckContext, rules: Sequence[Rule]) -> pd.DataFrame:
     try:
         if not ctx.fast and any(r.reads_scan for r in todo):
             ctx.start_pixel_scan()
-        for r in todo:
+        # the last rule to read each named cache entry: dropped after it (issue 13, point 3)
+        last = {name: i for i, r in enumerate(todo) for name in r.caches}
+        for i, r in enumerate(todo):
             parts.append(normalize_result(r, r.func(core if family_of(r.code).final_labels_only else ctx)))
+            for name in r.caches:
+                if last[name] == i:
+                    ctx.drop(name)
             release()  # a rule's intermediates (GEOS shapes, hash tables) go back to the system
     finally:
         ctx.close()

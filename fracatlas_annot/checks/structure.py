@@ -391,7 +391,7 @@ def negative_class_index(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA011", "class-id-offset", Severity.ERROR)
+@rule("FA011", "class-id-offset", Severity.ERROR, caches=("match", "listed_mask", "object_codes", "px_extents"))
 def class_id_offset(ctx: CheckContext):
     """Class indices look copied from 1-based COCO category ids into a 0-based format.
 
