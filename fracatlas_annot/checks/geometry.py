@@ -291,10 +291,11 @@ def object_outside_image(ctx: CheckContext):
             continue
         keys = obj["image"].to_numpy()
         W, H, known = frame_size(ctx, src, keys)
-        e = px_extents(ctx, name).copy()
+        e = px_extents(ctx, name)
         # normalised rows whose image size is unknown: checked in [0, 1]
         norm = (obj["units"].to_numpy() == "norm") & ~known
         if norm.any():
+            e = e.copy()  # the cached extents stay as they are
             e[norm] = extents(obj[norm])
         W = np.where(norm, 1.0, W)
         H = np.where(norm, 1.0, H)
@@ -304,10 +305,18 @@ def object_outside_image(ctx: CheckContext):
                        ctx.border_tolerance_norm)
         tol_x = np.where(norm, rel, np.maximum(ctx.border_tolerance_px, rel * W))
         tol_y = np.where(norm, rel, np.maximum(ctx.border_tolerance_px, rel * H))
+        # column by column into two (n, 4) arrays, not stacks of temporaries (issue 13, point 3)
+        over = np.empty_like(e)
+        out = np.isfinite(e)
+        out &= known[:, None]
         with np.errstate(invalid="ignore"):
-            over = np.stack([-e[:, 0], -e[:, 1], e[:, 2] - W, e[:, 3] - H], axis=1)
-            tol = np.stack([tol_x, tol_y, tol_x, tol_y], axis=1)
-            out = (over > tol) & known[:, None] & np.isfinite(e)
+            np.negative(e[:, 0], out=over[:, 0])
+            np.negative(e[:, 1], out=over[:, 1])
+            np.subtract(e[:, 2], W, out=over[:, 2])
+            np.subtract(e[:, 3], H, out=over[:, 3])
+            for j, t in enumerate((tol_x, tol_y, tol_x, tol_y)):
+                out[:, j] &= over[:, j] > t
+        del tol_x, tol_y, rel
         bad = out.any(axis=1)
         if not bad.any():
             continue
