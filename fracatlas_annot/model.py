@@ -147,6 +147,10 @@ def make_objects(columns: dict[str, Any]) -> pd.DataFrame:
 def _as_dtype(values: Any, dtype: str, n: int) -> pd.Series:
     if values is None and dtype == "Int64":  # all <NA>: no list of n Nones to convert
         return pd.Series(pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)))
+    if dtype == "object" and (np.isscalar(values) or values is None):  # one value: no list of n copies
+        arr = np.empty(n, dtype=object)
+        arr.fill(values)
+        return pd.Series(arr, dtype=object)
     if np.isscalar(values) or values is None:
         values = [values] * n
     if dtype == "object":

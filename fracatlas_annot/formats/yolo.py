@@ -508,7 +508,10 @@ def read(
         problems += foreign_in_folder(p, FOREIGN, prefix=display_prefix(p, base), recursive=recursive, source=name)
         chunks = split_chunks(listing, default_workers(len(listing), workers))
         pattern = (display_prefix(p, base), ".txt") if derive_files and not recursive else None
-        work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name, image_keys, pattern=pattern)
+        # the workers get only the keys that are not stem + ".jpg" (what they default to): the
+        # whole map of an archive is pickled once per chunk otherwise (issue 13, point 3)
+        odd_keys = {s: k for s, k in image_keys.items() if k != s + ".jpg"} if image_keys is not None else None
+        work = partial(_folder_chunk, os.fspath(p), display_prefix(p, base), name, odd_keys, pattern=pattern)
         parts = [_keys_back(part, chunk, display_prefix(p, base), image_keys)
                  for part, chunk in zip(run_chunks(work, chunks), chunks)]
     else:
