@@ -399,10 +399,11 @@ def _keys_back(part: dict[str, Any], names: Sequence[str], prefix: str, image_ke
 
 def _build(parts: list[dict[str, Any]], *, name: str, label_ids: dict[int, str] | None, path: str | None,
            meta: dict[str, Any]) -> Source:
-    def cat(key: str) -> Any:
-        if isinstance(parts[0][key], np.ndarray):
-            return np.concatenate([p[key] for p in parts])
-        return [v for p in parts for v in p[key]]
+    def cat(key: str) -> Any:  # each column taken out of the parts: freed once joined
+        columns = [p.pop(key) for p in parts]
+        if isinstance(columns[0], np.ndarray):
+            return np.concatenate(columns)
+        return [v for c in columns for v in c]
 
     class_id = cat("class_id")
     ids = label_ids or {}
