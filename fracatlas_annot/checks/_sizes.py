@@ -85,9 +85,11 @@ def _sizes_at(table: pd.DataFrame, want: pd.Index, at: np.ndarray, *, both: bool
     return np.where(found, ww[r], np.nan), np.where(found, hh[r], np.nan)
 
 
-def px_extents(ctx: CheckContext, name: str) -> np.ndarray:
+def px_extents(ctx: CheckContext, name: str, *, keep: bool = True) -> np.ndarray:
     """(n, 4) pixel extents of a source's objects; normalised rows (YOLO without a known
-    image size when read) are scaled with :func:`frame_size`; NaN where that is unknown."""
+    image size when read) are scaled with :func:`frame_size`; NaN where that is unknown.
+    Cached unless ``keep`` is False: FA105 reads each source's once, after FA011 (the
+    matcher) is done with them, so they are not kept through the geometry rules."""
     key = f"px_extents:{name}"
     if key in ctx.cache:
         return ctx.cache[key]
@@ -102,7 +104,8 @@ def px_extents(ctx: CheckContext, name: str) -> np.ndarray:
         sub[:, [1, 3]] *= h[:, None]
         sub[~known] = np.nan
         e[norm] = sub
-    ctx.cache[key] = e
+    if keep:
+        ctx.cache[key] = e
     return e
 
 

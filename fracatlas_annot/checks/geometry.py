@@ -257,7 +257,7 @@ def degenerate_box(ctx: CheckContext):
     return concat(parts)
 
 
-@rule("FA105", "object-outside-image", Severity.ERROR, caches=("px_extents",))
+@rule("FA105", "object-outside-image", Severity.ERROR)
 def object_outside_image(ctx: CheckContext):
     """A box or polygon vertex lies outside the image.
 
@@ -291,7 +291,7 @@ def object_outside_image(ctx: CheckContext):
             continue
         keys = obj["image"].to_numpy()
         W, H, known = frame_size(ctx, src, keys)
-        e = px_extents(ctx, name)
+        e = px_extents(ctx, name, keep=False)
         # normalised rows whose image size is unknown: checked in [0, 1]
         norm = (obj["units"].to_numpy() == "norm") & ~known
         if norm.any():
