@@ -316,3 +316,24 @@ def test_empty_class_list_is_reported(data):
     names, problems = yolo.parse_names(data, file="Annotations/YOLO/classes.txt")
     assert names is None
     assert [(p.kind, p.file, p.severity) for p in problems] == [("missing-key", "Annotations/YOLO/classes.txt", "warning")]
+
+
+def test_folder_chunks_send_keys_back_as_the_callers_strings(tmp_path, monkeypatch):
+    """Worker chunks return image keys as positions; the parent puts back the very key
+    strings of ``image_keys`` (issue 13, point 3), the same table as one chunk gives."""
+    from fracatlas_annot.formats import yolo as Y
+
+    (tmp_path / "a.txt").write_bytes(b"0 0.5 0.5 0.2 0.2\n")
+    (tmp_path / "b.txt").write_bytes(b"")
+    (tmp_path / "c.txt").write_bytes(b"0 0.5 0.5 0.2\n0 0.1 0.1 0.1 0.1\n")
+    (tmp_path / "d.txt").write_bytes(b"0 0.2 0.2 0.1 0.1\n0 0.7 0.7 0.1 0.1\n")
+    keys = {"a": "a.png", "b": "b.jpg", "d": "d.jpeg"}
+    one, probs_one = Y.read(tmp_path, image_keys=keys, workers=1)
+    monkeypatch.setattr(Y, "default_workers", lambda n, workers=None, **kw: 2)
+    two, probs_two = Y.read(tmp_path, image_keys=keys, workers=2)
+    assert list(two.images.index) == list(one.images.index) == ["a.png", "b.jpg", "c.jpg", "d.jpeg"]
+    assert list(two.objects["image"]) == ["a.png", "c.jpg", "d.jpeg", "d.jpeg"]
+    assert list(two.objects["line"]) == [1, 2, 1, 2]
+    for k in ("a.png", "b.jpg", "d.jpeg"):
+        assert two.images.index[two.images.index.get_loc(k)] is next(v for v in keys.values() if v == k)
+    assert [(p.image, p.line) for p in probs_two] == [(p.image, p.line) for p in probs_one] == [("c.jpg", 1)]
