@@ -190,9 +190,13 @@ def assign_max_iou(cand: pd.DataFrame, *, a: str = "ia", b: str = "ib", group: s
     3. the other groups go through :func:`scipy.optimize.linear_sum_assignment` on their
        IoU matrix (rows and columns in ascending id order).
 
-    Returns the chosen rows of ``cand`` (index reset) in their order in ``cand``.
+    Returns the chosen rows of ``cand`` (index reset) in their order in ``cand``: ``cand``
+    itself when every row is chosen and its index is 0..n-1 already (callers copy before
+    changing it).
     """
-    cand = cand.reset_index(drop=True)
+    idx = cand.index
+    if not (isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1):
+        cand = cand.reset_index(drop=True)  # a copy of every column: only when needed (issue 13, point 3)
     if not len(cand):
         return cand
     a_ids = cand[a].to_numpy()
