@@ -3,8 +3,8 @@
 Installed with :func:`~fracatlas_annot.runtime.parallel.use_backend` (the CLI does it for
 ``--scheduler tcp://HOST:8786`` or ``DASK_SCHEDULER_ADDRESS``), it sends each batch of
 :func:`~fracatlas_annot.runtime.parallel.parallel_map` to the cluster as one task (never one
-task per file) and yields the results in batch order, keeping a bounded number of batches in
-flight so that the driver holds only what it has not consumed yet. The per-file functions
+task per file) and yields the results in batch order, keeping a bounded number of batches
+running; the results wait on the workers until the driver takes them. The per-file functions
 return compact results (sizes, hashes, 32x32 thumbnails, findings), so the driver's memory
 does not grow with pixel data.
 
@@ -19,6 +19,7 @@ This module imports ``distributed`` when a backend is made, not before: the extr
 from __future__ import annotations
 
 import collections
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -82,36 +83,52 @@ class DaskBackend:
 
 
 class _Running:
-    """Batches on the cluster, at most ``window`` in flight; iterating yields their results
-    in batch order and submits the next ones; :meth:`close` cancels what is still queued."""
+    """Batches on the cluster, at most ``window`` of them running at once: each one that
+    finishes submits the next (a done callback), so the cluster keeps working while the
+    driver does something else; finished results wait on the workers until iterating
+    yields them, in batch order. :meth:`close` cancels what has not been yielded."""
 
     def __init__(self, client: Any, func: Callable[[Any], Any], batches: Sequence[Sequence[Any]], window: int) -> None:
         self.client, self.func, self.window = client, func, window
         self.todo = iter(batches)
         self.pending: collections.deque = collections.deque()
+        self.running = 0
+        self.lock = threading.RLock()  # the callback may run while _fill holds it
         self._fill()
 
     def _fill(self) -> None:
-        while len(self.pending) < self.window:
-            b = next(self.todo, None)
-            if b is None:
-                return
-            key = f"{TASK_PREFIX}-{uuid.uuid4().hex}"  # named on the dashboard and the scheduler
-            self.pending.append(self.client.submit(_apply_batch, self.func, list(b), key=key, pure=False))
+        with self.lock:
+            while self.running < self.window:
+                b = next(self.todo, None)
+                if b is None:
+                    return
+                key = f"{TASK_PREFIX}-{uuid.uuid4().hex}"  # named on the dashboard and the scheduler
+                future = self.client.submit(_apply_batch, self.func, list(b), key=key, pure=False)
+                self.running += 1
+                self.pending.append(future)
+                future.add_done_callback(self._done)
+
+    def _done(self, _future: Any) -> None:
+        with self.lock:
+            self.running -= 1
+        self._fill()
 
     def __iter__(self) -> Iterator[list]:
         try:
-            while self.pending:
-                res = self.pending.popleft().result()
-                self._fill()
-                yield res
+            while True:
+                with self.lock:
+                    if not self.pending:
+                        return
+                    future = self.pending.popleft()
+                yield future.result()
         finally:
             self.close()
 
     def close(self) -> None:
-        self.todo = iter(())
-        if self.pending:
+        with self.lock:
+            self.todo = iter(())
             pending, self.pending = list(self.pending), collections.deque()
+        if pending:
             self.client.cancel(pending)
 
 

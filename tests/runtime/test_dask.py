@@ -179,6 +179,14 @@ from fracatlas_annot.imaging.decode import scan
 from fracatlas_annot.runtime.dask_backend import DaskBackend
 from fracatlas_annot.runtime.parallel import use_backend
 
+
+def _touch(item):
+    import os
+    folder, x = item
+    open(os.path.join(folder, str(x)), "w").close()
+    return x
+
+
 if __name__ == "__main__":
     paths = json.loads(sys.argv[1])
     local = scan(paths, workers=1, progress=False)
@@ -190,10 +198,23 @@ if __name__ == "__main__":
                 lambda dask_scheduler: dask_scheduler.task_prefixes["fracatlas_batch"].state_counts["memory"]
             )
             workers = len(client.nthreads())
+            # a started map keeps the cluster busy past its first window while nobody reads it
+            import os, tempfile, time
+            from fracatlas_annot.runtime.parallel import parallel_map_start
+            marks = tempfile.mkdtemp()
+            with use_backend(DaskBackend(client)):
+                started = parallel_map_start(_touch, [(marks, i) for i in range(200)], batch_size=2)  # 100 batches, window 8
+                for _ in range(600):
+                    if len(os.listdir(marks)) >= 200:
+                        break
+                    time.sleep(0.1)
+                unread_done = len(os.listdir(marks))
+                started_ok = started.result() == list(range(200))
     print(json.dumps({
         "batches": ran, "workers": workers, "rows": len(remote),
         "same_index": list(remote.index) == list(local.index), "equal": bool(remote.equals(local)),
         "decoded": int(remote["pixel_hash"].notna().sum()),
+        "unread_done": unread_done, "started_ok": started_ok,
     }))
 """
 
@@ -210,3 +231,4 @@ def test_pixel_scan_on_a_local_cluster_matches_local_scan(tmp_path):
     assert out["batches"] >= 2  # cut into batches for the cluster's two threads
     assert out["rows"] == len(paths) and out["decoded"] == len(paths)
     assert out["same_index"] and out["equal"]
+    assert out["unread_done"] == 200 and out["started_ok"]  # all 100 batches ran before the result was read
