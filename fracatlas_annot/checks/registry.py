@@ -433,10 +433,10 @@ class CheckContext:
         if started is not None:
             started.close()
 
-    @cached_property
+    @property
     def pixel_scan(self) -> pd.DataFrame | None:
         """Decoded-pixel facts per readable image on disk (see :meth:`PixelFacts.scan`);
-        None with ``fast``."""
+        None with ``fast``. Computed once, in :attr:`cache` (shared with the context's copies)."""
         if self.fast:
             return None
         return self.shared("pixel_scan", self._compute_scan)
