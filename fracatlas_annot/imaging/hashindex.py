@@ -94,9 +94,14 @@ BITS = 64
 _U64 = np.uint64
 _EMPTY = np.empty(0, dtype=np.intp)
 
-#: Relative cost of one probe (a flipped band value looked up with searchsorted) against one
-#: candidate pair (enumerated, deduplicated, verified); measured on 10^5-10^6 hashes.
-PROBE_COST = 1.0
+#: What a plan costs, in units of one candidate pair (enumerated and verified: about 15 ns),
+#: measured on 10^5 and 10^6 spread hashes (``benchmarks/bench_hashindex.py``): a *block* (a
+#: pair of buckets met by a probe, or one row of a bucket with itself) costs about 4.5 on its
+#: own, which is what makes sparse buckets dear; a *probe* (one band value looked up once)
+#: about 1 with a lookup table, 1.5 with a presence table, 2.5 with a binary search
+#: (:func:`_probe_kind`).
+BLOCK_COST = 4.5
+PROBE_COST = {"table": 1.0, "presence": 1.5, "search": 2.5}
 
 #: Above this many distinct hashes the plan is chosen on a random sample of this size (its
 #: candidate count scaled by the squared ratio, its probes by the ratio); the chosen plan is
@@ -179,10 +184,14 @@ class BandPlan:
     layout: str = "interleaved"
     candidates: int = 0
     probes: int = 0
+    probe_cost: float = 0.0
+    blocks: int = 0
 
     @property
     def cost(self) -> float:
-        return self.candidates + PROBE_COST * self.probes
+        """Candidates, blocks and probes in candidate units (:data:`BLOCK_COST`,
+        :data:`PROBE_COST`)."""
+        return self.candidates + BLOCK_COST * self.blocks + self.probe_cost
 
 
 def _radii(m: int, r: int) -> tuple[int, ...]:
@@ -207,31 +216,106 @@ def _bit_order(distinct: np.ndarray, layout: str) -> list[int]:
     return list(range(BITS))
 
 
-def _masks(m: int, distinct: np.ndarray, layout: str) -> tuple[int, ...]:
+def _even_widths(m: int) -> tuple[int, ...]:
+    return tuple(BITS // m + (1 if k < BITS % m else 0) for k in range(m))
+
+
+def _widths(m: int, radii: tuple[int, ...], n: int) -> tuple[int, ...]:
+    """Band widths (summing to 64) that minimise the candidates plus probes that ``n``
+    uniformly random hashes would cost: a band probed at radius 2 meets C(w, 2) neighbours
+    of each value, so it pays to make it wider than the bands probed at radius 1 or 0.
+    Bands of equal radius get equal widths (within a bit). The data then decide between
+    these and even widths (:func:`plan`)."""
+    groups = sorted(set(radii), reverse=True)
+    size = {g: radii.count(g) for g in groups}
+
+    def cost(widths: dict[int, int]) -> float:
+        total = 0.0
+        for g in groups:
+            for w in _split(widths[g], size[g]):
+                near = sum(math.comb(w, j) for j in range(g + 1))
+                k = min(n, 1 << w)
+                per_pair = 1 + BLOCK_COST / max(1.0, n / 2.0**w)  # a block per pair where buckets hold one hash
+                total += n * n / 2 * near / 2.0**w * per_pair + PROBE_COST[_probe_kind(w, k)] * k * (near - 1)
+        return total
+
+    best, best_cost = None, math.inf
+    for alloc in _allocations(BITS, [size[g] for g in groups]):
+        widths = dict(zip(groups, alloc))
+        c = cost(widths)
+        if c < best_cost:
+            best, best_cost = widths, c
+    assert best is not None
+    parts = {g: list(_split(best[g], size[g])) for g in groups}
+    return tuple(parts[rho].pop(0) for rho in radii)
+
+
+def _split(total: int, k: int) -> tuple[int, ...]:
+    return tuple(total // k + (1 if j < total % k else 0) for j in range(k))
+
+
+def _allocations(total: int, counts: list[int]) -> Iterator[tuple[int, ...]]:
+    """Every way of giving ``total`` bits to groups of ``counts[g]`` bands (at least one bit
+    per band)."""
+    if len(counts) == 1:
+        if total >= counts[0]:
+            yield (total,)
+        return
+    for first in range(counts[0], total - sum(counts[1:]) + 1):
+        for rest in _allocations(total - first, counts[1:]):
+            yield (first, *rest)
+
+
+def _masks(m: int, distinct: np.ndarray, layout: str, widths: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    widths = widths or _even_widths(m)
+    if len(widths) != m or sum(widths) != BITS or min(widths) < 1:
+        raise ValueError(f"band widths must be {m} positive numbers summing to {BITS}, but got {widths}")
     if layout == "contiguous":
-        sizes = [BITS // m + (1 if k < BITS % m else 0) for k in range(m)]
         masks, lo = [], 0
-        for s in sizes:
+        for s in widths:
             masks.append(((1 << s) - 1) << lo)
             lo += s
         return tuple(masks)
     order = _bit_order(distinct, layout)
     masks = [0] * m
-    for pos, bit in enumerate(order):
-        masks[pos % m] |= 1 << bit
+    fill = [0] * m
+    k = 0
+    for bit in order:  # round-robin over the bands that still have room
+        while fill[k % m] >= widths[k % m]:
+            k += 1
+        masks[k % m] |= 1 << bit
+        fill[k % m] += 1
+        k += 1
     return tuple(masks)
 
 
-def _flips(mask: int, radius: int) -> np.ndarray:
-    """Every XOR pattern of 1..radius bits inside ``mask`` (uint64)."""
-    bits = [1 << b for b in range(BITS) if mask >> b & 1]
+def _flips(width: int, radius: int) -> np.ndarray:
+    """Every XOR pattern of 1..radius bits of a ``width``-bit band value (compact form)."""
+    bits = [1 << b for b in range(width)]
     out = [sum(c) for k in range(1, radius + 1) for c in itertools.combinations(bits, k)]
-    return np.array(out, dtype=_U64)
+    return np.array(out, dtype=_U64 if width > 32 else np.uint32)
 
 
 def _n_flips(mask: int, radius: int) -> int:
     w = (mask).bit_count()
     return sum(math.comb(w, k) for k in range(1, radius + 1))
+
+
+def _compact(h: np.ndarray, mask: int) -> np.ndarray:
+    """The bits of ``mask`` of each hash, packed into the low bits (bit order kept, so values
+    sort as the masked hashes do): ``uint32`` up to 32 bits."""
+    out = np.zeros(len(h), dtype=_U64)
+    k = lo = 0
+    bits = [b for b in range(BITS) if mask >> b & 1]
+    while lo < len(bits):  # one shift per run of consecutive bits
+        hi = lo
+        while hi + 1 < len(bits) and bits[hi + 1] == bits[hi] + 1:
+            hi += 1
+        run = hi - lo + 1
+        out |= ((h >> _U64(bits[lo])) & _U64((1 << run) - 1)) << _U64(k)
+        k += run
+        lo = hi + 1
+    return out.astype(np.uint32) if len(bits) <= 32 else out
 
 
 def _triangle_blocks(
@@ -251,6 +335,25 @@ def _triangle_blocks(
     return a, np.ones_like(a), a + 1, c[grp] - 1 - t
 
 
+#: Widest band whose values get a direct lookup table (an int32 position per possible value:
+#: 16 MiB at 22 bits), when the table is at most :data:`TABLE_SPARSITY` times the values.
+TABLE_BITS = 22
+#: Widest band with a presence table (a byte per possible value: 16 MiB at 24 bits) before
+#: its hits are looked up by binary search; wider bands are probed by binary search alone.
+PRESENCE_BITS = 24
+TABLE_SPARSITY = 64
+
+
+def _probe_kind(width: int, values: float) -> str:
+    """How a band of ``width`` bits holding ``values`` distinct values is probed."""
+    small = (1 << width) <= TABLE_SPARSITY * values + (1 << 16)
+    if width <= TABLE_BITS and small:
+        return "table"
+    if width <= PRESENCE_BITS and small:
+        return "presence"
+    return "search"
+
+
 def _band_parts(
     distinct: np.ndarray, mask: int, radius: int
 ) -> tuple[np.ndarray, Iterator[tuple[tuple[np.ndarray, ...], int]]]:
@@ -258,8 +361,12 @@ def _band_parts(
     in that order) as a stream of parts, each with the probes it spent: a bucket with itself
     (upper triangle, one block per row), then, for radius > 0, one part per flip pattern: the
     pairs of buckets whose values differ by it (each unordered pair of values once). One part
-    at a time is in memory."""
-    v = distinct & _U64(mask)
+    at a time is in memory.
+
+    A probe is a table lookup where the band is narrow enough (one gather per flip pattern
+    over all band values), else a binary search."""
+    width = mask.bit_count()
+    v = _compact(distinct, mask)
     order = np.argsort(v, kind="stable")
     sv = v[order]
     n = len(sv)
@@ -273,28 +380,74 @@ def _band_parts(
         yield _triangle_blocks(starts, counts), 0  # a bucket with itself
         if radius <= 0:
             return
-        for f in _flips(mask, radius):
-            w = vals ^ f
-            up = np.flatnonzero(w > vals)  # each unordered pair of values from its smaller end
-            if not len(up):
-                continue
-            pos = np.searchsorted(vals, w[up])
-            hit = pos < len(vals)
-            hit[hit] = vals[pos[hit]] == w[up][hit]
-            src, dst = up[hit], pos[hit]
-            yield (starts[src], counts[src], starts[dst], counts[dst]), len(up)
+        k = len(vals)
+        kind = _probe_kind(width, k)
+        if kind == "table":
+            ar = np.arange(k, dtype=np.int32)
+            table = np.full(1 << width, -1, dtype=np.int32)
+            table[vals] = ar
+
+            def probe(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                dst = table[vals ^ f]
+                src = np.flatnonzero(dst > ar)  # present, and each unordered pair from its smaller end
+                return src, dst[src]
+
+        elif kind == "presence":
+            present = np.zeros(1 << width, dtype=bool)
+            present[vals] = True
+
+            def probe(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                q = vals ^ f
+                src = np.flatnonzero(present[q] & (q > vals))
+                return src, np.searchsorted(vals, q[src])
+
+        else:
+
+            def probe(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                q = vals ^ f
+                up = np.flatnonzero(q > vals)
+                pos = np.searchsorted(vals, q[up])
+                hit = pos < k
+                hit[hit] = vals[pos[hit]] == q[up][hit]
+                return up[hit], pos[hit]
+
+        for f in _flips(width, radius):
+            src, dst = probe(f)
+            yield (starts[src], counts[src], starts[dst], counts[dst]), k
 
     return order, parts()
 
 
-def _build(distinct: np.ndarray, masks: tuple[int, ...], radii: tuple[int, ...], layout: str) -> BandPlan:
-    """The plan with what it costs on ``distinct`` (its blocks are counted, not kept)."""
-    candidates = probes = 0
+def _build(
+    distinct: np.ndarray, masks: tuple[int, ...], radii: tuple[int, ...], layout: str, scale: float = 1.0
+) -> BandPlan:
+    """The plan with what it costs on ``distinct`` (its blocks are counted, not kept); a
+    band's probes are weighted as they will be probed on ``scale`` times these hashes."""
+    candidates = probes = n_blocks = 0
+    weighted = 0.0
     for mask, rho in zip(masks, radii):
         for blocks, p in _band_parts(distinct, mask, rho)[1]:
             candidates += int((blocks[1] * blocks[3]).sum())
+            n_blocks += int(blocks[1].sum())  # rows: one per element of a block's first run
             probes += p
-    return BandPlan(masks, radii, layout, candidates, probes)
+            weighted += p * PROBE_COST[_probe_kind(mask.bit_count(), p * scale)]
+    return BandPlan(masks, radii, layout, candidates, probes, weighted, n_blocks)
+
+
+def _flips_of(widths: tuple[int, ...], radii: tuple[int, ...]) -> int:
+    """Most flip patterns one band of these would probe per value."""
+    return max(sum(math.comb(w, k) for k in range(1, rho + 1)) for w, rho in zip(widths, radii))
+
+
+def _width_options(m: int, r: int, n: int) -> list[tuple[int, ...]]:
+    """Even widths, and the widths :func:`_widths` gives for ``n`` hashes when they differ;
+    those probing more than :data:`MAX_FLIPS` patterns per value left out."""
+    radii = _radii(m, r)
+    options = [_even_widths(m)]
+    skewed = _widths(m, radii, n)
+    if sorted(skewed) != sorted(options[0]):
+        options.append(skewed)
+    return [w for w in options if _flips_of(w, radii) <= MAX_FLIPS]
 
 
 def plan(
@@ -307,55 +460,67 @@ def plan(
     """The cheapest band plan for these distinct hashes and radius ``r``.
 
     Tries ``bands`` in (default: ``r + 1`` equality bands, 5, 4, 3 and 2 bands with radii
-    :func:`_radii`) and ``layout`` (default ``interleaved`` and ``balanced``), counting the
-    candidate pairs and probes each would cost on ``distinct``; a plan whose probes alone cost
-    more than the best so far is not built. Deterministic for the same input.
+    :func:`_radii`), each with even widths and with the widths :func:`_widths` finds best for
+    uniformly random hashes of this number (wider bands where the radius is larger), and
+    ``layout`` (default ``interleaved`` and ``balanced``), counting the candidate pairs and
+    probes each would cost on ``distinct``; a plan whose probes alone cost more than the best
+    so far is not built. Deterministic for the same input.
     """
     r = _check_radius(r)
     distinct = _as_hashes(distinct)
+    n = len(distinct)
     if bands is None:
         ms = sorted({min(m, r + 1) for m in (r + 1, 5, 4, 3, 2)}, reverse=True)
-        ms = [m for m in ms if _n_flips((1 << -(-BITS // m)) - 1, _radii(m, r)[0]) <= MAX_FLIPS]
+        ms = [m for m in ms if _width_options(m, r, n)]
     else:
         ms = [bands] if isinstance(bands, (int, np.integer)) else list(bands)
     layouts = ["interleaved", "balanced"] if layout is None else [layout] if isinstance(layout, str) else list(layout)
     for m in ms:
         if not 1 <= m <= r + 1:
             raise ValueError(f"bands must be from 1 to r + 1 = {r + 1}, but got {m}")
-        flips = _n_flips((1 << -(-BITS // m)) - 1, _radii(m, r)[0])
-        if flips > MAX_FLIPS:
+        if not _width_options(m, r, n):
+            flips = _flips_of(_even_widths(m), _radii(m, r))
             raise ValueError(f"{m} band(s) for radius {r} would probe {flips} neighbours per value (at most {MAX_FLIPS})")
     for lay in layouts:
         if lay not in ("interleaved", "balanced", "contiguous"):
             raise ValueError(f"layout must be interleaved, balanced or contiguous, but got {lay!r}")
-    if len(ms) * len(layouts) > 1 and len(distinct) > PLAN_SAMPLE:
-        rng = np.random.default_rng(len(distinct))
+    options = [(m, w) for m in ms for w in _width_options(m, r, n)]
+    if len(options) * len(layouts) > 1 and n > PLAN_SAMPLE:
+        rng = np.random.default_rng(n)
         sample = np.sort(rng.choice(distinct, PLAN_SAMPLE, replace=False))
-        scale = len(distinct) / PLAN_SAMPLE
-        est = _choose(sample, ms, layouts, r, scale=scale)
+        scale = n / PLAN_SAMPLE
+        est = _choose(sample, options, layouts, r, scale=scale)
+        widths = tuple(mk.bit_count() for mk in est.masks)
         return replace(
             est,
-            masks=_masks(len(est.masks), distinct, est.layout),
+            masks=_masks(len(est.masks), distinct, est.layout, widths),
             candidates=round(est.candidates * scale * scale),
             probes=round(est.probes * scale),
+            probe_cost=est.probe_cost * scale,
+            blocks=round(est.blocks * scale * scale),
         )
-    return _choose(distinct, ms, layouts, r)
+    return _choose(distinct, options, layouts, r)
 
 
-def _choose(distinct: np.ndarray, ms: list[int], layouts: list[str], r: int, *, scale: float = 1.0) -> BandPlan:
+def _choose(
+    distinct: np.ndarray, options: list[tuple[int, tuple[int, ...]]], layouts: list[str], r: int, *, scale: float = 1.0
+) -> BandPlan:
     best: BandPlan | None = None
     best_cost = math.inf
     n = len(distinct)
-    for m in ms:
+    for m, widths in options:
         radii = _radii(m, r)
         for lay in layouts:
-            masks = _masks(m, distinct, lay)
-            # about half the flipped values are probed (each pair of values from its smaller end)
-            probe_guess = sum(_n_flips(mk, rho) for mk, rho in zip(masks, radii)) * n * scale / 2
-            if PROBE_COST * probe_guess > best_cost:
+            masks = _masks(m, distinct, lay, widths)
+            # every distinct band value is probed with every flip pattern: at most n per pattern
+            probe_guess = 0.0
+            for mk, rho in zip(masks, radii):
+                k = min(n * scale, 1 << mk.bit_count())
+                probe_guess += _n_flips(mk, rho) * k * PROBE_COST[_probe_kind(mk.bit_count(), k)]
+            if probe_guess > best_cost:
                 continue
-            p = _build(distinct, masks, radii, lay)
-            cost = p.candidates * scale * scale + PROBE_COST * p.probes * scale
+            p = _build(distinct, masks, radii, lay, scale)
+            cost = (p.candidates + BLOCK_COST * p.blocks) * scale * scale + p.probe_cost * scale
             if cost < best_cost:
                 best, best_cost = p, cost
     assert best is not None
@@ -369,27 +534,32 @@ def _choose(distinct: np.ndarray, ms: list[int], layouts: list[str], r: int, *, 
 def _iter_blocks(
     blocks: tuple[np.ndarray, ...], chunk: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Positions ``(a, b)`` of every element pair of every block, ``chunk`` pairs at a time."""
+    """Positions ``(a, b)`` of every element pair of every block, ``chunk`` pairs at a time.
+
+    Blocks are cut into rows (one ``a`` against a run of ``b``), and the rows expanded with
+    ``repeat`` and ``arange``: no division and no per-block branching, which matters on large
+    sets, where most blocks hold one pair."""
     sa, la, sb, lb = blocks
-    size = la * lb
-    keep = size > 0
-    if not keep.all():
-        sa, la, sb, lb, size = sa[keep], la[keep], sb[keep], lb[keep], size[keep]
-    if not len(size):
+    if not len(sa):
         return
-    end = np.cumsum(size)
-    begin = end - size
+    if not (la == 1).all():  # rows: element t of a block's a-run against its whole b-run
+        blk = np.repeat(np.arange(len(la)), la)
+        t = np.arange(len(blk)) - np.repeat(np.cumsum(la) - la, la)
+        sa, sb, lb = sa[blk] + t, sb[blk], lb[blk]
+    end = np.cumsum(lb)
+    begin = end - lb
+    shift = sb - begin  # b of the pair at overall index g of row q: sb[q] + (g - begin[q])
     total = int(end[-1])
+    if total <= chunk:
+        if total:
+            yield np.repeat(sa, lb), np.repeat(shift, lb) + np.arange(total)
+        return
     for s in range(0, total, chunk):
         e = min(total, s + chunk)
-        b0 = int(np.searchsorted(end, s, side="right"))
-        b1 = int(np.searchsorted(end, e - 1, side="right"))
-        lo = np.maximum(begin[b0 : b1 + 1], s)
-        hi = np.minimum(end[b0 : b1 + 1], e)
-        blk = np.repeat(np.arange(b0, b1 + 1), hi - lo)
-        local = np.arange(s, e) - begin[blk]
-        width = lb[blk]
-        yield sa[blk] + local // width, sb[blk] + local % width
+        q0 = int(np.searchsorted(end, s, side="right"))
+        q1 = int(np.searchsorted(end, e - 1, side="right")) + 1
+        cnt = np.minimum(end[q0:q1], e) - np.maximum(begin[q0:q1], s)
+        yield np.repeat(sa[q0:q1], cnt), np.repeat(shift[q0:q1], cnt) + np.arange(s, e)
 
 
 def iter_near_pairs(
@@ -429,11 +599,12 @@ def iter_near_pairs(
     earlier: list[tuple[np.uint64, int]] = []
     for mask, rho in zip(bp.masks, bp.radii):
         order, parts = _band_parts(h, mask, rho)
+        hs = h[order]
         for blocks, probes in parts:  # one part of one band in memory at a time
             if stats is not None:
                 stats["candidates"] += int((blocks[1] * blocks[3]).sum())
                 stats["probes"] += probes
-            yield from _verified(h, order, blocks, r, earlier, chunk, stats)
+            yield from _verified(hs, order, blocks, r, earlier, chunk, stats)
         earlier.append((_U64(mask), rho))
 
 
@@ -448,9 +619,7 @@ def _verified(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The pairs of ``blocks`` within ``r`` bits that no earlier band had within its radius."""
     for pa, pb in _iter_blocks(blocks, chunk):
-        a = order[pa]
-        b = order[pb]
-        x = h[a] ^ h[b]
+        x = h[pa] ^ h[pb]  # h in this band's order: positions are looked up only for the pairs kept
         ok = np.flatnonzero(popcount(x) <= r)
         if earlier and len(ok):
             x = x[ok]
@@ -459,7 +628,7 @@ def _verified(
                 first &= popcount(x & m_prev) > rho_prev
             ok = ok[first]
         if len(ok):
-            a, b = a[ok], b[ok]
+            a, b = order[pa[ok]], order[pb[ok]]
             i = np.minimum(a, b)
             j = np.maximum(a, b)
             if stats is not None:
