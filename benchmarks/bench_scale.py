@@ -14,6 +14,10 @@
    scan decodes to gray), and ``cv2.imread(path)`` with OpenCV's default flags (colour,
    as a plain decoding script does). The three runs are interleaved ``--repeat`` times and
    the fastest wall time of each is printed.
+   With ``--baseline DIR`` (a checkout of older code, e.g. ``git worktree add /tmp/pre13
+   a0a2435``, the commit before this issue's work), a full ``validate`` with that code joins
+   the interleaved runs: the issue's "keep that" (1.07x the decode floor when it was filed)
+   is then a ratio between two codes measured in the same run.
 3. The same full ``validate`` with ``--scheduler`` on a local Dask cluster of 2 worker
    processes (``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``), against
    the local processes of step 2: the overhead of the distributed backend. Cluster start-up
@@ -91,6 +95,18 @@ def child_decode(root: str, *, default_flags: bool = False) -> dict:
             "decoded": decoded, "peak_rss_mib": round(_peak_mib(), 1)}  # fmt: skip
 
 
+def child_baseline(root: str) -> dict:
+    """Full ``validate`` with the code of ``$BENCH_BASELINE`` (its default workers; an older
+    command may not know ``--workers``)."""
+    base = Path(os.environ["BENCH_BASELINE"]).resolve()
+    sys.path.insert(0, str(base))
+    import fracatlas_annot
+
+    if not Path(fracatlas_annot.__file__).resolve().is_relative_to(base):
+        raise SystemExit(f"--baseline: fracatlas_annot came from {fracatlas_annot.__file__}, not {base}")
+    return bench_floor.child_validate(root, "--no-progress")
+
+
 def child_dask(root: str) -> dict:
     """Full ``validate`` with ``--scheduler`` on a LocalCluster of 2 worker processes."""
     from distributed import Client, LocalCluster
@@ -112,6 +128,11 @@ def child_dask(root: str) -> dict:
     res["workers_cpu_s"] = round(during, 3)
     res["cluster_start_s"] = round(start_s, 3)
     return res
+
+
+def _median(runs: list[dict]) -> float:
+    walls = sorted(r["work_s"] for r in runs)
+    return walls[len(walls) // 2]
 
 
 def _best(kind: str, root: Path, repeat: int, *extra: str) -> dict:
@@ -153,9 +174,12 @@ def fast_section(scales: list[int], work: Path, repeat: int) -> list[tuple[int, 
     return out
 
 
-def full_section(real: Path, repeat: int, dask: bool) -> None:
+def full_section(real: Path, repeat: int, dask: bool, baseline: Path | None = None) -> None:
     print(_load(), flush=True)
     runs: dict[str, list[dict]] = {"decode": [], "decode-default": [], "full": []}
+    if baseline is not None:
+        os.environ["BENCH_BASELINE"] = str(baseline)
+        runs["baseline"] = []
     for _ in range(repeat):  # interleaved, so that a change of load falls on all three alike
         for kind in runs:
             runs[kind].append(measure(kind, real, script=__file__))
@@ -170,6 +194,15 @@ def full_section(real: Path, repeat: int, dask: bool) -> None:
     )
     print(f"  ratio validate/decode grayscale: wall x{full['work_s'] / dec['work_s']:.2f}, CPU x{full['cpu_s'] / dec['cpu_s']:.2f}", flush=True)
     print(f"  ratio validate/decode default  : wall x{full['work_s'] / dcol['work_s']:.2f}, CPU x{full['cpu_s'] / dcol['cpu_s']:.2f}", flush=True)
+    if baseline is not None:
+        old = min(runs["baseline"], key=lambda r: r["work_s"])
+        print(f"  validate (full) with the code of {baseline}: {old['work_s']:.2f} s wall, {old['cpu_s']:.2f} s CPU, exit {old['exit']}", flush=True)
+        print(
+            f"    its ratios: decode grayscale wall x{old['work_s'] / dec['work_s']:.2f}, decode default wall x{old['work_s'] / dcol['work_s']:.2f};"
+            f" this code against it: wall x{full['work_s'] / old['work_s']:.2f}, CPU x{full['cpu_s'] / old['cpu_s']:.2f}"
+            f" (medians of {repeat}: {_median(runs['full'])} against {_median(runs['baseline'])} s wall)",
+            flush=True,
+        )
     print(_load(), flush=True)
     print("projection (CPU seconds per image x images / N workers):", flush=True)
     _projection("full validate, local processes", _per_image(full["cpu_s"], dec["images"]))
@@ -195,13 +228,14 @@ def main() -> int:
     ap.add_argument("--real", type=Path, default=Path(os.environ.get("FRACATLAS_ARCHIVE", "/work/data/fracatlas")))
     ap.add_argument("--no-real", action="store_true", help="skip the full runs on the real archive")
     ap.add_argument("--no-dask", action="store_true", help="skip the LocalCluster run")
+    ap.add_argument("--baseline", type=Path, default=None, help="a checkout of older code: its full validate joins the interleaved real-archive runs")
     ap.add_argument("--repeat", type=int, default=2, help="runs per timing; the fastest (by CPU) is printed")
     ap.add_argument("--workdir", type=Path, default=None, help="where the generated archives are built (kept)")
     ap.add_argument("--keep", action="store_true", help="keep the generated archives")
     args = ap.parse_args()
     if args.child:
         kind, root = args.child
-        res = {"decode": child_decode, "decode-default": partial(child_decode, default_flags=True), "dask": child_dask}.get(kind)
+        res = {"decode": child_decode, "decode-default": partial(child_decode, default_flags=True), "dask": child_dask, "baseline": child_baseline}.get(kind)
         print(json.dumps(res(root) if res else bench_floor.child_validate(root, "--workers", "2")))
         return 0
     t0 = time.perf_counter()
@@ -216,7 +250,7 @@ def main() -> int:
         bench_floor._drop(work, keep=args.keep or args.workdir is not None)
     if not args.no_real:
         if args.real.is_dir():
-            full_section(args.real, args.repeat, dask=not args.no_dask)
+            full_section(args.real, args.repeat, dask=not args.no_dask, baseline=args.baseline)
         else:
             print(f"no real archive at {args.real}: full runs skipped", flush=True)
     print(f"{_load()}; whole benchmark {time.perf_counter() - t0:.0f} s", flush=True)

@@ -274,3 +274,42 @@ def test_plan_chosen_on_a_sample_stays_exact(monkeypatch: pytest.MonkeyPatch) ->
     _same(hx.near_pairs(distinct, 6, stats=stats), hx.brute_force_pairs(distinct, 6))
     assert stats["radii"] == p.radii
     _same(hx.all_pairs(h, 6), hx.brute_force_pairs(h, 6))
+
+
+@pytest.mark.parametrize("kind", ["table", "presence", "search"])
+@pytest.mark.parametrize("widths", [(22, 21, 21), (26, 19, 19), (14, 25, 25)])
+def test_every_probe_kind_and_band_widths_are_exact(monkeypatch: pytest.MonkeyPatch, kind: str, widths: tuple[int, ...]) -> None:
+    # a lookup table, a presence table plus binary search, a binary search alone: the same pairs,
+    # on bands of uneven widths (the radius-2 band first, as _widths makes them)
+    monkeypatch.setattr(hx, "_probe_kind", lambda width, values: kind)
+    h = _clustered(np.random.default_rng(12), 500, centres=6, max_flips=6)
+    distinct, _ = hx.unique_hashes(h)
+    for layout in ("interleaved", "balanced", "contiguous"):
+        masks = hx._masks(3, distinct, layout, widths)
+        assert [m.bit_count() for m in masks] == list(widths)
+        assert int(np.bitwise_or.reduce(np.array(masks, dtype=object))) == 2**64 - 1
+        bp = hx.BandPlan(masks, (2, 1, 1), layout)
+        got = [np.concatenate(x) for x in zip(*hx.iter_near_pairs(distinct, 6, band_plan=bp, chunk=61))]
+        _same((got[0], got[1]), hx.brute_force_pairs(distinct, 6))
+
+
+def test_compact_band_values_sort_as_the_masked_hashes() -> None:
+    h = np.random.default_rng(13).integers(0, 2**64, size=2000, dtype=U64)
+    for mask in (0xF0F0_0000_FFFF_0001, (1 << 63) | 0b1011, 2**64 - 1, 0x5555_5555_5555_5555):
+        c = hx._compact(h, mask)
+        assert c.dtype == (np.uint32 if mask.bit_count() <= 32 else U64)
+        assert int(c.max()) < 2 ** mask.bit_count()
+        masked = h & U64(mask)
+        np.testing.assert_array_equal(np.argsort(c, kind="stable"), np.argsort(masked, kind="stable"))
+        np.testing.assert_array_equal(np.unique(c, return_inverse=True)[1], np.unique(masked, return_inverse=True)[1])
+
+
+def test_bad_band_widths_are_refused() -> None:
+    with pytest.raises(ValueError, match="band widths"):
+        hx._masks(3, np.array([1, 2], dtype=U64), "interleaved", (22, 21, 20))
+
+
+def test_wider_bands_where_the_radius_is_larger_for_many_hashes() -> None:
+    # uniform hashes: the radius-2 band of 3 gets more bits than the radius-1 ones at 10^7
+    w = hx._widths(3, (2, 1, 1), 10**7)
+    assert sum(w) == 64 and w[0] > w[1] >= w[2]
