@@ -15,8 +15,9 @@ cached in ``benchmarks/_data/``), then copies of random ones up to the size:
 * ``spread``: each copy has 8-12 random bits flipped: distinct images that keep the real
   hashes' clustering (the DC bit, common layouts), with few true pairs.
 
-For each: the band plan chosen, candidate pairs enumerated, pairs within 6 bits, wall and CPU
-seconds (plan + enumeration, pairs counted, not kept), brute force on the same distinct
+For each: the band plan chosen (bands, their widths in bits, layout, radii), candidate pairs
+enumerated, pairs within 6 bits, wall and CPU seconds (plan + enumeration, pairs counted, not
+kept; the plan's own share and the CPU per hash beside them), brute force on the same distinct
 hashes where ``n <= --brute-max``, the growth from the previous size, and the peak of the
 index's own allocations (a second run under tracemalloc). Then the
 components with a confirm callback (as duplicates.py would confirm by thumbnails): how many
@@ -82,9 +83,11 @@ def _rss() -> float:
 
 def run_index(distinct: np.ndarray) -> dict:
     t = _clock()
+    bp = hx.plan(distinct, R)
+    plan_wall, plan_cpu = _since(t)
     stats: dict = {}
     pairs = 0
-    for i, _ in hx.iter_near_pairs(distinct, R, stats=stats):
+    for i, _ in hx.iter_near_pairs(distinct, R, band_plan=bp, stats=stats):
         pairs += len(i)
     wall, cpu = _since(t)
     tracemalloc.start()  # again, for the memory the index allocates (numpy arrays are traced)
@@ -92,7 +95,8 @@ def run_index(distinct: np.ndarray) -> dict:
         pass
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return {**stats, "pairs": pairs, "wall": wall, "cpu": cpu, "traced_mib": peak}
+    widths = "/".join(str(m.bit_count()) for m in bp.masks)
+    return {**stats, "pairs": pairs, "wall": wall, "cpu": cpu, "plan_cpu": plan_cpu, "widths": widths, "traced_mib": peak}
 
 
 def run_brute(distinct: np.ndarray) -> tuple[int, float, float]:
@@ -156,9 +160,10 @@ def main() -> int:
             distinct, _ = hx.unique_hashes(h)
             r = run_index(distinct)
             line = (
-                f"n={n:>9,} distinct={len(distinct):>9,}  plan {r['bands']} bands {r['layout']:<11} radii {r['radii']}"
+                f"n={n:>9,} distinct={len(distinct):>9,}  plan {r['bands']} bands of {r['widths']} bits {r['layout']:<11} radii {r['radii']}"
                 f"  candidates {r['candidates']:>13,}  probes {r['probes']:>11,}  pairs {r['pairs']:>12,}"
                 f"  ({r['candidates'] / max(r['pairs'], 1):.1f} cand/pair)  index {r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU"
+                f" (plan {r['plan_cpu']:.2f}; {r['cpu'] / n * 1e6:.2f} us CPU per hash)"
             )
             if prev:
                 line += (

@@ -13,18 +13,27 @@ The exact answer of a brute-force all-pairs comparison, found by multi-index has
   ``m = r + 1`` every radius is 0 and a band is a plain equality bucket; with fewer, wider
   bands (``m = 4``: radii 1, 1, 1, 0 for ``r = 6``) buckets are far smaller and each band value
   is probed at its few neighbours instead.
-* **Buckets, not hash tables.** A band's values are sorted once (``argsort``); a bucket is a
-  run of equal values; a probe is a ``searchsorted`` of the flipped value. A *block* is a
-  product of two runs of the sorted order (one bucket with itself as an upper triangle, or two
-  buckets whose band values are within the radius): candidate pairs are enumerated block by
-  block in bounded chunks, never materialised all at once.
+* **Buckets, not hash tables.** A band's bits are packed into a small integer
+  (:func:`_compact`) and sorted once (``argsort``); a bucket is a run of equal values. A
+  probe looks a flipped value up in a table indexed by value (bands up to 22 bits: one
+  gather per flip pattern over all the band's values), or a presence table and a binary
+  search of its hits, or a binary search alone for wide bands (:func:`_probe_kind`). A
+  *block* is a product of two runs of the sorted order (one bucket with itself as an upper
+  triangle, or two buckets whose band values are within the radius): candidate pairs are
+  enumerated block by block, as rows expanded with ``repeat``, in bounded chunks, never
+  materialised all at once.
 * **Each candidate pair once, verified vectorised.** A pair met in band ``k`` is kept only if
   no earlier band already had it within its radius (a popcount of the XOR under each earlier
   band's mask), then verified with one popcount of the full XOR.
 * **Plan chosen on the data.** Radiograph hashes cluster (a few bits are almost constant,
-  layouts repeat), so the band plan (how many bands, which bits) is chosen by counting the
-  candidates each plan would generate on these hashes (cheap: bucket sizes and probes only)
-  and taking the cheapest; see :func:`plan`.
+  layouts repeat), so the band plan (how many bands, which bits, how wide each band) is
+  chosen by counting the candidates, blocks and probes each plan would cost on these hashes
+  (cheap: bucket sizes and probes only, on a sample above :data:`PLAN_SAMPLE`) and taking
+  the cheapest under :data:`BLOCK_COST` and :data:`PROBE_COST`; see :func:`plan`. The
+  plan's bands widen with the number of hashes (16 bits for 10^5, 21-22 for 10^6), as
+  multi-index hashing's bands of about log2 n bits; a wider band has sparser buckets and
+  more flip patterns to probe, so the work per hash grows slowly with n (measured:
+  ``benchmarks/bench_hashindex.py``).
 
 The public functions, all returning ``intp`` index arrays with ``i < j``:
 
