@@ -104,9 +104,10 @@ _U64 = np.uint64
 _EMPTY = np.empty(0, dtype=np.intp)
 
 #: What a plan costs, in units of one candidate pair (enumerated and verified: about 15 ns),
-#: measured on 10^5 and 10^6 spread hashes (``benchmarks/bench_hashindex.py``): a *block* (a
-#: pair of buckets met by a probe, or one row of a bucket with itself) costs about 4.5 on its
-#: own, which is what makes sparse buckets dear; a *probe* (one band value looked up once)
+#: measured on 10^5 and 10^6 spread hashes (``benchmarks/bench_hashindex.py``): a *row* of
+#: a block (one element of its first run against the whole second run; a block is a pair of
+#: buckets met by a probe, or a bucket with itself) costs about 4.5 on its own, which is what
+#: makes sparse buckets dear; a *probe* (one band value looked up once)
 #: about 1 with a lookup table, 1.5 with a presence table, 2.5 with a binary search
 #: (:func:`_probe_kind`).
 BLOCK_COST = 4.5
@@ -184,8 +185,10 @@ class BandPlan:
     """Disjoint bit masks covering the 64 bits, and a search radius per mask.
 
     ``sum(radius + 1) == r + 1`` for the radius ``r`` the plan was made for (the pigeonhole
-    guarantee). ``candidates`` and ``probes`` are what the plan costs on the hashes it was
-    made for (filled by :func:`plan`; estimated from a sample above :data:`PLAN_SAMPLE`).
+    guarantee). ``candidates``, ``blocks`` (rows of blocks, see :data:`BLOCK_COST`),
+    ``probes`` and ``probe_cost`` (probes weighted by their kind, :data:`PROBE_COST`) are what
+    the plan costs on the hashes it was made for (filled by :func:`plan`; estimated from a
+    sample above :data:`PLAN_SAMPLE`); :attr:`cost` sums them in candidate units.
     """
 
     masks: tuple[int, ...]
@@ -230,11 +233,14 @@ def _even_widths(m: int) -> tuple[int, ...]:
 
 
 def _widths(m: int, radii: tuple[int, ...], n: int) -> tuple[int, ...]:
-    """Band widths (summing to 64) that minimise the candidates plus probes that ``n``
-    uniformly random hashes would cost: a band probed at radius 2 meets C(w, 2) neighbours
-    of each value, so it pays to make it wider than the bands probed at radius 1 or 0.
+    """Band widths (summing to 64) that minimise what ``n`` uniformly random hashes would
+    cost (candidates, rows and probes, :data:`BLOCK_COST`, :data:`PROBE_COST`). A band probed
+    at radius 2 meets C(w, 2) neighbours of each value: for many hashes (3 x 10^6: 24, 20,
+    20 bits) it pays to make it wider than the bands probed at radius 1 or 0, which keeps its
+    candidates down; for few hashes (10^4: 17, 24, 23) narrower, which keeps its probes down.
+    Not monotone in ``n`` (10^7: even widths), since the probe kind changes with the width.
     Bands of equal radius get equal widths (within a bit). The data then decide between
-    these and even widths (:func:`plan`)."""
+    these and even widths (:func:`plan`); a plan is exact whatever the widths."""
     groups = sorted(set(radii), reverse=True)
     size = {g: radii.count(g) for g in groups}
 
@@ -372,8 +378,9 @@ def _band_parts(
     pairs of buckets whose values differ by it (each unordered pair of values once). One part
     at a time is in memory.
 
-    A probe is a table lookup where the band is narrow enough (one gather per flip pattern
-    over all band values), else a binary search."""
+    A probe is a lookup in a table indexed by value where the band is narrow enough (one
+    gather per flip pattern over all band values), a presence table and a binary search of
+    its hits where it is a little wider, else a binary search (:func:`_probe_kind`)."""
     width = mask.bit_count()
     v = _compact(distinct, mask)
     order = np.argsort(v, kind="stable")
@@ -450,7 +457,10 @@ def _flips_of(widths: tuple[int, ...], radii: tuple[int, ...]) -> int:
 
 def _width_options(m: int, r: int, n: int) -> list[tuple[int, ...]]:
     """Even widths, and the widths :func:`_widths` gives for ``n`` hashes when they differ;
-    those probing more than :data:`MAX_FLIPS` patterns per value left out."""
+    those probing more than :data:`MAX_FLIPS` patterns per value left out (none for more
+    bands than bits)."""
+    if not 1 <= m <= BITS:
+        return []
     radii = _radii(m, r)
     options = [_even_widths(m)]
     skewed = _widths(m, radii, n)
@@ -479,14 +489,14 @@ def plan(
     distinct = _as_hashes(distinct)
     n = len(distinct)
     if bands is None:
-        ms = sorted({min(m, r + 1) for m in (r + 1, 5, 4, 3, 2)}, reverse=True)
+        ms = sorted({min(m, r + 1, BITS) for m in (r + 1, 5, 4, 3, 2)}, reverse=True)
         ms = [m for m in ms if _width_options(m, r, n)]
     else:
         ms = [bands] if isinstance(bands, (int, np.integer)) else list(bands)
     layouts = ["interleaved", "balanced"] if layout is None else [layout] if isinstance(layout, str) else list(layout)
     for m in ms:
-        if not 1 <= m <= r + 1:
-            raise ValueError(f"bands must be from 1 to r + 1 = {r + 1}, but got {m}")
+        if not 1 <= m <= min(r + 1, BITS):
+            raise ValueError(f"bands must be from 1 to min(r + 1, {BITS}) = {min(r + 1, BITS)}, but got {m}")
         if not _width_options(m, r, n):
             flips = _flips_of(_even_widths(m), _radii(m, r))
             raise ValueError(f"{m} band(s) for radius {r} would probe {flips} neighbours per value (at most {MAX_FLIPS})")
@@ -543,14 +553,37 @@ def _choose(
 def _iter_blocks(
     blocks: tuple[np.ndarray, ...], chunk: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Positions ``(a, b)`` of every element pair of every block, ``chunk`` pairs at a time.
+    """Positions ``(a, b)`` of every element pair of every block, ``chunk`` pairs at a time
+    (which end of a pair comes first is not kept: the callers take min and max).
 
-    Blocks are cut into rows (one ``a`` against a run of ``b``), and the rows expanded with
-    ``repeat`` and ``arange``: no division and no per-block branching, which matters on large
-    sets, where most blocks hold one pair."""
-    sa, la, sb, lb = blocks
+    Blocks are cut into rows (one element of the shorter run against the whole longer run),
+    and the rows expanded with ``repeat`` and ``arange``: no division and no per-block
+    branching, which matters on large sets, where most blocks hold one pair. Rows are made
+    for blocks of about ``chunk`` pairs at a time, so memory stays bounded by ``chunk`` (or,
+    for one block larger than that, by the square root of its size)."""
+    sa, la, sb, lb = (np.asarray(x) for x in blocks)
+    swap = la > lb
+    if swap.any():
+        sa, sb = np.where(swap, sb, sa), np.where(swap, sa, sb)
+        la, lb = np.where(swap, lb, la), np.where(swap, la, lb)
+    keep = (la > 0) & (lb > 0)
+    if not keep.all():
+        sa, la, sb, lb = sa[keep], la[keep], sb[keep], lb[keep]
     if not len(sa):
         return
+    done = np.cumsum(la * lb)
+    start = 0
+    while start < len(sa):
+        base = int(done[start - 1]) if start else 0
+        stop = max(start + 1, int(np.searchsorted(done, base + chunk, side="right")))
+        yield from _iter_rows(sa[start:stop], la[start:stop], sb[start:stop], lb[start:stop], chunk)
+        start = stop
+
+
+def _iter_rows(
+    sa: np.ndarray, la: np.ndarray, sb: np.ndarray, lb: np.ndarray, chunk: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The pairs of some blocks (no empty run), in chunks: see :func:`_iter_blocks`."""
     if not (la == 1).all():  # rows: element t of a block's a-run against its whole b-run
         blk = np.repeat(np.arange(len(la)), la)
         t = np.arange(len(blk)) - np.repeat(np.cumsum(la) - la, la)
@@ -560,8 +593,7 @@ def _iter_blocks(
     shift = sb - begin  # b of the pair at overall index g of row q: sb[q] + (g - begin[q])
     total = int(end[-1])
     if total <= chunk:
-        if total:
-            yield np.repeat(sa, lb), np.repeat(shift, lb) + np.arange(total)
+        yield np.repeat(sa, lb), np.repeat(shift, lb) + np.arange(total)
         return
     for s in range(0, total, chunk):
         e = min(total, s + chunk)
@@ -598,9 +630,10 @@ def iter_near_pairs(
     if band_plan is None:
         bp = plan(h, r)
     else:
-        if sum(rho + 1 for rho in band_plan.radii) < r + 1 or np.bitwise_or.reduce(
-            np.array(band_plan.masks, dtype=_U64)
-        ) != _U64(2**64 - 1):
+        masks, radii = band_plan.masks, band_plan.radii
+        if len(masks) != len(radii) or sum(int(mk).bit_count() for mk in masks) != BITS:
+            raise ValueError("band_plan needs one radius per mask, and masks that share no bit")
+        if sum(rho + 1 for rho in radii) < r + 1 or np.bitwise_or.reduce(np.array(masks, dtype=_U64)) != _U64(2**64 - 1):
             raise ValueError(f"band_plan does not cover radius {r} (made for a smaller radius, or masks miss bits)")
         bp = band_plan
     if stats is not None:

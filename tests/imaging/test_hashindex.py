@@ -309,7 +309,56 @@ def test_bad_band_widths_are_refused() -> None:
         hx._masks(3, np.array([1, 2], dtype=U64), "interleaved", (22, 21, 20))
 
 
-def test_wider_bands_where_the_radius_is_larger_for_many_hashes() -> None:
-    # uniform hashes: the radius-2 band of 3 gets more bits than the radius-1 ones at 10^7
-    w = hx._widths(3, (2, 1, 1), 10**7)
-    assert sum(w) == 64 and w[0] > w[1] >= w[2]
+def test_band_widths_follow_the_number_of_hashes() -> None:
+    # uniform hashes, 3 bands with radii 2, 1, 1: for many hashes the radius-2 band is the
+    # widest (fewer candidates), for few the narrowest (fewer probes)
+    many = hx._widths(3, (2, 1, 1), 3 * 10**6)
+    few = hx._widths(3, (2, 1, 1), 10**4)
+    assert sum(many) == sum(few) == 64
+    assert many[0] > many[1] >= many[2]
+    assert few[0] < few[2] <= few[1]
+    assert [m for m, _ in [(m, w) for m in (2, 3, 4, 5, 7) for w in hx._width_options(m, 6, 10**6)]]
+
+
+def test_radius_64_pairs_everything() -> None:
+    h = _clustered(np.random.default_rng(14), 40, centres=3, max_flips=30)
+    h[:2] = [0, 2**64 - 1]
+    n = len(np.unique(h))
+    distinct, _ = hx.unique_hashes(h)
+    assert len(hx.near_pairs(distinct, 64)[0]) == n * (n - 1) // 2
+    _same(hx.all_pairs(h, 64), hx.brute_force_pairs(h, 64))
+    assert (hx.near_components(h, 64) == 0).all()
+    with pytest.raises(ValueError, match="bands must be"):
+        hx.plan(distinct, 64, bands=65)
+
+
+def test_band_plans_that_cannot_be_exact_are_refused() -> None:
+    distinct = np.array([0, 1], dtype=U64)
+    with pytest.raises(ValueError, match="share no bit"):  # overlapping masks miss pairs
+        list(hx.iter_near_pairs(distinct, 1, band_plan=hx.BandPlan((2**64 - 1, 2**64 - 1), (0, 0))))
+    with pytest.raises(ValueError, match="one radius per mask"):
+        list(hx.iter_near_pairs(distinct, 1, band_plan=hx.BandPlan((2**32 - 1, 2**64 - 2**32), (1,))))
+
+
+def test_block_expansion_memory_is_bounded_by_the_chunk() -> None:
+    import tracemalloc
+
+    # one element against two million (a hash with many copies paired with another):
+    # the rows are made for the shorter run, a chunk at a time
+    big = 2_000_000
+    blocks = (np.array([0]), np.array([big]), np.array([big]), np.array([1]))
+    tracemalloc.start()
+    try:
+        first = next(hx._iter_blocks(blocks, 1024))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(first[0]) == 1024
+    assert peak < 2**20  # a few chunk-sized arrays; expanding 2 M rows took over 100 MiB
+    a, b = (np.concatenate(x) for x in zip(*hx._iter_blocks(blocks, 1024)))
+    assert len(a) == big and (np.maximum(a, b) == big).all()  # elements 0 .. big-1, each with element big
+    np.testing.assert_array_equal(np.sort(np.minimum(a, b)), np.arange(big))
+
+
+def test_expand_pairs_with_an_unused_hash_index() -> None:
+    assert list(hx.expand_pairs(np.array([0, 0, 2]), np.array([1]), np.array([2]), equal=False)) == []
