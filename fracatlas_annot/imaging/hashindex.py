@@ -228,10 +228,6 @@ def _bit_order(distinct: np.ndarray, layout: str) -> list[int]:
     return list(range(BITS))
 
 
-def _even_widths(m: int) -> tuple[int, ...]:
-    return tuple(BITS // m + (1 if k < BITS % m else 0) for k in range(m))
-
-
 def _widths(m: int, radii: tuple[int, ...], n: int) -> tuple[int, ...]:
     """Band widths (summing to 64) that minimise what ``n`` uniformly random hashes would
     cost (candidates, rows and probes, :data:`BLOCK_COST`, :data:`PROBE_COST`). A band probed
@@ -248,7 +244,7 @@ def _widths(m: int, radii: tuple[int, ...], n: int) -> tuple[int, ...]:
         total = 0.0
         for g in groups:
             for w in _split(widths[g], size[g]):
-                near = sum(math.comb(w, j) for j in range(g + 1))
+                near = 1 + _n_flips(w, g)  # the value itself and its flips
                 k = min(n, 1 << w)
                 per_pair = 1 + BLOCK_COST / max(1.0, n / 2.0**w)  # a block per pair where buckets hold one hash
                 total += n * n / 2 * near / 2.0**w * per_pair + PROBE_COST[_probe_kind(w, k)] * k * (near - 1)
@@ -266,6 +262,7 @@ def _widths(m: int, radii: tuple[int, ...], n: int) -> tuple[int, ...]:
 
 
 def _split(total: int, k: int) -> tuple[int, ...]:
+    """``total`` bits dealt into ``k`` bands as evenly as possible, widest first."""
     return tuple(total // k + (1 if j < total % k else 0) for j in range(k))
 
 
@@ -282,7 +279,7 @@ def _allocations(total: int, counts: list[int]) -> Iterator[tuple[int, ...]]:
 
 
 def _masks(m: int, distinct: np.ndarray, layout: str, widths: tuple[int, ...] | None = None) -> tuple[int, ...]:
-    widths = widths or _even_widths(m)
+    widths = widths or _split(BITS, m)
     if len(widths) != m or sum(widths) != BITS or min(widths) < 1:
         raise ValueError(f"band widths must be {m} positive numbers summing to {BITS}, but got {widths}")
     if layout == "contiguous":
@@ -311,9 +308,9 @@ def _flips(width: int, radius: int) -> np.ndarray:
     return np.array(out, dtype=_U64 if width > 32 else np.uint32)
 
 
-def _n_flips(mask: int, radius: int) -> int:
-    w = (mask).bit_count()
-    return sum(math.comb(w, k) for k in range(1, radius + 1))
+def _n_flips(width: int, radius: int) -> int:
+    """How many patterns :func:`_flips` gives."""
+    return sum(math.comb(width, k) for k in range(1, radius + 1))
 
 
 def _compact(h: np.ndarray, mask: int) -> np.ndarray:
@@ -333,6 +330,13 @@ def _compact(h: np.ndarray, mask: int) -> np.ndarray:
     return out.astype(np.uint32) if len(bits) <= 32 else out
 
 
+def _runs(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For runs of these lengths laid end to end: the run of each element and its position
+    in that run."""
+    run = np.repeat(np.arange(len(lengths)), lengths)
+    return run, np.arange(len(run)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
 def _triangle_blocks(
     starts: np.ndarray, counts: np.ndarray, *, rows: tuple[int, int | None] = (0, None)
 ) -> tuple[np.ndarray, ...]:
@@ -344,8 +348,8 @@ def _triangle_blocks(
     nrows = np.clip(c - 1 if hi is None else np.minimum(c - 1, hi), lo, None) - lo
     keep = nrows > 0
     c, s, nrows = c[keep], s[keep], nrows[keep]
-    grp = np.repeat(np.arange(len(c)), nrows)
-    t = lo + np.arange(int(nrows.sum())) - np.repeat(np.cumsum(nrows) - nrows, nrows)
+    grp, t = _runs(nrows)
+    t = t + lo
     a = s[grp] + t
     return a, np.ones_like(a), a + 1, c[grp] - 1 - t
 
@@ -452,7 +456,7 @@ def _build(
 
 def _flips_of(widths: tuple[int, ...], radii: tuple[int, ...]) -> int:
     """Most flip patterns one band of these would probe per value."""
-    return max(sum(math.comb(w, k) for k in range(1, rho + 1)) for w, rho in zip(widths, radii))
+    return max(_n_flips(w, rho) for w, rho in zip(widths, radii))
 
 
 def _width_options(m: int, r: int, n: int) -> list[tuple[int, ...]]:
@@ -462,7 +466,7 @@ def _width_options(m: int, r: int, n: int) -> list[tuple[int, ...]]:
     if not 1 <= m <= BITS:
         return []
     radii = _radii(m, r)
-    options = [_even_widths(m)]
+    options = [_split(BITS, m)]
     skewed = _widths(m, radii, n)
     if sorted(skewed) != sorted(options[0]):
         options.append(skewed)
@@ -498,7 +502,7 @@ def plan(
         if not 1 <= m <= min(r + 1, BITS):
             raise ValueError(f"bands must be from 1 to min(r + 1, {BITS}) = {min(r + 1, BITS)}, but got {m}")
         if not _width_options(m, r, n):
-            flips = _flips_of(_even_widths(m), _radii(m, r))
+            flips = _flips_of(_split(BITS, m), _radii(m, r))
             raise ValueError(f"{m} band(s) for radius {r} would probe {flips} neighbours per value (at most {MAX_FLIPS})")
     for lay in layouts:
         if lay not in ("interleaved", "balanced", "contiguous"):
@@ -535,7 +539,7 @@ def _choose(
             probe_guess = 0.0
             for mk, rho in zip(masks, radii):
                 k = min(n * scale, 1 << mk.bit_count())
-                probe_guess += _n_flips(mk, rho) * k * PROBE_COST[_probe_kind(mk.bit_count(), k)]
+                probe_guess += _n_flips(mk.bit_count(), rho) * k * PROBE_COST[_probe_kind(mk.bit_count(), k)]
             if probe_guess > best_cost:
                 continue
             p = _build(distinct, masks, radii, lay, scale)
@@ -585,8 +589,7 @@ def _iter_rows(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The pairs of some blocks (no empty run), in chunks: see :func:`_iter_blocks`."""
     if not (la == 1).all():  # rows: element t of a block's a-run against its whole b-run
-        blk = np.repeat(np.arange(len(la)), la)
-        t = np.arange(len(blk)) - np.repeat(np.cumsum(la) - la, la)
+        blk, t = _runs(la)
         sa, sb, lb = sa[blk] + t, sb[blk], lb[blk]
     end = np.cumsum(lb)
     begin = end - lb
